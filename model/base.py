@@ -1,0 +1,438 @@
+"""The decorator front-end: a ``Model`` subclass declares variables, actions and properties.
+
+A model class lists its size parameters (``params``) and design knobs (``knobs``),
+declares index sets and variables in ``declare``, and marks methods with ``@init``,
+``@action``, ``@invariant``, ``@step_invariant``, ``@reachable``, ``@eventually``
+(alias ``@terminates``) and ``@leads_to``. ``build()`` instantiates every action over
+its finite parameters and validates the result, naming the action and variable at
+fault.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, TypeVar
+
+from .domains import Domain, UserValue
+from .dsl import Effect, StateView, all_of
+from .errors import ModelError
+from .expr import TRUE, Assign, Const, Expr, uses_primed
+from .system import (
+    ActionInfo,
+    ActionInstance,
+    IndexSet,
+    Invariant,
+    LeadsTo,
+    Property,
+    Reachable,
+    State,
+    StepInvariant,
+    TransitionSystem,
+    VarDecl,
+)
+
+
+@dataclass(frozen=True)
+class Param:
+    """A size parameter (an integer in ``lo..hi``)."""
+
+    name: str
+    default: int
+    lo: int = 0
+    hi: int = 1 << 30
+    doc: str = ""
+
+    def check(self, value: Any, where: str) -> int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ModelError(f"{where}: parameter {self.name} must be an integer, got {value!r}")
+        if not self.lo <= value <= self.hi:
+            raise ModelError(f"{where}: parameter {self.name}={value} outside {self.lo}..{self.hi}")
+        return value
+
+
+@dataclass(frozen=True)
+class Knob:
+    """A design choice: one of ``choices``, or (``choices`` empty) any value of the
+    default's type that ``validate`` accepts (it returns an error text or None)."""
+
+    name: str
+    default: UserValue
+    choices: tuple[UserValue, ...] = ()
+    doc: str = ""
+    validate: Callable[[UserValue], str | None] | None = None
+
+    def check(self, value: Any, where: str) -> UserValue:
+        if not self.choices:
+            if type(value) is not type(self.default):
+                raise ModelError(f"{where}: knob {self.name} must be a "
+                                 f"{type(self.default).__name__}, got {value!r}")
+            problem = self.validate(value) if self.validate else None
+            if problem:
+                raise ModelError(f"{where}: knob {self.name}={value!r}: {problem}")
+            return value  # type: ignore[no-any-return]
+        for choice in self.choices:
+            if value == choice and type(value) is type(choice):
+                return choice
+        shown = ", ".join(repr(c) for c in self.choices)
+        raise ModelError(f"{where}: knob {self.name}={value!r} is not one of {shown}")
+
+
+ParamSpec = str | Domain | range | tuple[UserValue, ...]
+
+
+@dataclass(frozen=True)
+class _Mark:
+    """What a decorator records on a method."""
+
+    role: str
+    name: str | None = None
+    params: tuple[tuple[str, ParamSpec], ...] = ()
+    fair: bool = False
+    cites: str = ""
+    aliases: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _mark(mark: _Mark) -> Callable[[F], F]:
+    def deco(fn: F) -> F:
+        fn.__mhp_mark__ = mark  # type: ignore[attr-defined]
+        return fn
+    return deco
+
+
+def init(fn: F | None = None, **params: ParamSpec) -> Any:
+    """Mark the method that gives the initial state (one per argument tuple)."""
+    if fn is not None:
+        return _mark(_Mark("init"))(fn)
+    return _mark(_Mark("init", params=tuple(params.items())))
+
+
+def action(*, fair: bool = False, cites: str = "", name: str | None = None,
+           tags: Iterable[str] = (), **params: ParamSpec) -> Callable[[F], F]:
+    """Mark an action method ``(self, s, **args) -> Effect | None``.
+
+    Each keyword names a parameter and its values: an index-set name, a Domain, a
+    range or a tuple. ``None`` from the method drops that instance. ``fair`` asks for
+    weak fairness of every instance; ``cites`` names the kernel function modelled.
+    """
+    return _mark(_Mark("action", name, tuple(params.items()), fair, cites, (), tuple(tags)))
+
+
+def _property(role: str) -> Callable[..., Any]:
+    def deco(fn: F | None = None, *, name: str | None = None,
+             aliases: Iterable[str] = ()) -> Any:
+        mark = _Mark(role, name, aliases=tuple(aliases))
+        if fn is not None:
+            return _mark(mark)(fn)
+        return _mark(mark)
+    return deco
+
+
+invariant = _property("invariant")
+step_invariant = _property("step_invariant")
+reachable = _property("reachable")
+eventually = _property("eventually")
+terminates = eventually
+leads_to = _property("leads_to")
+
+
+class Declarations:
+    """Collects the index sets and variables a model declares, in order."""
+
+    def __init__(self, model: str) -> None:
+        self.model = model
+        self.indices: dict[str, IndexSet] = {}
+        self.vars: dict[str, VarDecl] = {}
+        self._offset = 0
+
+    def index(self, name: str, size: int, labels: Iterable[str] = ()) -> IndexSet:
+        if name in self.indices:
+            raise ModelError(f"model {self.model}: index set {name!r} declared twice")
+        if size < 1:
+            raise ModelError(f"model {self.model}: index set {name!r} has size {size}")
+        labels = tuple(labels)
+        if labels and len(labels) != size:
+            raise ModelError(f"model {self.model}: index set {name!r} has {len(labels)} labels "
+                             f"for {size} elements")
+        idx = IndexSet(name, size, labels)
+        self.indices[name] = idx
+        return idx
+
+    def var(self, name: str, domain: Domain, over: IndexSet | str | None = None,
+            doc: str = "") -> VarDecl:
+        if name in self.vars:
+            raise ModelError(f"model {self.model}: variable {name!r} declared twice")
+        if not name.isidentifier() or name.startswith("_"):
+            raise ModelError(f"model {self.model}: variable name {name!r} is not an identifier")
+        index = self.indices[over] if isinstance(over, str) else over
+        decl = VarDecl(name, domain, index, self._offset, doc)
+        self._offset += decl.width
+        self.vars[name] = decl
+        return decl
+
+
+class Namespace:
+    """Read-only attribute access to parameter or knob values (``self.p.n``)."""
+
+    def __init__(self, kind: str, values: Mapping[str, UserValue]) -> None:
+        object.__setattr__(self, "_kind", kind)
+        object.__setattr__(self, "_values", dict(values))
+
+    def __getattr__(self, name: str) -> Any:
+        values: dict[str, UserValue] = object.__getattribute__(self, "_values")
+        if name not in values:
+            raise AttributeError(f"no {object.__getattribute__(self, '_kind')} {name!r}")
+        return values[name]
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError("parameters and knobs are read-only")
+
+    def items(self) -> list[tuple[str, UserValue]]:
+        return sorted(object.__getattribute__(self, "_values").items())
+
+
+@dataclass
+class _Built:
+    inits: list[State] = field(default_factory=list)
+    actions: list[ActionInstance] = field(default_factory=list)
+    infos: list[ActionInfo] = field(default_factory=list)
+    props: list[Property] = field(default_factory=list)
+
+
+class Model:
+    """Base class of every model. Subclasses set ``name`` and implement ``declare``."""
+
+    name: ClassVar[str] = ""
+    summary: ClassVar[str] = ""
+    params: ClassVar[tuple[Param, ...]] = ()
+    knobs: ClassVar[tuple[Knob, ...]] = ()
+    presets: ClassVar[dict[str, dict[str, UserValue]]] = {}
+
+    def __init__(self, params: Mapping[str, Any] | None = None,
+                 knobs: Mapping[str, Any] | None = None, preset: str | None = None) -> None:
+        where = f"model {self.name}"
+        params = dict(params or {})
+        knob_values = dict(knobs or {})
+        by_param = {p.name: p for p in self.params}
+        by_knob = {k.name: k for k in self.knobs}
+        for key in params:
+            if key not in by_param:
+                known = ", ".join(by_param) or "none"
+                raise ModelError(f"{where}: unknown parameter {key!r} (parameters: {known})")
+        chosen: dict[str, UserValue] = {k.name: k.default for k in self.knobs}
+        if preset is not None:
+            if preset not in self.presets:
+                known = ", ".join(self.presets) or "none"
+                raise ModelError(f"{where}: unknown preset {preset!r} (presets: {known})")
+            chosen.update(self.presets[preset])
+        for key, value in knob_values.items():
+            if key not in by_knob:
+                known = ", ".join(by_knob) or "none"
+                raise ModelError(f"{where}: unknown knob {key!r} (knobs: {known})")
+            chosen[key] = by_knob[key].check(value, where)
+        self.preset = preset
+        self.p = Namespace("parameter", {
+            p.name: p.check(params.get(p.name, p.default), where) for p in self.params})
+        self.k = Namespace("knob", chosen)
+
+    # -- to be provided by subclasses ------------------------------------------------
+    def declare(self, d: Declarations) -> None:
+        """Declare index sets and variables (``d.index``, ``d.var``)."""
+        raise NotImplementedError
+
+    # -- building -------------------------------------------------------------------
+    @classmethod
+    def _marked(cls) -> list[tuple[str, Callable[..., Any], _Mark]]:
+        seen: dict[str, tuple[Callable[..., Any], _Mark]] = {}
+        for klass in reversed(cls.__mro__):
+            for attr, value in vars(klass).items():
+                mark = getattr(value, "__mhp_mark__", None)
+                if isinstance(mark, _Mark):
+                    seen[attr] = (value, mark)
+                elif attr in seen:
+                    del seen[attr]
+        return [(attr, fn, mark) for attr, (fn, mark) in seen.items()]
+
+    def build(self) -> TransitionSystem:
+        """Instantiate and validate everything; the result is what engines check."""
+        decls = Declarations(self.name)
+        self.declare(decls)
+        if not decls.vars:
+            raise ModelError(f"model {self.name}: declares no variables")
+        built = _Built()
+        for attr, fn, mark in self._marked():
+            handler = getattr(self, f"_build_{mark.role}")
+            handler(decls, attr, fn, mark, built)
+        if not built.inits:
+            raise ModelError(f"model {self.name}: no @init method")
+        if not built.actions:
+            raise ModelError(f"model {self.name}: no action has an instance")
+        names: set[str] = set()
+        for prop in built.props:
+            for n in (prop.name, *prop.aliases):
+                if n in names:
+                    raise ModelError(f"model {self.name}: two properties are called {n!r}")
+                names.add(n)
+        return TransitionSystem(
+            name=self.name,
+            params=tuple(self.p.items()),
+            knobs=tuple(self.k.items()),
+            variables=tuple(decls.vars.values()),
+            init=tuple(dict.fromkeys(built.inits)),
+            actions=tuple(built.actions),
+            action_infos=tuple(built.infos),
+            properties=tuple(built.props),
+        )
+
+    def _arg_values(self, decls: Declarations, where: str,
+                    spec: ParamSpec) -> list[tuple[UserValue, UserValue]]:
+        """(value passed to the method, value shown in traces) for each parameter value."""
+        if isinstance(spec, str):
+            idx = decls.indices.get(spec)
+            if idx is None:
+                raise ModelError(f"{where}: parameter ranges over unknown index set {spec!r}")
+            return [(i, i) for i in range(idx.size)]
+        if isinstance(spec, Domain):
+            return [(spec.decode(c), spec.decode(c)) for c in spec.codes()]
+        return [(v, v) for v in spec]
+
+    def _instances(self, decls: Declarations, where: str,
+                   mark: _Mark) -> Iterable[dict[str, UserValue]]:
+        names = [n for n, _ in mark.params]
+        pools = [self._arg_values(decls, f"{where}, parameter {n}", spec)
+                 for n, spec in mark.params]
+        for combo in itertools.product(*pools):
+            yield {n: v[0] for n, v in zip(names, combo, strict=True)}
+
+    def _build_init(self, decls: Declarations, attr: str, fn: Callable[..., Any], mark: _Mark,
+                    built: _Built) -> None:
+        where = f"model {self.name}, @init {attr}"
+        for args in self._instances(decls, where, mark):
+            view = StateView(decls.vars, where=where)
+            result = fn(self, view, **args)
+            if result is None:
+                continue
+            updates = _updates_of(result, where)
+            slots = [decl.domain.lo for decl in decls.vars.values() for _ in range(decl.width)]
+            for u in updates:
+                slot = _static_slot(decls, u, where)
+                if not isinstance(u.value, Const):
+                    raise ModelError(f"{where}: initial value of {u.name} must be a constant")
+                slots[slot] = u.value.value
+            built.inits.append(tuple(slots))
+
+    def _build_action(self, decls: Declarations, attr: str, fn: Callable[..., Any], mark: _Mark,
+                      built: _Built) -> None:
+        name = mark.name or attr
+        where = f"model {self.name}, action {name}"
+        if any(info.name == name for info in built.infos):
+            raise ModelError(f"{where}: declared twice")
+        doc = (fn.__doc__ or "").strip().split("\n")[0]
+        built.infos.append(ActionInfo(name, tuple(n for n, _ in mark.params), mark.fair,
+                                      mark.cites, doc, mark.tags))
+        for args in self._instances(decls, where, mark):
+            inst_where = f"{where}({', '.join(f'{k}={v}' for k, v in args.items())})"
+            view = StateView(decls.vars, where=inst_where)
+            try:
+                result = fn(self, view, **args)
+            except ModelError as err:
+                raise ModelError(f"{inst_where}: {err}") from None
+            if result is None:
+                continue
+            if not isinstance(result, Effect):
+                raise ModelError(f"{inst_where}: must return when(...).then(...) or None, "
+                                 f"got {type(result).__name__}")
+            if result.guard == TRUE and not result.updates:
+                raise ModelError(f"{inst_where}: an unguarded action without updates")
+            seen: set[int] = set()
+            for u in result.updates:
+                if u.index is None or _is_const(u.index):
+                    slot = _static_slot(decls, u, inst_where)
+                    if slot in seen:
+                        raise ModelError(f"{inst_where}: assigns {u.name} twice")
+                    seen.add(slot)
+            if uses_primed(result.guard):
+                raise ModelError(f"{inst_where}: guard reads the post-state")
+            built.actions.append(ActionInstance(
+                name, tuple(args.items()), result.guard, result.updates, mark.fair, mark.cites))
+
+    def _prop_name(self, attr: str, mark: _Mark) -> tuple[str, str]:
+        return mark.name or attr.replace("_", "-"), attr
+
+    def _bool_expr(self, value: Any, where: str) -> Expr:
+        node = all_of([value]).node
+        return node
+
+    def _build_invariant(self, decls: Declarations, attr: str, fn: Callable[..., Any],
+                         mark: _Mark, built: _Built) -> None:
+        name, _ = self._prop_name(attr, mark)
+        where = f"model {self.name}, invariant {name}"
+        expr = self._bool_expr(fn(self, StateView(decls.vars, where=where)), where)
+        built.props.append(Invariant(name, _doc(fn), mark.aliases, expr))
+
+    def _build_step_invariant(self, decls: Declarations, attr: str, fn: Callable[..., Any],
+                              mark: _Mark, built: _Built) -> None:
+        name, _ = self._prop_name(attr, mark)
+        where = f"model {self.name}, step invariant {name}"
+        expr = self._bool_expr(fn(self, StateView(decls.vars, where=where),
+                                  StateView(decls.vars, primed=True, where=where)), where)
+        built.props.append(StepInvariant(name, _doc(fn), mark.aliases, expr))
+
+    def _build_reachable(self, decls: Declarations, attr: str, fn: Callable[..., Any],
+                         mark: _Mark, built: _Built) -> None:
+        name, _ = self._prop_name(attr, mark)
+        where = f"model {self.name}, reachable {name}"
+        expr = self._bool_expr(fn(self, StateView(decls.vars, where=where)), where)
+        built.props.append(Reachable(name, _doc(fn), mark.aliases, expr))
+
+    def _build_eventually(self, decls: Declarations, attr: str, fn: Callable[..., Any],
+                          mark: _Mark, built: _Built) -> None:
+        name, _ = self._prop_name(attr, mark)
+        where = f"model {self.name}, eventually {name}"
+        expr = self._bool_expr(fn(self, StateView(decls.vars, where=where)), where)
+        built.props.append(LeadsTo(name, _doc(fn), mark.aliases, TRUE, expr, from_init=True))
+
+    def _build_leads_to(self, decls: Declarations, attr: str, fn: Callable[..., Any],
+                        mark: _Mark, built: _Built) -> None:
+        name, _ = self._prop_name(attr, mark)
+        where = f"model {self.name}, leads-to {name}"
+        result = fn(self, StateView(decls.vars, where=where))
+        if not isinstance(result, tuple) or len(result) != 2:
+            raise ModelError(f"{where}: must return (P, Q) for P ~> Q")
+        lhs = self._bool_expr(result[0], where)
+        rhs = self._bool_expr(result[1], where)
+        built.props.append(LeadsTo(name, _doc(fn), mark.aliases, lhs, rhs))
+
+
+def _doc(fn: Callable[..., Any]) -> str:
+    return " ".join((fn.__doc__ or "").split())
+
+
+def _is_const(expr: Expr) -> bool:
+    return isinstance(expr, Const)
+
+
+def _static_slot(decls: Declarations, u: Assign, where: str) -> int:
+    decl = decls.vars[u.name]
+    if u.index is None:
+        return decl.offset
+    if not isinstance(u.index, Const):
+        raise ModelError(f"{where}: {u.name} needs a constant index here")
+    return decl.offset + u.index.value
+
+
+def _updates_of(result: Any, where: str) -> tuple[Assign, ...]:
+    if isinstance(result, Effect):
+        if result.guard != TRUE:
+            raise ModelError(f"{where}: an initial state has no guard")
+        return result.updates
+    if isinstance(result, Assign):
+        return (result,)
+    if isinstance(result, (list, tuple)) and all(isinstance(u, Assign) for u in result):
+        return tuple(result)
+    raise ModelError(f"{where}: must return updates (x.becomes(v), ...) or then(...)")

@@ -1,0 +1,216 @@
+"""The explicit semantics: the IR compiled once per model into Python functions.
+
+``compile_system`` turns every guard, update and property into Python source over a
+state tuple ``s`` (and ``t``, the post-state, for step invariants) and compiles it
+with ``compile``. The generated code is the reference semantics: replay, the BFS
+engine and the cross-checks of the symbolic engines all use it.
+
+Values leaving a variable's domain and dynamic indices outside a family raise a
+``ModelError`` that names the action and the variable; checks are generated only
+where interval analysis cannot rule the problem out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from .errors import ModelError
+from .expr import And, Arith, Assign, Cmp, Const, Expr, Implies, Ite, Not, Or, Var
+from .system import State, TransitionSystem
+
+Successors = Callable[[State], list[tuple[int, State]]]
+Predicate = Callable[[State], bool]
+StepPredicate = Callable[[State, State], bool]
+
+
+def bounds(expr: Expr) -> tuple[int, int]:
+    """An interval that contains every value ``expr`` can take (codes for enums)."""
+    if isinstance(expr, Const):
+        return expr.value, expr.value
+    if isinstance(expr, Var):
+        return expr.domain.lo, expr.domain.hi
+    if isinstance(expr, (Not, And, Or, Implies, Cmp)):
+        return 0, 1
+    if isinstance(expr, Ite):
+        a, b = bounds(expr.then), bounds(expr.orelse)
+        return min(a[0], b[0]), max(a[1], b[1])
+    if isinstance(expr, Arith):
+        (a0, a1), (b0, b1) = bounds(expr.lhs), bounds(expr.rhs)
+        if expr.op == "+":
+            return a0 + b0, a1 + b1
+        if expr.op == "-":
+            return a0 - b1, a1 - b0
+        if expr.op == "*":
+            corners = (a0 * b0, a0 * b1, a1 * b0, a1 * b1)
+            return min(corners), max(corners)
+        if expr.op == "min":
+            return min(a0, b0), min(a1, b1)
+        return max(a0, b0), max(a1, b1)
+    raise ModelError(f"unknown expression node {type(expr).__name__}")
+
+
+class _Emitter:
+    """Python source for expressions over a slot layout; collects runtime checks."""
+
+    def __init__(self, ts: TransitionSystem) -> None:
+        self.offsets = {v.name: v.offset for v in ts.variables}
+        self.checks: list[str] = []  # messages for _index_error / _range_error, by number
+
+    def message(self, text: str) -> int:
+        self.checks.append(text)
+        return len(self.checks) - 1
+
+    def slot(self, name: str, index: Expr | None, size: int, where: str) -> str:
+        base = self.offsets[name]
+        if index is None:
+            return str(base)
+        if isinstance(index, Const):
+            return str(base + index.value)
+        lo, hi = bounds(index)
+        code = self.expr(index, where)
+        if lo < 0 or hi >= size:
+            msg = self.message(f"{where}: index of {name} outside 0..{size - 1}")
+            code = f"_ix({code}, {size}, {msg})"
+        return f"{base} + {code}" if base else code
+
+    def expr(self, e: Expr, where: str) -> str:
+        if isinstance(e, Const):
+            return str(e.value)
+        if isinstance(e, Var):
+            state = "t" if e.primed else "s"
+            return f"{state}[{self.slot(e.name, e.index, e.size, where)}]"
+        if isinstance(e, Not):
+            return f"(not {self.expr(e.arg, where)})"
+        if isinstance(e, (And, Or)):
+            if not e.args:
+                return "True" if isinstance(e, And) else "False"
+            joiner = " and " if isinstance(e, And) else " or "
+            return "(" + joiner.join(self.expr(a, where) for a in e.args) + ")"
+        if isinstance(e, Implies):
+            return f"((not {self.expr(e.lhs, where)}) or {self.expr(e.rhs, where)})"
+        if isinstance(e, Cmp):
+            return f"({self.expr(e.lhs, where)} {e.op} {self.expr(e.rhs, where)})"
+        if isinstance(e, Arith):
+            a, b = self.expr(e.lhs, where), self.expr(e.rhs, where)
+            if e.op in ("min", "max"):
+                return f"{e.op}({a}, {b})"
+            return f"({a} {e.op} {b})"
+        if isinstance(e, Ite):
+            c, a, b = (self.expr(x, where) for x in (e.cond, e.then, e.orelse))
+            return f"({a} if {c} else {b})"
+        raise ModelError(f"{where}: unknown expression node {type(e).__name__}")
+
+    def value(self, u: Assign, where: str) -> str:
+        """The stored value of an update: a bool as 0/1, an int range-checked if needed."""
+        code = self.expr(u.value, where)
+        if u.value.sort == "bool" and not isinstance(u.value, Const):
+            return f"(1 if {code} else 0)"
+        lo, hi = bounds(u.value)
+        if lo < u.domain.lo or hi > u.domain.hi:
+            msg = self.message(
+                f"{where}: sets {u.name} outside its domain {u.domain.lo}..{u.domain.hi}")
+            return f"_rng({code}, {u.domain.lo}, {u.domain.hi}, {msg})"
+        return code
+
+
+def _index_error(messages: Sequence[str]) -> Callable[[int, int, int], int]:
+    def check(i: int, size: int, msg: int) -> int:
+        if 0 <= i < size:
+            return i
+        raise ModelError(f"{messages[msg]} (got {i})")
+    return check
+
+
+def _range_error(messages: Sequence[str]) -> Callable[[int, int, int, int], int]:
+    def check(v: int, lo: int, hi: int, msg: int) -> int:
+        if lo <= v <= hi:
+            return v
+        raise ModelError(f"{messages[msg]} (got {v})")
+    return check
+
+
+def _successor_code(em: _Emitter, k: int, updates: tuple[Assign, ...], n_slots: int,
+                    where: str, indent: str) -> list[str]:
+    """Lines that append ``(k, successor)`` for one enabled action instance."""
+    static: dict[int, str] = {}
+    dynamic: list[tuple[str, str]] = []
+    for u in updates:
+        value = em.value(u, where)
+        slot = em.slot(u.name, u.index, u.size, where)
+        if slot.isdigit():
+            static[int(slot)] = value
+        else:
+            dynamic.append((slot, value))
+    if not dynamic and n_slots <= 8:
+        items = [static.get(i, f"s[{i}]") for i in range(n_slots)]
+        return [f"{indent}ap(({k}, ({', '.join(items)},)))"]
+    # Values and dynamic slots are evaluated in the pre-state before any store.
+    lines = [f"{indent}v{j} = {value}" for j, (_, value) in enumerate(dynamic)]
+    lines += [f"{indent}i{j} = {slot}" for j, (slot, _) in enumerate(dynamic)]
+    static_vals = [f"{indent}w{j} = {value}" for j, value in enumerate(static.values())]
+    lines += static_vals
+    lines.append(f"{indent}n = list(s)")
+    lines += [f"{indent}n[{slot}] = w{j}" for j, slot in enumerate(static)]
+    lines += [f"{indent}n[i{j}] = v{j}" for j in range(len(dynamic))]
+    lines.append(f"{indent}ap(({k}, tuple(n)))")
+    return lines
+
+
+@dataclass(frozen=True)
+class Compiled:
+    """The explicit semantics of one transition system."""
+
+    ts: TransitionSystem
+    successors: Successors
+    apply: tuple[Callable[[State], State | None], ...]
+    source: str
+
+    def predicate(self, expr: Expr, where: str = "property") -> Predicate:
+        return _compile_pred(self.ts, expr, where, step=False)  # type: ignore[return-value]
+
+    def step_predicate(self, expr: Expr, where: str = "property") -> StepPredicate:
+        return _compile_pred(self.ts, expr, where, step=True)  # type: ignore[return-value]
+
+    def enabled(self, state: State) -> list[int]:
+        return [k for k, _ in self.successors(state)]
+
+
+def _namespace(em: _Emitter) -> dict[str, object]:
+    return {"_ix": _index_error(em.checks), "_rng": _range_error(em.checks)}
+
+
+def _compile_pred(ts: TransitionSystem, expr: Expr, where: str,
+                  step: bool) -> Predicate | StepPredicate:
+    em = _Emitter(ts)
+    body = em.expr(expr, where)
+    args = "s, t" if step else "s"
+    src = f"def pred({args}):\n    return bool({body})\n"
+    ns = _namespace(em)
+    exec(compile(src, f"<{ts.name}:{where}>", "exec"), ns)
+    return ns["pred"]  # type: ignore[return-value]
+
+
+def compile_system(ts: TransitionSystem) -> Compiled:
+    """Generate and compile the successor function and one ``apply`` per action instance."""
+    em = _Emitter(ts)
+    n = ts.n_slots
+    lines = ["def successors(s):", "    out = []", "    ap = out.append"]
+    apply_src: list[str] = []
+    for k, inst in enumerate(ts.actions):
+        where = f"model {ts.name}, action {inst.label}"
+        guard = em.expr(inst.guard, where)
+        lines.append(f"    if {guard}:")
+        lines += _successor_code(em, k, inst.updates, n, where, "        ")
+        apply_src.append(f"def apply_{k}(s):")
+        apply_src.append("    out = []")
+        apply_src.append("    ap = out.append")
+        apply_src.append(f"    if {guard}:")
+        apply_src += _successor_code(em, k, inst.updates, n, where, "        ")
+        apply_src.append("    return out[0][1] if out else None")
+    lines.append("    return out")
+    source = "\n".join(lines + apply_src) + "\n"
+    ns = _namespace(em)
+    exec(compile(source, f"<{ts.name}>", "exec"), ns)
+    applies = tuple(ns[f"apply_{k}"] for k in range(len(ts.actions)))
+    return Compiled(ts, ns["successors"], applies, source)  # type: ignore[arg-type]

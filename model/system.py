@@ -1,0 +1,235 @@
+"""The transition system: the only thing engines see.
+
+A ``TransitionSystem`` is flat and concrete: variables laid out in numbered slots,
+concrete initial states, action instances (one per argument tuple) with an
+``Expr`` guard and ``Assign`` updates, and named properties. A state is a tuple of
+integer codes, one per slot.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from .domains import Domain, UserValue
+from .errors import ModelError
+from .expr import Assign, Expr
+
+State = tuple[int, ...]
+Args = tuple[tuple[str, UserValue], ...]
+
+
+@dataclass(frozen=True)
+class IndexSet:
+    """A finite index set of a variable family, such as pages or blocks (0..size-1)."""
+
+    name: str
+    size: int
+    labels: tuple[str, ...] = ()
+
+    def label(self, i: int) -> str:
+        return self.labels[i] if self.labels else str(i)
+
+
+@dataclass(frozen=True)
+class VarDecl:
+    """A scalar variable (``index`` None) or a family, stored from slot ``offset`` on."""
+
+    name: str
+    domain: Domain
+    index: IndexSet | None
+    offset: int
+    doc: str = ""
+
+    @property
+    def width(self) -> int:
+        return 1 if self.index is None else self.index.size
+
+
+@dataclass(frozen=True)
+class ActionInstance:
+    """One action applied to one argument tuple: a guarded simultaneous update."""
+
+    action: str
+    args: Args
+    guard: Expr
+    updates: tuple[Assign, ...]
+    fair: bool = False
+    cites: str = ""
+
+    @property
+    def label(self) -> str:
+        inner = ", ".join(f"{k}={v}" for k, v in self.args)
+        return f"{self.action}({inner})"
+
+
+@dataclass(frozen=True)
+class ActionInfo:
+    """What a model says about an action as a whole (for listings and coverage)."""
+
+    name: str
+    params: tuple[str, ...]
+    fair: bool
+    cites: str
+    doc: str
+    tags: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Property:
+    """A named property; ``aliases`` are other names it answers to (such as "S1")."""
+
+    name: str
+    doc: str
+    aliases: tuple[str, ...]
+
+    @property
+    def kind(self) -> str:
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class Invariant(Property):
+    """``expr`` holds in every reachable state."""
+
+    expr: Expr
+
+    @property
+    def kind(self) -> str:
+        return "invariant"
+
+
+@dataclass(frozen=True)
+class StepInvariant(Property):
+    """``expr`` over the pre-state and the primed post-state holds on every transition."""
+
+    expr: Expr
+
+    @property
+    def kind(self) -> str:
+        return "step-invariant"
+
+
+@dataclass(frozen=True)
+class Reachable(Property):
+    """Some reachable state satisfies ``expr`` (a sanity check or a witness)."""
+
+    expr: Expr
+
+    @property
+    def kind(self) -> str:
+        return "reachable"
+
+
+@dataclass(frozen=True)
+class LeadsTo(Property):
+    """Every fair run that reaches ``lhs`` later reaches ``rhs`` (``lhs ~> rhs``).
+
+    "Every run eventually reaches P" is ``LeadsTo`` with ``lhs`` true in the initial
+    states (``from_init``). Fairness is weak fairness of every instance of each
+    action marked fair.
+    """
+
+    lhs: Expr
+    rhs: Expr
+    from_init: bool = False
+
+    @property
+    def kind(self) -> str:
+        return "eventually" if self.from_init else "leads-to"
+
+
+@dataclass(frozen=True)
+class DeadlockFree(Property):
+    """Every reachable state has an enabled action."""
+
+    @property
+    def kind(self) -> str:
+        return "deadlock"
+
+
+DEADLOCK_FREE = DeadlockFree("deadlock-free", "every reachable state has an enabled action", ())
+
+
+@dataclass(frozen=True)
+class TransitionSystem:
+    """A finite transition system over integer-coded slots, ready for any engine."""
+
+    name: str
+    params: tuple[tuple[str, UserValue], ...]
+    knobs: tuple[tuple[str, UserValue], ...]
+    variables: tuple[VarDecl, ...]
+    init: tuple[State, ...]
+    actions: tuple[ActionInstance, ...]
+    action_infos: tuple[ActionInfo, ...]
+    properties: tuple[Property, ...]
+    _by_name: dict[str, VarDecl] = field(default_factory=dict, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._by_name.update({v.name: v for v in self.variables})
+
+    @property
+    def n_slots(self) -> int:
+        return sum(v.width for v in self.variables)
+
+    def var(self, name: str) -> VarDecl:
+        try:
+            return self._by_name[name]
+        except KeyError:
+            known = ", ".join(v.name for v in self.variables)
+            raise ModelError(
+                f"model {self.name}: no variable {name!r} (variables: {known})") from None
+
+    def property(self, name: str) -> Property:
+        """The property called ``name`` (or with that alias), or a ModelError listing them."""
+        for prop in (*self.properties, DEADLOCK_FREE):
+            if name == prop.name or name in prop.aliases:
+                return prop
+        known = ", ".join(p.name for p in (*self.properties, DEADLOCK_FREE))
+        raise ModelError(f"model {self.name}: no property {name!r} (properties: {known})")
+
+    def slot_names(self) -> list[str]:
+        """A readable name per slot, such as ``pc[2]``."""
+        names: list[str] = []
+        for v in self.variables:
+            if v.index is None:
+                names.append(v.name)
+            else:
+                names.extend(f"{v.name}[{v.index.label(i)}]" for i in range(v.index.size))
+        return names
+
+    def decode(self, state: State) -> dict[str, Any]:
+        """User values by variable: a scalar's value, or a family's list of values."""
+        out: dict[str, Any] = {}
+        for v in self.variables:
+            codes = state[v.offset:v.offset + v.width]
+            values = [v.domain.decode(c) for c in codes]
+            out[v.name] = values[0] if v.index is None else values
+        return out
+
+    def encode(self, values: Mapping[str, Any], where: str = "state") -> State:
+        """The state whose variables have ``values`` (the inverse of ``decode``)."""
+        slots: list[int] = []
+        missing = [v.name for v in self.variables if v.name not in values]
+        if missing:
+            raise ModelError(f"{where}: missing variables {', '.join(missing)}")
+        for v in self.variables:
+            raw = values[v.name]
+            if v.index is None:
+                slots.append(v.domain.encode(raw, f"{where}: {v.name}"))
+                continue
+            if not isinstance(raw, Sequence) or isinstance(raw, str) or len(raw) != v.width:
+                raise ModelError(f"{where}: {v.name} must be a list of {v.width} values")
+            slots.extend(v.domain.encode(x, f"{where}: {v.name}[{i}]") for i, x in enumerate(raw))
+        return tuple(slots)
+
+    def action_instance(self, action: str, args: Mapping[str, UserValue]) -> int:
+        """The number of the instance of ``action`` with ``args``, or a ModelError."""
+        wanted = tuple(sorted(args.items()))
+        for k, inst in enumerate(self.actions):
+            if inst.action == action and tuple(sorted(inst.args)) == wanted:
+                return k
+        if not any(inst.action == action for inst in self.actions):
+            raise ModelError(f"model {self.name}: no action {action!r}")
+        raise ModelError(f"model {self.name}: action {action!r} has no instance with {dict(args)}")

@@ -1,0 +1,1 @@
+"""Textbook models, twins of the Promela models SPIN is compared with."""
