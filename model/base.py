@@ -13,7 +13,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar, TypeVar, overload
 
 from .domains import Domain, UserValue
 from .dsl import Effect, StateView, all_of
@@ -71,7 +71,7 @@ class Knob:
             problem = self.validate(value) if self.validate else None
             if problem:
                 raise ModelError(f"{where}: knob {self.name}={value!r}: {problem}")
-            return value  # type: ignore[no-any-return]
+            return value
         for choice in self.choices:
             if value == choice and type(value) is type(choice):
                 return choice
@@ -123,22 +123,63 @@ def action(*, fair: bool = False, cites: str = "", name: str | None = None,
     return _mark(_Mark("action", name, tuple(params.items()), fair, cites, (), tuple(tags)))
 
 
-def _property(role: str) -> Callable[..., Any]:
-    def deco(fn: F | None = None, *, name: str | None = None,
-             aliases: Iterable[str] = ()) -> Any:
-        mark = _Mark(role, name, aliases=tuple(aliases))
-        if fn is not None:
-            return _mark(mark)(fn)
-        return _mark(mark)
-    return deco
+def _property_mark(role: str, fn: F | None, name: str | None,
+                   aliases: Iterable[str]) -> Any:
+    mark = _Mark(role, name, aliases=tuple(aliases))
+    return _mark(mark)(fn) if fn is not None else _mark(mark)
 
 
-invariant = _property("invariant")
-step_invariant = _property("step_invariant")
-reachable = _property("reachable")
-eventually = _property("eventually")
+@overload
+def invariant(fn: F) -> F: ...
+@overload
+def invariant(*, name: str | None = None, aliases: Iterable[str] = ()) -> Callable[[F], F]: ...
+def invariant(fn: F | None = None, *, name: str | None = None,
+              aliases: Iterable[str] = ()) -> Any:
+    """Mark ``(self, s) -> Term``: the condition holds in every reachable state."""
+    return _property_mark("invariant", fn, name, aliases)
+
+
+@overload
+def step_invariant(fn: F) -> F: ...
+@overload
+def step_invariant(*, name: str | None = None, aliases: Iterable[str] = ()) -> Callable[[F], F]: ...
+def step_invariant(fn: F | None = None, *, name: str | None = None,
+                   aliases: Iterable[str] = ()) -> Any:
+    """Mark ``(self, s, t) -> Term``: the condition holds on every transition s -> t."""
+    return _property_mark("step_invariant", fn, name, aliases)
+
+
+@overload
+def reachable(fn: F) -> F: ...
+@overload
+def reachable(*, name: str | None = None, aliases: Iterable[str] = ()) -> Callable[[F], F]: ...
+def reachable(fn: F | None = None, *, name: str | None = None,
+              aliases: Iterable[str] = ()) -> Any:
+    """Mark ``(self, s) -> Term``: some reachable state satisfies the condition."""
+    return _property_mark("reachable", fn, name, aliases)
+
+
+@overload
+def eventually(fn: F) -> F: ...
+@overload
+def eventually(*, name: str | None = None, aliases: Iterable[str] = ()) -> Callable[[F], F]: ...
+def eventually(fn: F | None = None, *, name: str | None = None,
+               aliases: Iterable[str] = ()) -> Any:
+    """Mark ``(self, s) -> Term``: every fair run eventually satisfies the condition."""
+    return _property_mark("eventually", fn, name, aliases)
+
+
 terminates = eventually
-leads_to = _property("leads_to")
+
+
+@overload
+def leads_to(fn: F) -> F: ...
+@overload
+def leads_to(*, name: str | None = None, aliases: Iterable[str] = ()) -> Callable[[F], F]: ...
+def leads_to(fn: F | None = None, *, name: str | None = None,
+             aliases: Iterable[str] = ()) -> Any:
+    """Mark ``(self, s) -> (P, Q)``: every fair run in a P state later reaches Q."""
+    return _property_mark("leads_to", fn, name, aliases)
 
 
 class Declarations:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Union
+from typing import Any, Union
 
 from .domains import EnumDomain, IntRangeDomain
 from .errors import ModelError
@@ -361,7 +361,7 @@ class StateView:
         self._primed = primed
         self._where = where
 
-    def __getattr__(self, name: str) -> Term | Family:
+    def __getattr__(self, name: str) -> Any:
         if name.startswith("_"):
             raise AttributeError(name)
         decl = self._decls.get(name)
@@ -372,6 +372,6 @@ class StateView:
             return Term(Var(decl.name, decl.domain, None, 0, self._primed))
         return Family(decl, self._primed)
 
-    def __getitem__(self, name: str) -> Term | Family:
+    def __getitem__(self, name: str) -> Any:
         return self.__getattr__(name)
 

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import importlib
+from collections.abc import Mapping
+from typing import Any
 
 from .base import Model
 from .errors import ModelError
+from .system import TransitionSystem
 
 #: name -> "module:Class". The hotplug model's registered class lives in properties/,
 #: which adds the named properties (S1.., L1..) to the system of model/hotplug/.
@@ -33,3 +36,10 @@ def model_class(name: str) -> type[Model]:
     cls = getattr(module, cls_name)
     assert isinstance(cls, type) and issubclass(cls, Model)
     return cls
+
+
+def build_system(name: str, params: Mapping[str, Any] | None = None,
+                 knobs: Mapping[str, Any] | None = None,
+                 preset: str | None = None) -> TransitionSystem:
+    """Build the registered model ``name`` with ``params`` and ``knobs``."""
+    return model_class(name)(params, knobs, preset).build()

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from ..base import Declarations, Knob, Model, Param, action, init, invariant, leads_to
 from ..domains import IntRange
-from ..dsl import Effect, StateView, Term, all_of, count, then, when
+from ..dsl import Effect, StateView, Term, all_of, any_of, count, then, when
 
 
 class Peterson(Model):
@@ -39,7 +39,7 @@ class Peterson(Model):
     def may_pass(self, s: StateView, i: int) -> Term:
         """No other process at i's level or above, or i is no longer the victim there."""
         others_below = all_of(s.level[k] < s.level[i] for k in range(self.p.n) if k != i)
-        return others_below | (s.victim[s.level[i]] != i)
+        return any_of([others_below, s.victim[s.level[i]] != i])
 
     @action(name="try", i="proc", fair=True, cites="textbook: enter level 1")
     def try_(self, s: StateView, i: int) -> Effect:

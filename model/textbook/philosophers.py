@@ -31,7 +31,8 @@ class Philosophers(Model):
         d.var("fork", Bool, over="phil", doc="fork i (left of i, right of i-1) is taken")
 
     def right(self, i: int) -> int:
-        return (i + 1) % self.p.n
+        n: int = self.p.n
+        return (i + 1) % n
 
     @init
     def start(self, s: StateView) -> Effect:

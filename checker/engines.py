@@ -1,0 +1,78 @@
+"""Engines by name: one entry point, ``check``, for every engine and property kind.
+
+Each engine is a function ``(ts, prop, budget, progress) -> CheckResult``, imported on
+first use so that z3 loads only when a symbolic engine runs. Every trace an engine
+returns is replayed here with the explicit semantics before anyone sees it.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+
+from mhpcheck.model.errors import MhpError, ModelError, ReplayMismatch
+from mhpcheck.model.system import LeadsTo, Property, TransitionSystem
+
+from .explicit.bfs import SAFETY_KINDS, check_safety
+from .explicit.liveness import check_leads_to
+from .replay import replay
+from .result import UNBOUNDED, Budget, CheckResult, ProgressFn, no_progress
+
+EngineFn = Callable[[TransitionSystem, Property, Budget, ProgressFn], CheckResult]
+
+
+class InternalError(MhpError):
+    """An engine produced something the explicit semantics reject (a tool bug)."""
+
+
+def _bfs(ts: TransitionSystem, prop: Property, budget: Budget,
+         progress: ProgressFn) -> CheckResult:
+    if isinstance(prop, LeadsTo):
+        return check_leads_to(ts, prop, budget, progress)
+    if isinstance(prop, SAFETY_KINDS):
+        return check_safety(ts, [prop], budget, progress)[0]
+    raise ModelError(f"engine bfs cannot check {prop.kind} property {prop.name}")
+
+
+#: name -> the engine function, or "module:function" for lazily imported engines.
+ENGINES: dict[str, EngineFn | str] = {
+    "bfs": _bfs,
+    "bmc": "mhpcheck.checker.symbolic.bmc:check",
+    "kind": "mhpcheck.checker.symbolic.kinduction:check",
+    "pdr": "mhpcheck.checker.symbolic.pdr:check",
+    "inductive": "mhpcheck.checker.symbolic.inductive:check",
+}
+
+
+def engine(name: str) -> EngineFn:
+    """The engine called ``name``, or a ModelError listing the engines."""
+    entry = ENGINES.get(name)
+    if entry is None:
+        raise ModelError(f"unknown engine {name!r} (engines: {', '.join(ENGINES)})")
+    if isinstance(entry, str):
+        module_name, _, fn_name = entry.partition(":")
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as err:
+            raise ModelError(f"engine {name!r} is not available ({err})") from None
+        fn: EngineFn = getattr(module, fn_name)
+        return fn
+    return entry
+
+
+def verified(ts: TransitionSystem, result: CheckResult) -> CheckResult:
+    """``result`` after replaying its trace; a trace that does not replay is a tool bug."""
+    if result.trace is not None:
+        try:
+            replay(ts, result.trace)
+        except ReplayMismatch as err:
+            raise InternalError(
+                f"internal error: engine {result.engine} returned a trace for "
+                f"{result.property} that does not replay: {err}") from None
+    return result
+
+
+def check(ts: TransitionSystem, prop: Property, engine_name: str = "bfs",
+          budget: Budget = UNBOUNDED, progress: ProgressFn = no_progress) -> CheckResult:
+    """Check ``prop`` on ``ts`` with the named engine; traces are replayed first."""
+    return verified(ts, engine(engine_name)(ts, prop, budget, progress))

@@ -1,0 +1,65 @@
+"""Replay: re-execute a trace with the explicit semantics and fail loudly on a mismatch.
+
+Every trace an engine reports is replayed before it is shown; a symbolic engine's
+trace that does not replay is an internal error, never a verdict.
+"""
+
+from __future__ import annotations
+
+from mhpcheck.model.compile import Compiled, compile_system
+from mhpcheck.model.errors import ModelError, ReplayMismatch
+from mhpcheck.model.system import State, TransitionSystem
+from mhpcheck.model.trace import Trace
+
+
+def _diff(ts: TransitionSystem, want: State, got: State) -> str:
+    names = ts.slot_names()
+    parts = [f"{names[i]}: trace has {want[i]}, semantics give {got[i]}"
+             for i in range(len(want)) if want[i] != got[i]]
+    return "; ".join(parts[:6]) + (" ..." if len(parts) > 6 else "")
+
+
+def _apply(ts: TransitionSystem, compiled: Compiled, state: State, action: str,
+           args: tuple[tuple[str, object], ...], where: str) -> State:
+    try:
+        k = ts.action_instance(action, dict(args))  # type: ignore[arg-type]
+    except ModelError as err:
+        raise ReplayMismatch(f"{where}: {err}") from None
+    nxt = compiled.apply[k](state)
+    if nxt is None:
+        raise ReplayMismatch(f"{where}: {ts.actions[k].label} is not enabled")
+    return nxt
+
+
+def replay(ts: TransitionSystem, trace: Trace, compiled: Compiled | None = None) -> None:
+    """Raise ReplayMismatch naming the first step where ``trace`` leaves the semantics."""
+    compiled = compiled or compile_system(ts)
+    if not trace.steps:
+        raise ReplayMismatch("trace has no states")
+    first = trace.steps[0]
+    if trace.reachable and first.state not in ts.init:
+        raise ReplayMismatch("step 0: the first state is not an initial state")
+    prev = first.state
+    for i, step in enumerate(trace.steps[1:], start=1):
+        if step.action is None:
+            raise ReplayMismatch(f"step {i}: no action recorded")
+        nxt = _apply(ts, compiled, prev, step.action, step.args, f"step {i}")
+        if nxt != step.state:
+            raise ReplayMismatch(
+                f"step {i} ({step.label}) diverges: {_diff(ts, step.state, nxt)}")
+        prev = nxt
+    if trace.loop is None:
+        return
+    if not 0 <= trace.loop < len(trace.steps):
+        raise ReplayMismatch(f"loop index {trace.loop} outside the trace")
+    if trace.loop_action is None:
+        if compiled.successors(prev):
+            raise ReplayMismatch("the trace ends in a stuttering loop but its last state "
+                                 "has enabled actions")
+        return
+    name, args = trace.loop_action
+    back = _apply(ts, compiled, prev, name, args, "loop step")
+    if back != trace.steps[trace.loop].state:
+        raise ReplayMismatch(
+            f"loop step ({name}) does not return to state {trace.loop}: "
+            f"{_diff(ts, trace.steps[trace.loop].state, back)}")
