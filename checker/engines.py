@@ -73,6 +73,18 @@ def verified(ts: TransitionSystem, result: CheckResult) -> CheckResult:
 
 
 def check(ts: TransitionSystem, prop: Property, engine_name: str = "bfs",
-          budget: Budget = UNBOUNDED, progress: ProgressFn = no_progress) -> CheckResult:
-    """Check ``prop`` on ``ts`` with the named engine; traces are replayed first."""
-    return verified(ts, engine(engine_name)(ts, prop, budget, progress))
+          budget: Budget = UNBOUNDED, progress: ProgressFn = no_progress,
+          invariants: tuple[str, ...] = ()) -> CheckResult:
+    """Check ``prop`` on ``ts`` with the named engine; traces are replayed first.
+
+    ``invariants`` names extra invariants that strengthen ``prop`` for the
+    ``inductive`` engine; other engines take none.
+    """
+    fn = engine(engine_name)
+    if invariants:
+        if engine_name != "inductive":
+            raise ModelError(f"engine {engine_name} takes no strengthening invariants")
+        result = fn(ts, prop, budget, progress, invariants=invariants)  # type: ignore[call-arg]
+    else:
+        result = fn(ts, prop, budget, progress)
+    return verified(ts, result)

@@ -1,0 +1,279 @@
+"""The ``check-model`` command line.
+
+Results go to stdout; progress and messages to stderr. Exit codes: 0 all as expected
+(or the property holds), 1 a mismatch (or a violation), 2 a usage, spec or model
+error, 3 inconclusive (a bound, a timeout, or an engine's "unknown").
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, NoReturn, TypeVar
+
+import click
+from rich.console import Console
+
+from mhpcheck import __version__
+from mhpcheck.checker.engines import ENGINES
+from mhpcheck.checker.engines import check as engine_check
+from mhpcheck.checker.result import Budget, Progress, ProgressFn, Verdict, no_progress
+from mhpcheck.model.errors import MhpError
+from mhpcheck.model.registry import build_system, model_class, names
+from mhpcheck.model.system import TransitionSystem
+
+from .render import render_trace
+from .report import outcome_json, report_json, result_json, results_table, verdict_matrix
+from .runner import Outcome, exit_code, run_checks
+from .spec import collect, load_spec, resolve
+
+EXIT_OK, EXIT_FAIL, EXIT_ERROR, EXIT_INCONCLUSIVE = 0, 1, 2, 3
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def fail(message: str) -> NoReturn:
+    """Print ``message`` on stderr and exit 2 (usage, spec or model error)."""
+    click.echo(f"check-model: error: {message}", err=True)
+    sys.exit(EXIT_ERROR)
+
+
+@contextmanager
+def user_errors() -> Iterator[None]:
+    """Turn every MhpError into a one-line message and exit code 2, never a traceback."""
+    try:
+        yield
+    except MhpError as err:
+        fail(str(err))
+
+
+def stdout_console() -> Console:
+    """The results console: the terminal's width, or COLUMNS (default 160) when piped."""
+    if sys.stdout.isatty():
+        return Console()
+    return Console(width=int(os.environ.get("COLUMNS", "160")))
+
+
+def progress_printer(enabled: bool) -> ProgressFn:
+    """A progress callback that redraws one line on stderr (only on a terminal)."""
+    if not enabled or not sys.stderr.isatty():
+        return no_progress
+    console = Console(stderr=True)
+
+    def show(p: Progress) -> None:
+        rate = p.states / p.seconds if p.seconds > 0 else 0.0
+        end = "\n" if p.note == "done" else "\r"
+        console.print(f"  {p.states:,} states, depth {p.depth}, {p.transitions:,} transitions, "
+                      f"{rate:,.0f} states/s", end=end, highlight=False)
+    return show
+
+
+def parse_value(raw: str) -> bool | int | str:
+    """A command-line value: true/false, an integer, or a string."""
+    low = raw.lower()
+    if low in ("true", "false"):
+        return low == "true"
+    try:
+        return int(raw)
+    except ValueError:
+        return raw
+
+
+def parse_pairs(pairs: tuple[str, ...], option: str) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            fail(f"{option} expects KEY=VALUE, got {pair!r}")
+        out[key.strip()] = parse_value(value.strip())
+    return out
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="check-model")
+def main() -> None:
+    """Model checker for Linux memory hot(un)plug lifecycles (and other state protocols)."""
+
+
+@main.command("models")
+@click.option("--json", "as_json", is_flag=True, help="Print the list as JSON.")
+def models_cmd(as_json: bool) -> None:
+    """List the models with their parameters, knobs, presets and properties."""
+    listing = []
+    with user_errors():
+        for name in names():
+            cls = model_class(name)
+            ts = cls().build()
+            listing.append({
+                "name": name,
+                "summary": cls.summary,
+                "params": [{"name": p.name, "default": p.default, "range": [p.lo, p.hi],
+                            "doc": p.doc} for p in cls.params],
+                "knobs": [{"name": k.name, "default": k.default, "choices": list(k.choices),
+                           "doc": k.doc} for k in cls.knobs],
+                "presets": sorted(cls.presets),
+                "properties": [{"name": p.name, "aliases": list(p.aliases), "kind": p.kind,
+                                "doc": p.doc} for p in ts.properties],
+                "actions": [a.name for a in ts.action_infos],
+            })
+    if as_json:
+        click.echo(json.dumps(listing, indent=1, sort_keys=True))
+        return
+    for m in listing:
+        click.echo(f"{m['name']}: {m['summary']}")
+        for p in m["params"]:
+            click.echo(f"  param {p['name']} (default {p['default']}): {p['doc']}")
+        for k in m["knobs"]:
+            choices = "|".join(str(c) for c in k["choices"]) or "free"
+            click.echo(f"  knob  {k['name']} = {k['default']} [{choices}]: {k['doc']}")
+        if m["presets"]:
+            click.echo(f"  presets: {', '.join(m['presets'])}")
+        for p in m["properties"]:
+            alias = f" ({', '.join(p['aliases'])})" if p["aliases"] else ""
+            click.echo(f"  {p['kind']:<14} {p['name']}{alias}")
+        click.echo("  deadlock       deadlock-free (built in)")
+
+
+def _run_options(fn: F) -> F:
+    fn = click.option("--json", "as_json", is_flag=True,
+                      help="Print the JSON report (schema 1) instead of the table.")(fn)
+    fn = click.option("--matrix", is_flag=True,
+                      help="Also print the verdict matrix (properties x specs).")(fn)
+    fn = click.option("--quiet", "-q", is_flag=True, help="No progress on stderr.")(fn)
+    fn = click.option("--tier", default="default", show_default=True,
+                      help="Run specs of this tier ('all' for every tier).")(fn)
+    return fn
+
+
+@main.command("run")
+@click.argument("paths", nargs=-1, required=True)
+@_run_options
+def run_cmd(paths: tuple[str, ...], as_json: bool, matrix: bool, quiet: bool, tier: str) -> None:
+    """Run spec files (or folders of them) and judge each check against its expectation."""
+    console = stdout_console()
+    err_console = Console(stderr=True)
+    with user_errors():
+        files = collect(list(paths))
+        if not files:
+            fail(f"no spec files under {', '.join(paths)}")
+        loaded = [(load_spec(f)) for f in files]
+        specs = [s for s in loaded if tier in ("all", s.tier)]
+        systems = [resolve(s) for s in specs]
+    outcomes: list[Outcome] = []
+    entries = []
+    progress = progress_printer(not quiet and not as_json)
+    t0 = time.perf_counter()
+    for spec, ts in zip(specs, systems, strict=True):
+        if not quiet:
+            err_console.print(f"[bold]{spec.path}[/] ({len(spec.checks)} checks)", highlight=False)
+        with user_errors():
+            got = run_checks(spec, ts, progress)
+        outcomes.extend(got)
+        entries.extend(outcome_json(o, ts) for o in got)
+    skipped = len(loaded) - len(specs)
+    if as_json:
+        click.echo(json.dumps(report_json(entries), indent=1, sort_keys=True))
+    else:
+        console.print(results_table(outcomes))
+        if matrix:
+            console.print(verdict_matrix(outcomes))
+        for o in outcomes:
+            if o.result.never_fired and o.status == "ok" and o.result.verdict is Verdict.HOLDS:
+                err_console.print(
+                    f"[yellow]warning[/]: {Path(o.spec.path).stem}: {o.check.property} holds "
+                    f"but these actions never fired: {', '.join(o.result.never_fired)}",
+                    highlight=False)
+        for o in outcomes:
+            if o.status != "ok":
+                console.print(f"[red]{o.spec.path}[/] {o.check.key} {o.check.property}: "
+                              f"{'; '.join(o.problems)}", highlight=False)
+        bad = sum(1 for o in outcomes if o.status != "ok")
+        note = f", {skipped} spec files of other tiers skipped" if skipped else ""
+        console.print(f"{len(outcomes) - bad} of {len(outcomes)} checks as expected "
+                      f"({time.perf_counter() - t0:.1f} s{note})", highlight=False)
+    sys.exit(exit_code(outcomes))
+
+
+def system_from_options(model: str, params: tuple[str, ...], knobs: tuple[str, ...],
+                        preset: str | None) -> TransitionSystem:
+    """Build MODEL with --param, --set and --preset values."""
+    return build_system(model, parse_pairs(params, "--param"), parse_pairs(knobs, "--set"),
+                        preset)
+
+
+def model_options(fn: F) -> F:
+    """--param, --set and --preset, shared by commands that build a model."""
+    fn = click.option("--preset", default=None, help="A named set of knob values.")(fn)
+    fn = click.option("--set", "knobs", multiple=True, metavar="KNOB=VALUE",
+                      help="Set a design knob (repeatable).")(fn)
+    fn = click.option("--param", "params", multiple=True, metavar="NAME=VALUE",
+                      help="Set a size parameter (repeatable).")(fn)
+    return fn
+
+
+@main.command("check")
+@click.argument("model")
+@model_options
+@click.option("--property", "-p", "prop", required=True, help="Property name or alias.")
+@click.option("--engine", "-e", default="bfs", show_default=True,
+              type=click.Choice(sorted(ENGINES)), help="Engine.")
+@click.option("--max-depth", type=int, default=None, help="Depth bound.")
+@click.option("--max-states", type=int, default=None, help="Distinct-state bound.")
+@click.option("--timeout", type=float, default=None, help="Seconds before giving up.")
+@click.option("--invariant", "invariants", multiple=True,
+              help="For --engine inductive: named invariants that strengthen the property.")
+@click.option("--trace-out", type=click.Path(dir_okay=False), default=None,
+              help="Write the trace (ITF JSON) here.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress on stderr.")
+def check_cmd(model: str, params: tuple[str, ...], knobs: tuple[str, ...], preset: str | None,
+              prop: str, engine: str, max_depth: int | None, max_states: int | None,
+              timeout: float | None, invariants: tuple[str, ...], trace_out: str | None,
+              as_json: bool, quiet: bool) -> None:
+    """Check one property of MODEL (exit 0 holds, 1 violated, 3 inconclusive)."""
+    with user_errors():
+        ts = system_from_options(model, params, knobs, preset)
+        prop_obj = ts.property(prop)
+        progress = progress_printer(not quiet and not as_json)
+        result = engine_check(ts, prop_obj, engine, Budget(max_depth, max_states, timeout),
+                              progress, invariants)
+    if trace_out and result.trace is not None:
+        Path(trace_out).write_text(result.trace.dumps(ts), encoding="utf-8")
+    if as_json:
+        entry = {"model": model, "params": dict(ts.params), "knobs": dict(ts.knobs)}
+        entry.update(result_json(result, ts))
+        click.echo(json.dumps(entry, indent=1, sort_keys=True))
+    else:
+        s = result.stats
+        bound = f" ({result.bound})" if result.bound else ""
+        click.echo(f"{prop_obj.name}: {result.verdict.value}{bound} [{engine}: "
+                   f"{s.distinct_states:,} states, {s.transitions:,} transitions, depth "
+                   f"{s.depth}, {s.seconds:.2f} s]")
+        if result.message:
+            click.echo(result.message)
+        if result.certificate:
+            click.echo(f"certificate: {result.certificate}")
+        if result.trace is not None:
+            click.echo(render_trace(ts, result.trace))
+        if result.never_fired:
+            click.echo(f"warning: actions that never fired: {', '.join(result.never_fired)}",
+                       err=True)
+    sys.exit(verdict_exit(result.verdict))
+
+
+def verdict_exit(verdict: Verdict) -> int:
+    """The exit code of an ad hoc check."""
+    if verdict in (Verdict.HOLDS, Verdict.PROVED, Verdict.REACHABLE):
+        return EXIT_OK
+    if verdict in (Verdict.VIOLATED, Verdict.UNREACHABLE):
+        return EXIT_FAIL
+    return EXIT_INCONCLUSIVE
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,194 @@
+"""Spec files: TOML naming a model, its parameters and knobs, and checks with expectations.
+
+    model = "philosophers"
+    params = { n = 8 }
+    knobs = { broken = false }      # optional
+    preset = "legacy"               # optional, applied before knobs
+
+    [[check]]
+    property = "deadlock-free"
+    engine = "bfs"                  # default bfs
+    expect = "violated"
+    expect_states = 1154            # optional: pinned distinct-state count
+    expect_trace_length = 8         # optional: steps of the shortest counterexample
+    max_depth = 20                  # optional bounds: max_depth, max_states, timeout
+
+Every problem is a SpecError naming the file and the key.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from mhpcheck.checker.result import Budget
+from mhpcheck.model.errors import ModelError, SpecError
+from mhpcheck.model.registry import model_class
+from mhpcheck.model.system import TransitionSystem
+
+EXPECTATIONS = ("holds", "violated", "reachable", "unreachable", "proved", "holds-up-to-bound",
+                "unknown")
+TOP_KEYS = {"model", "params", "knobs", "preset", "check", "description", "tier"}
+CHECK_KEYS = {"property", "engine", "expect", "expect_states", "expect_trace_length",
+              "max_depth", "max_states", "timeout", "note", "invariants"}
+
+
+@dataclass(frozen=True)
+class Check:
+    """One ``[[check]]`` entry: which property, with which engine, expecting what."""
+
+    property: str
+    engine: str
+    expect: str
+    budget: Budget
+    expect_states: int | None = None
+    expect_trace_length: int | None = None
+    note: str = ""
+    invariants: tuple[str, ...] = ()  # for engine "inductive": strengthening invariants
+    key: str = ""  # "check[3]", for messages
+
+
+@dataclass(frozen=True)
+class Spec:
+    """A parsed spec file."""
+
+    path: str
+    model: str
+    params: tuple[tuple[str, Any], ...]
+    knobs: tuple[tuple[str, Any], ...]
+    preset: str | None
+    checks: tuple[Check, ...]
+    description: str = ""
+    tier: str = "default"
+
+
+def _get(table: Mapping[str, Any], key: str, kind: type | tuple[type, ...], where: str,
+         required: bool = False, default: Any = None) -> Any:
+    if key not in table:
+        if required:
+            raise SpecError(f"{where}: missing key '{key}'")
+        return default
+    value = table[key]
+    if isinstance(value, bool) and kind is int:
+        raise SpecError(f"{where}: key '{key}' must be an integer, got {value!r}")
+    if not isinstance(value, kind):
+        names = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
+        raise SpecError(f"{where}: key '{key}' must be {names}, got {value!r}")
+    return value
+
+
+def _check(raw: Any, where: str, key: str) -> Check:
+    if not isinstance(raw, dict):
+        raise SpecError(f"{where}: {key} must be a table")
+    here = f"{where}: {key}"
+    unknown = sorted(set(raw) - CHECK_KEYS)
+    if unknown:
+        raise SpecError(f"{here}: unknown key '{unknown[0]}' (keys: {', '.join(sorted(CHECK_KEYS))})")
+    expect = _get(raw, "expect", str, here, required=True)
+    if expect not in EXPECTATIONS:
+        raise SpecError(f"{here}: key 'expect' must be one of {', '.join(EXPECTATIONS)}, "
+                        f"got {expect!r}")
+    timeout = _get(raw, "timeout", (int, float), here)
+    for name in ("max_depth", "max_states", "expect_states", "expect_trace_length"):
+        value = _get(raw, name, int, here)
+        if value is not None and value < 0:
+            raise SpecError(f"{here}: key '{name}' must not be negative")
+    invariants = _get(raw, "invariants", list, here, default=[])
+    if not all(isinstance(x, str) for x in invariants):
+        raise SpecError(f"{here}: key 'invariants' must be a list of property names")
+    return Check(
+        property=_get(raw, "property", str, here, required=True),
+        engine=_get(raw, "engine", str, here, default="bfs"),
+        expect=expect,
+        budget=Budget(_get(raw, "max_depth", int, here), _get(raw, "max_states", int, here),
+                      None if timeout is None else float(timeout)),
+        expect_states=_get(raw, "expect_states", int, here),
+        expect_trace_length=_get(raw, "expect_trace_length", int, here),
+        note=_get(raw, "note", str, here, default=""),
+        invariants=tuple(invariants),
+        key=key,
+    )
+
+
+def parse_spec(text: str, path: str) -> Spec:
+    """Parse and validate the spec ``text`` read from ``path``."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as err:
+        raise SpecError(f"{path}: TOML syntax error: {err}") from None
+    unknown = sorted(set(data) - TOP_KEYS)
+    if unknown:
+        raise SpecError(f"{path}: unknown key '{unknown[0]}' (keys: {', '.join(sorted(TOP_KEYS))})")
+    model = _get(data, "model", str, path, required=True)
+    params = _get(data, "params", dict, path, default={})
+    knobs = _get(data, "knobs", dict, path, default={})
+    preset = _get(data, "preset", str, path)
+    raw_checks = _get(data, "check", list, path, required=True)
+    if not raw_checks:
+        raise SpecError(f"{path}: key 'check' has no entries")
+    checks = tuple(_check(raw, path, f"check[{i + 1}]") for i, raw in enumerate(raw_checks))
+    return Spec(path, model, tuple(sorted(params.items())), tuple(sorted(knobs.items())), preset,
+                checks, _get(data, "description", str, path, default=""),
+                _get(data, "tier", str, path, default="default"))
+
+
+def resolve(spec: Spec) -> TransitionSystem:
+    """Build the spec's system, naming the key at fault for an unknown model, parameter,
+    knob, preset or property."""
+    try:
+        cls = model_class(spec.model)
+    except ModelError as err:
+        raise SpecError(f"{spec.path}: key 'model': {err}") from None
+    try:
+        instance = cls(dict(spec.params), dict(spec.knobs), spec.preset)
+    except ModelError as err:
+        text = str(err)
+        key = "preset" if "preset" in text else "knobs" if "knob" in text else "params"
+        raise SpecError(f"{spec.path}: key '{key}': {text}") from None
+    try:
+        ts = instance.build()
+    except ModelError as err:
+        raise SpecError(f"{spec.path}: {err}") from None
+    for check in spec.checks:
+        try:
+            ts.property(check.property)
+            for extra in check.invariants:
+                ts.property(extra)
+        except ModelError as err:
+            raise SpecError(f"{spec.path}: {check.key}: key 'property': {err}") from None
+    return ts
+
+
+def load_spec(path: str | Path) -> Spec:
+    """Read and validate one spec file."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except OSError as err:
+        raise SpecError(f"{path}: cannot read ({err.strerror})") from None
+    return parse_spec(text, str(path))
+
+
+def _natural(path: Path) -> list[Any]:
+    """Sort key that puts n8 before n10."""
+    return [int(part) if part.isdigit() else part
+            for part in re.split(r"(\d+)", str(path))]
+
+
+def collect(paths: list[str]) -> list[Path]:
+    """Spec files named by ``paths``: files as given, folders searched for *.toml in
+    natural order (n8 before n10)."""
+    found: list[Path] = []
+    for raw in paths:
+        p = Path(raw)
+        if p.is_dir():
+            found.extend(sorted(p.rglob("*.toml"), key=_natural))
+        elif p.is_file():
+            found.append(p)
+        else:
+            raise SpecError(f"{raw}: no such file or folder")
+    return found
