@@ -17,8 +17,6 @@ from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 
 import click
-from rich.console import Console
-
 from mhpcheck import __version__
 from mhpcheck.checker.engines import ENGINES
 from mhpcheck.checker.engines import check as engine_check
@@ -26,6 +24,7 @@ from mhpcheck.checker.result import Budget, Progress, ProgressFn, Verdict, no_pr
 from mhpcheck.model.errors import MhpError
 from mhpcheck.model.registry import build_system, model_class, names
 from mhpcheck.model.system import TransitionSystem
+from rich.console import Console
 
 from .render import render_trace
 from .report import outcome_json, report_json, result_json, results_table, verdict_matrix
@@ -104,7 +103,7 @@ def main() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the list as JSON.")
 def models_cmd(as_json: bool) -> None:
     """List the models with their parameters, knobs, presets and properties."""
-    listing = []
+    listing: list[dict[str, Any]] = []
     with user_errors():
         for name in names():
             cls = model_class(name)
@@ -165,7 +164,7 @@ def run_cmd(paths: tuple[str, ...], as_json: bool, matrix: bool, quiet: bool, ti
         specs = [s for s in loaded if tier in ("all", s.tier)]
         systems = [resolve(s) for s in specs]
     outcomes: list[Outcome] = []
-    entries = []
+    entries: list[dict[str, Any]] = []
     progress = progress_printer(not quiet and not as_json)
     t0 = time.perf_counter()
     for spec, ts in zip(specs, systems, strict=True):

@@ -6,11 +6,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from rich.console import Console
-from rich.table import Table
-
 from mhpcheck.checker.result import CheckResult, Verdict
 from mhpcheck.model.system import TransitionSystem
+from rich.console import Console
+from rich.table import Table
 
 from .runner import Outcome
 

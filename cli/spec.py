@@ -87,7 +87,8 @@ def _check(raw: Any, where: str, key: str) -> Check:
     here = f"{where}: {key}"
     unknown = sorted(set(raw) - CHECK_KEYS)
     if unknown:
-        raise SpecError(f"{here}: unknown key '{unknown[0]}' (keys: {', '.join(sorted(CHECK_KEYS))})")
+        keys = ", ".join(sorted(CHECK_KEYS))
+        raise SpecError(f"{here}: unknown key '{unknown[0]}' (keys: {keys})")
     expect = _get(raw, "expect", str, here, required=True)
     if expect not in EXPECTATIONS:
         raise SpecError(f"{here}: key 'expect' must be one of {', '.join(EXPECTATIONS)}, "
@@ -122,7 +123,8 @@ def parse_spec(text: str, path: str) -> Spec:
         raise SpecError(f"{path}: TOML syntax error: {err}") from None
     unknown = sorted(set(data) - TOP_KEYS)
     if unknown:
-        raise SpecError(f"{path}: unknown key '{unknown[0]}' (keys: {', '.join(sorted(TOP_KEYS))})")
+        keys = ", ".join(sorted(TOP_KEYS))
+        raise SpecError(f"{path}: unknown key '{unknown[0]}' (keys: {keys})")
     model = _get(data, "model", str, path, required=True)
     params = _get(data, "params", dict, path, default={})
     knobs = _get(data, "knobs", dict, path, default={})
