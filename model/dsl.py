@@ -243,6 +243,11 @@ def ite(cond: Operand, then: Operand, orelse: Operand) -> Term:
     return Term(Ite(c, a, b))
 
 
+def label(domain: EnumDomain, name: str) -> Term:
+    """The label ``name`` of enum ``domain`` as a term (where no other branch fixes the enum)."""
+    return Term(Const(domain.encode(name, f"label of {domain.name}"), domain))
+
+
 def count(items: Iterable[Operand]) -> Term:
     """How many of ``items`` hold (an integer term)."""
     terms: list[Expr] = []
