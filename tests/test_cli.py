@@ -1,0 +1,199 @@
+"""The check-model contract: exit codes, the JSON report schema, and one-line errors."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from conftest import ROOT
+
+from mhpcheck.cli.main import main
+
+REPORT_KEYS = {"spec", "model", "params", "knobs", "property", "engine", "verdict", "expected",
+               "ok", "distinct_states", "transitions", "depth", "seconds", "trace"}
+
+
+def run(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(main, list(args))
+    return result.exit_code, result.stdout, result.stderr
+
+
+def write(tmp_path: Path, name: str, text: str) -> str:
+    path = tmp_path / name
+    path.write_text(text)
+    return str(path)
+
+
+GOOD = """model = "philosophers"
+params = { n = 4 }
+
+[[check]]
+property = "deadlock-free"
+expect = "violated"
+expect_states = 34
+expect_trace_length = 4
+
+[[check]]
+property = "mutex"
+expect = "holds"
+"""
+
+
+def test_run_exits_0_when_all_checks_are_as_expected(tmp_path: Path) -> None:
+    code, out, _ = run("run", "-q", write(tmp_path, "good.toml", GOOD))
+    assert code == 0
+    assert "2 of 2 checks as expected" in out
+
+
+def test_json_report_follows_schema_1(tmp_path: Path) -> None:
+    code, out, _ = run("run", "--json", write(tmp_path, "good.toml", GOOD))
+    assert code == 0
+    report = json.loads(out)
+    assert report["schema"] == 1
+    assert len(report["results"]) == 2
+    first, second = report["results"]
+    assert REPORT_KEYS <= set(first)
+    assert first["ok"] is True and first["verdict"] == "violated"
+    assert first["distinct_states"] == 34 and first["params"] == {"n": 4}
+    assert first["knobs"] == {"broken": False}
+    assert first["trace"]["#meta"]["property"] == "deadlock-free"
+    assert second["trace"] is None and second["verdict"] == "holds"
+
+
+def test_run_exits_1_on_a_mismatch_and_names_it(tmp_path: Path) -> None:
+    spec = GOOD.replace("expect_states = 34", "expect_states = 35")
+    code, out, _ = run("run", "-q", write(tmp_path, "pin.toml", spec))
+    assert code == 1
+    assert "expected 35 distinct states, got 34" in out
+
+
+def test_run_exits_3_when_a_bound_makes_a_check_inconclusive(tmp_path: Path) -> None:
+    spec = """model = "peterson"
+params = { n = 4 }
+[[check]]
+property = "mutex"
+expect = "holds"
+max_depth = 5
+"""
+    code, _, _ = run("run", "-q", write(tmp_path, "bound.toml", spec))
+    assert code == 3
+
+
+def test_a_bounded_expectation_is_met_by_a_bounded_result(tmp_path: Path) -> None:
+    spec = """model = "peterson"
+params = { n = 4 }
+[[check]]
+property = "mutex"
+expect = "holds-up-to-bound"
+max_depth = 5
+"""
+    code, _, _ = run("run", "-q", write(tmp_path, "bound.toml", spec))
+    assert code == 0
+
+
+MALFORMED = {
+    "unknown model": ('model = "nosuch"\n[[check]]\nproperty = "x"\nexpect = "holds"\n',
+                      "key 'model': unknown model 'nosuch'"),
+    "unknown property": ('model = "philosophers"\n[[check]]\nproperty = "nosuch"\n'
+                         'expect = "holds"\n', "check[1]: key 'property'"),
+    "unknown knob": ('model = "philosophers"\nknobs = { speed = 1 }\n[[check]]\n'
+                     'property = "mutex"\nexpect = "holds"\n', "key 'knobs': "),
+    "wrong knob value": ('model = "philosophers"\nknobs = { broken = "yes" }\n[[check]]\n'
+                         'property = "mutex"\nexpect = "holds"\n', "key 'knobs': "),
+    "wrong value type": ('model = "philosophers"\nparams = { n = "five" }\n[[check]]\n'
+                         'property = "mutex"\nexpect = "holds"\n', "key 'params': "),
+    "wrong check value type": ('model = "philosophers"\n[[check]]\nproperty = "mutex"\n'
+                               'expect = "holds"\nexpect_states = "many"\n',
+                               "check[1]: key 'expect_states' must be int"),
+    "missing key": ('model = "philosophers"\n[[check]]\nexpect = "holds"\n',
+                    "check[1]: missing key 'property'"),
+    "missing model": ('[[check]]\nproperty = "mutex"\nexpect = "holds"\n',
+                      "missing key 'model'"),
+    "bad expectation": ('model = "philosophers"\n[[check]]\nproperty = "mutex"\n'
+                        'expect = "fine"\n', "check[1]: key 'expect' must be one of"),
+    "unknown check key": ('model = "philosophers"\n[[check]]\nproperty = "mutex"\n'
+                          'expect = "holds"\nmaxdepth = 3\n', "check[1]: unknown key 'maxdepth'"),
+    "TOML syntax error": ('model = "philosophers\n', "TOML syntax error"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(MALFORMED))
+def test_malformed_spec_exits_2_with_file_and_key(tmp_path: Path, case: str) -> None:
+    text, message = MALFORMED[case]
+    path = write(tmp_path, "bad.toml", text)
+    code, out, err = run("run", path)
+    assert code == 2
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith(f"check-model: error: {path}: ")
+    assert message in lines[0]
+    assert "Traceback" not in err + out
+
+
+def test_a_missing_spec_path_is_a_usage_error() -> None:
+    code, _, err = run("run", "/nonexistent/specs")
+    assert code == 2 and "no such file or folder" in err
+
+
+def test_check_exits_1_on_violation_and_writes_the_trace(tmp_path: Path) -> None:
+    out_file = tmp_path / "t.json"
+    code, out, _ = run("check", "philosophers", "--param", "n=3", "-p", "deadlock-free",
+                       "--trace-out", str(out_file), "-q")
+    assert code == 1
+    assert "deadlock-free: violated" in out
+    assert json.loads(out_file.read_text())["#meta"]["property"] == "deadlock-free"
+
+
+def test_check_exits_0_when_the_property_holds() -> None:
+    code, out, _ = run("check", "peterson", "--param", "n=3", "-p", "mutex", "-q")
+    assert code == 0 and "mutual-exclusion: holds" in out
+
+
+def test_check_exits_3_when_bounded() -> None:
+    code, out, _ = run("check", "peterson", "--param", "n=3", "-p", "mutex", "--max-depth", "2")
+    assert code == 3 and "holds-up-to-bound (depth)" in out
+
+
+def test_check_with_set_changes_a_knob() -> None:
+    code, _, _ = run("check", "peterson", "--param", "n=3", "--set", "broken=true", "-p", "mutex",
+                     "-q")
+    assert code == 1
+
+
+@pytest.mark.parametrize("args, message", [
+    (["check", "nosuch", "-p", "x"], "unknown model 'nosuch'"),
+    (["check", "peterson", "-p", "nosuch"], "no property 'nosuch'"),
+    (["check", "peterson", "--set", "speed=1", "-p", "mutex"], "unknown knob 'speed'"),
+    (["check", "peterson", "--param", "n", "-p", "mutex"], "--param expects KEY=VALUE"),
+    (["check", "peterson", "--param", "n=1", "-p", "mutex"], "n=1 outside 2..16"),
+])
+def test_check_usage_errors_exit_2_with_one_line(args: list[str], message: str) -> None:
+    code, _, err = run(*args)
+    assert code == 2
+    assert message in err and len(err.strip().splitlines()) == 1
+
+
+def test_models_lists_parameters_knobs_and_properties() -> None:
+    code, out, _ = run("models", "--json")
+    assert code == 0
+    listing = {m["name"]: m for m in json.loads(out)}
+    assert listing["peterson"]["params"][0]["name"] == "n"
+    assert "mutual-exclusion" in [p["name"] for p in listing["peterson"]["properties"]]
+
+
+def test_version_is_printed() -> None:
+    code, out, _ = run("--version")
+    assert code == 0 and "check-model" in out
+
+
+def test_the_installed_command_never_shows_a_traceback(tmp_path: Path) -> None:
+    path = write(tmp_path, "bad.toml", MALFORMED["unknown model"][0])
+    exe = Path(sys.executable).parent / "check-model"
+    proc = subprocess.run([str(exe), "run", path], capture_output=True, text=True, check=False,
+                          cwd=ROOT)
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr and proc.stderr.count("\n") == 1
