@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import pytest
-from toys import Arrays, Counter
-
 from mhpcheck.model.compile import bounds, compile_system
+from mhpcheck.model.domains import IntRange
 from mhpcheck.model.errors import ModelError
 from mhpcheck.model.expr import Arith, Const, Var
-from mhpcheck.model.domains import IntRange
 from mhpcheck.model.registry import build_system
+from toys import Arrays, Counter
 
 
 def test_successors_follow_guards_and_updates() -> None:
@@ -59,7 +58,8 @@ def test_out_of_range_dynamic_index_names_action_and_variable() -> None:
 def test_value_outside_the_domain_names_action_and_variable() -> None:
     ts = Counter({"limit": 2}, {"overflow": True}).build()
     c = compile_system(ts)
-    with pytest.raises(ModelError, match=r"action inc\(\): sets x outside its domain 0..2 \(got 3\)"):
+    message = r"action inc\(\): sets x outside its domain 0..2 \(got 3\)"
+    with pytest.raises(ModelError, match=message):
         c.successors((2,))
 
 

@@ -6,7 +6,6 @@ import json
 from dataclasses import replace
 
 import pytest
-
 from mhpcheck.checker.explicit.bfs import check_safety
 from mhpcheck.checker.explicit.liveness import check_leads_to
 from mhpcheck.checker.replay import replay
@@ -59,7 +58,7 @@ def test_lasso_round_trip_keeps_the_loop_step() -> None:
 def test_replay_names_the_step_that_diverges() -> None:
     trace, ts = deadlock_trace()
     steps = list(trace.steps)
-    bad = steps[2].state[:-1] + (1 - steps[2].state[-1],)
+    bad = (*steps[2].state[:-1], 1 - steps[2].state[-1])
     steps[2] = Step(steps[2].action, steps[2].args, bad)
     with pytest.raises(ReplayMismatch, match=r"step 2 \(take_left\(i=1\)\) diverges: fork\[2\]"):
         replay(ts, replace(trace, steps=tuple(steps)))  # type: ignore[arg-type]
@@ -91,8 +90,8 @@ def test_replay_rejects_a_false_deadlock_claim() -> None:
 def test_loading_a_non_trace_names_the_file(tmp_path) -> None:  # type: ignore[no-untyped-def]
     path = tmp_path / "x.json"
     path.write_text("{}")
-    with pytest.raises(TraceError, match="x.json: not an mhpcheck ITF trace"):
+    with pytest.raises(TraceError, match=r"x\.json: not an mhpcheck ITF trace"):
         Trace.load(str(path), build)
     path.write_text("{")
-    with pytest.raises(TraceError, match="x.json: not JSON"):
+    with pytest.raises(TraceError, match=r"x\.json: not JSON"):
         Trace.load(str(path), build)
