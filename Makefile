@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml setup.py
 install: $(STAMP)
 
 check: $(STAMP)
-	$(BIN)/check-model run specs/hotplug --table
+	$(BIN)/check-model run specs/hotplug --matrix
 
 # mypy cannot follow the editable install's folder mapping; a tree of links can.
 TYPECHECK := $(VENV)/typecheck
