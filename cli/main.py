@@ -274,5 +274,9 @@ def verdict_exit(verdict: Verdict) -> int:
     return EXIT_INCONCLUSIVE
 
 
+from .trace_cmd import trace_group  # noqa: E402  (the viewer's commands)
+
+main.add_command(trace_group)
+
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -1,0 +1,82 @@
+"""``check-model trace``: show, export, diff and draw traces written with --trace-out."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from typing import Any
+
+import click
+from mhpcheck.model.errors import MhpError
+from mhpcheck.model.registry import build_system
+from mhpcheck.model.system import TransitionSystem
+from mhpcheck.model.trace import Trace
+
+from .viewer import Options, render_story, tell
+
+
+def load_trace(path: str) -> tuple[Trace, TransitionSystem]:
+    """The trace in ``path`` and the system it belongs to, rebuilt from the registry."""
+    return Trace.load(path, lambda m, p, k: build_system(m, p, k))
+
+
+def terminal_options(colour: str, ascii_only: bool, full: bool, width: int | None,
+                     show_map: bool = True, docs: bool = True) -> Options:
+    """Options from the command line and the environment (NO_COLOR, COLUMNS)."""
+    if width is None:
+        if "COLUMNS" in os.environ and os.environ["COLUMNS"].isdigit():
+            width = int(os.environ["COLUMNS"])
+        elif sys.stdout.isatty():
+            width = shutil.get_terminal_size((100, 24)).columns
+        else:
+            width = 100
+    if colour == "auto":
+        use = sys.stdout.isatty() and not os.environ.get("NO_COLOR") and not ascii_only
+    else:
+        use = colour == "always" and not ascii_only
+    return Options(width=max(width, 40), colour=use, ascii=ascii_only, full=full,
+                   show_map=show_map, docs=docs)
+
+
+def _fail(message: str) -> None:
+    click.echo(f"check-model: error: {message}", err=True)
+    sys.exit(2)
+
+
+@click.group("trace")
+def trace_group() -> None:
+    """Read a trace written by `check --trace-out` (ITF JSON)."""
+
+
+@trace_group.command("show")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--full", is_flag=True, help="Show the whole state after every step.")
+@click.option("--ascii", "ascii_only", is_flag=True, help="Plain ASCII text, no colour.")
+@click.option("--color", "colour", type=click.Choice(["auto", "always", "never"]),
+              default="auto", show_default=True, help="Colour (NO_COLOR turns auto off).")
+@click.option("--width", type=int, default=None, help="Columns (default: COLUMNS or the tty).")
+@click.option("--no-map", is_flag=True, help="Do not draw the model's map at each step.")
+@click.option("--no-doc", is_flag=True, help="Do not print each action's description.")
+@click.option("--format", "fmt", type=click.Choice(["text", "itf"]), default="text",
+              show_default=True, help="text: the step table; itf: strict ITF JSON.")
+def show_cmd(file: str, full: bool, ascii_only: bool, colour: str, width: int | None,
+             no_map: bool, no_doc: bool, fmt: str) -> None:
+    """Print FILE as a step table: each step's action, kernel function and changes."""
+    try:
+        trace, ts = load_trace(file)
+        if fmt == "itf":
+            from .viewer.itf import itf_dumps
+            click.echo(itf_dumps(trace, ts), nl=False)
+            return
+        opts = terminal_options(colour, ascii_only, full, width, not no_map, not no_doc)
+        click.echo(render_story(tell(ts, trace), opts), nl=False)
+    except MhpError as err:
+        _fail(str(err))
+
+
+def register(main: Any) -> None:
+    main.add_command(trace_group)
+
+
+__all__ = ["load_trace", "register", "terminal_options", "trace_group"]

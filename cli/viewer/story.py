@@ -1,0 +1,266 @@
+"""A trace made readable, once, for every renderer (terminal, HTML, diff).
+
+``tell(ts, trace)`` walks the trace with the model's view and produces a
+``Story``: per step the action, its arguments, the kernel function it models, what
+changed grouped by entity, the whole state, the map rows, the loop marks; and at
+the end why the property fails, with the values that falsify it. Renderers only
+lay this out; they never look at the model again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from mhpcheck.model.domains import BoolDomain, UserValue
+from mhpcheck.model.system import (
+    Args,
+    DeadlockFree,
+    Invariant,
+    LeadsTo,
+    Property,
+    Reachable,
+    State,
+    StepInvariant,
+    TransitionSystem,
+)
+from mhpcheck.model.trace import Trace
+from mhpcheck.model.view import Entity, Field, Row, View, check_rows, view_for
+
+from .explain import Explainer
+
+
+@dataclass(frozen=True)
+class Change:
+    """One field of an entity that changed: ``label old -> new``."""
+
+    label: str
+    old: str
+    new: str
+
+
+@dataclass(frozen=True)
+class EntityDiff:
+    entity: str
+    changes: tuple[Change, ...]
+
+
+@dataclass(frozen=True)
+class EntityState:
+    entity: str
+    values: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True)
+class StepStory:
+    """One state of the trace and the step that led to it (none for state 0)."""
+
+    number: int
+    action: str | None
+    args: Args
+    label: str
+    cites: str
+    doc: str
+    diff: tuple[EntityDiff, ...]
+    state: tuple[EntityState, ...]
+    rows: tuple[Row, ...]
+    changed: frozenset[str]
+    loop_start: bool
+    in_loop: bool
+
+
+@dataclass(frozen=True)
+class Ending:
+    """Why the trace is a counterexample (or a witness): the last word of the story."""
+
+    headline: str
+    formula: tuple[str, ...]
+    values: tuple[tuple[str, str], ...]
+    notes: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Story:
+    model: str
+    params: tuple[tuple[str, UserValue], ...]
+    knobs: tuple[tuple[str, UserValue], ...]
+    prop: str
+    property_kind: str
+    property_doc: str
+    kind: str
+    reachable: bool
+    steps: tuple[StepStory, ...]
+    loop: int | None
+    loop_closing: str
+    ending: Ending
+    map_title: str
+    legend: tuple[tuple[str, str, str, str], ...]  # letter, name, colour, doc
+    note: str
+
+    @property
+    def title(self) -> str:
+        return f"{self.model} ({describe_setting(self.params, self.knobs)})"
+
+    @property
+    def length(self) -> int:
+        return len(self.steps) - 1
+
+
+def show_value(value: UserValue) -> str:
+    """A value as a reader writes it: true/false, a label, a number."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def describe_setting(params: tuple[tuple[str, UserValue], ...],
+                     knobs: tuple[tuple[str, UserValue], ...]) -> str:
+    parts = [f"{k}={show_value(v)}" for k, v in params]
+    knob_text = ", ".join(f"{k}={show_value(v)}" for k, v in knobs)
+    if knob_text:
+        parts.append(knob_text)
+    return "; ".join(parts) if parts else "defaults"
+
+
+def complete_view(ts: TransitionSystem, view: View) -> View:
+    """``view`` plus an entity for any slot it does not show (nothing stays hidden)."""
+    names = ts.slot_names()
+    covered = {f.slot for e in view.entities for f in e.fields}
+    missing = tuple(Field(names[i], i) for i in range(ts.n_slots) if i not in covered)
+    if not missing:
+        return view
+    return View((*view.entities, Entity("other", missing)), view.map)
+
+
+class _Decoder:
+    def __init__(self, ts: TransitionSystem) -> None:
+        self.domains = []
+        for v in ts.variables:
+            self.domains.extend([v.domain] * v.width)
+
+    def text(self, state: State, slot: int) -> str:
+        dom = self.domains[slot]
+        if isinstance(dom, BoolDomain):
+            return "true" if state[slot] else "false"
+        return show_value(dom.decode(state[slot]))
+
+
+def _diff(view: View, dec: _Decoder, before: State, after: State) -> tuple[EntityDiff, ...]:
+    out = []
+    for entity in view.entities:
+        changes = tuple(Change(f.label, dec.text(before, f.slot), dec.text(after, f.slot))
+                        for f in entity.fields if before[f.slot] != after[f.slot])
+        if changes:
+            out.append(EntityDiff(entity.name, changes))
+    return tuple(out)
+
+
+def _whole(view: View, dec: _Decoder, state: State) -> tuple[EntityState, ...]:
+    return tuple(EntityState(e.name, tuple((f.label, dec.text(state, f.slot)) for f in e.fields))
+                 for e in view.entities)
+
+
+def _label(action: str | None, args: Args) -> str:
+    if action is None:
+        return "initial state"
+    return f"{action}({', '.join(f'{k}={show_value(v)}' for k, v in args)})"
+
+
+def tell(ts: TransitionSystem, trace: Trace, view: View | None = None) -> Story:
+    """The story of ``trace`` on ``ts`` (``view``: the model's own view by default)."""
+    view = complete_view(ts, view if view is not None else view_for(ts))
+    dec = _Decoder(ts)
+    infos = {info.name: info for info in ts.action_infos}
+    cites: dict[tuple[str, Args], str] = {(a.action, a.args): a.cites for a in ts.actions}
+    steps: list[StepStory] = []
+    prev: State | None = None
+    last = len(trace.steps) - 1
+    for n, step in enumerate(trace.steps):
+        info = infos.get(step.action or "")
+        cite = cites.get((step.action or "", step.args), info.cites if info else "")
+        diff = () if prev is None else _diff(view, dec, prev, step.state)
+        rows: tuple[Row, ...] = ()
+        if view.map is not None:
+            rows = check_rows(ts, view, view.map.draw(ts.decode(step.state)))
+        in_loop = trace.loop is not None and trace.loop <= n <= last
+        steps.append(StepStory(
+            number=n, action=step.action, args=step.args, label=_label(step.action, step.args),
+            cites=cite, doc=info.doc if info else "", diff=diff,
+            state=_whole(view, dec, step.state), rows=rows,
+            changed=frozenset(d.entity for d in diff), loop_start=trace.loop == n,
+            in_loop=in_loop))
+        prev = step.state
+    closing = ""
+    if trace.loop is not None:
+        if trace.loop_action is None:
+            closing = f"no action is enabled: the run stays in state {last} for ever"
+        else:
+            name, args = trace.loop_action
+            closing = (f"{_label(name, args)} returns to state {trace.loop}: the loop repeats "
+                       f"for ever")
+    try:
+        prop: Property | None = ts.property(trace.property)
+    except Exception:  # a trace of a property this model version no longer has
+        prop = None
+    legend: tuple[tuple[str, str, str, str], ...] = ()
+    if view.map is not None:
+        legend = tuple((g.letter, g.name, g.colour, g.doc) for g in view.map.legend)
+    return Story(
+        model=trace.model, params=trace.params, knobs=trace.knobs, prop=trace.property,
+        property_kind=prop.kind if prop else "unknown", property_doc=prop.doc if prop else "",
+        kind=trace.kind, reachable=trace.reachable, steps=tuple(steps), loop=trace.loop,
+        loop_closing=closing, ending=_ending(ts, trace, prop),
+        map_title=view.map.title if view.map else "", legend=legend, note=trace.note)
+
+
+def _ending(ts: TransitionSystem, trace: Trace, prop: Property | None) -> Ending:
+    ex = Explainer(ts)
+    last = len(trace.steps) - 1
+    s = trace.steps[-1].state
+    notes: list[str] = []
+    if trace.note:
+        notes.append(trace.note)
+    if not trace.reachable:
+        notes.append("a counterexample to induction: state 0 satisfies the invariants but "
+                     "need not be reachable")
+    if prop is None:
+        return Ending(f"{trace.property}: not a property of this model", (), (), tuple(notes))
+    name = prop.name
+    if isinstance(prop, Invariant):
+        if ex.value(prop.expr, s):
+            return Ending(f"{name} holds in state {last}: this trace does not violate it "
+                          f"(was the model changed since it was written?)", (), (), tuple(notes))
+        parts = ex.failing_parts(prop.expr, s)
+        atoms = [a for p in parts for a in ex.culprits(p, False, s)]
+        return Ending(f"{name} fails in state {last}",
+                      tuple(ex.show(p) for p in parts), tuple(ex.readings(atoms, s)),
+                      tuple(notes))
+    if isinstance(prop, StepInvariant):
+        if last < 1:
+            return Ending(f"{name}: the trace has no step", (), (), tuple(notes))
+        pre = trace.steps[-2].state
+        parts = ex.failing_parts(prop.expr, pre, s)
+        atoms = [a for p in parts for a in ex.culprits(p, False, pre, s)]
+        return Ending(f"{name} fails on step {last} (state {last - 1} -> {last}; primed names "
+                      f"are after the step)", tuple(ex.show(p) for p in parts),
+                      tuple(ex.readings(atoms, pre, s)), tuple(notes))
+    if isinstance(prop, Reachable):
+        atoms = ex.culprits(prop.expr, True, s)
+        return Ending(f"{name} is reached in state {last}", (ex.show(prop.expr),),
+                      tuple(ex.readings(atoms, s)), tuple(notes))
+    if isinstance(prop, DeadlockFree):
+        return Ending(f"{name} fails: no action is enabled in state {last}", (), (),
+                      tuple(n for n in notes if n != "no action is enabled"))
+    if isinstance(prop, LeadsTo):
+        atoms = ex.culprits(prop.rhs, False, s)
+        if prop.from_init:
+            head = (f"{name} fails: no state of this run satisfies the goal, and the run "
+                    f"goes on for ever")
+        else:
+            first = next((i for i, st in enumerate(trace.steps)
+                          if ex.value(prop.lhs, st.state)), None)
+            where = f"state {first}" if first is not None else "a state"
+            head = (f"{name} fails: {where} satisfies {ex.show(prop.lhs)}, and no later state "
+                    f"satisfies the goal")
+        return Ending(head, (f"goal: {ex.show(prop.rhs)}",), tuple(ex.readings(atoms, s)),
+                      tuple(notes))
+    return Ending(f"{name} ({prop.kind})", (), (), tuple(notes))
