@@ -37,6 +37,7 @@ def _bfs(ts: TransitionSystem, prop: Property, budget: Budget,
 #: name -> the engine function, or "module:function" for lazily imported engines.
 ENGINES: dict[str, EngineFn | str] = {
     "bfs": _bfs,
+    "bfs-vec": "mhpcheck.checker.explicit.vector:check",
     "bmc": "mhpcheck.checker.symbolic.bmc:check",
     "kind": "mhpcheck.checker.symbolic.kinduction:check",
     "pdr": "mhpcheck.checker.symbolic.pdr:check",
