@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+from pathlib import Path
 from typing import Any
 
 import click
@@ -14,6 +15,7 @@ from mhpcheck.model.system import TransitionSystem
 from mhpcheck.model.trace import Trace
 
 from .viewer import Options, render_story, tell
+from .viewer.html import render_html
 
 
 def load_trace(path: str) -> tuple[Trace, TransitionSystem]:
@@ -73,6 +75,43 @@ def show_cmd(file: str, full: bool, ascii_only: bool, colour: str, width: int | 
         click.echo(render_story(tell(ts, trace), opts), nl=False)
     except MhpError as err:
         _fail(str(err))
+
+
+@trace_group.command("html")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("-o", "--output", type=click.Path(dir_okay=False), required=True,
+              help="The page to write (one self-contained HTML file).")
+def html_cmd(file: str, output: str) -> None:
+    """Write FILE as one self-contained HTML page with a step-by-step timeline."""
+    try:
+        trace, ts = load_trace(file)
+        Path(output).write_text(render_html(tell(ts, trace)), encoding="utf-8")
+    except MhpError as err:
+        _fail(str(err))
+    click.echo(f"wrote {output}", err=True)
+
+
+@trace_group.command("export")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
+              help="Write here (default: stdout).")
+@click.option("--families", type=click.Choice(["list", "map"]), default="list",
+              show_default=True,
+              help="A family as a JSON array (a Quint list) or a #map from index to value.")
+@click.option("--mbt", is_flag=True,
+              help="Add Quint's mbt::actionTaken and mbt::nondetPicks variables.")
+def export_cmd(file: str, output: str | None, families: str, mbt: bool) -> None:
+    """Write FILE as strict ITF (ADR-015) for Apalache and Quint tooling."""
+    from .viewer.itf import itf_dumps
+    try:
+        trace, ts = load_trace(file)
+    except MhpError as err:
+        _fail(str(err))
+    text = itf_dumps(trace, ts, families, mbt)
+    if output:
+        Path(output).write_text(text, encoding="utf-8")
+    else:
+        click.echo(text, nl=False)
 
 
 def register(main: Any) -> None:

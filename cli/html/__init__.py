@@ -1,0 +1,1 @@
+"""Assets of the HTML trace viewer (inlined into each page)."""
