@@ -152,7 +152,10 @@ def _run_options(fn: F) -> F:
 @main.command("run")
 @click.argument("paths", nargs=-1, required=True)
 @_run_options
-def run_cmd(paths: tuple[str, ...], as_json: bool, matrix: bool, quiet: bool, tier: str) -> None:
+@click.option("--html-dir", type=click.Path(file_okay=False), default=None,
+              help="Write one HTML trace page per violated check into this folder.")
+def run_cmd(paths: tuple[str, ...], as_json: bool, matrix: bool, quiet: bool, tier: str,
+            html_dir: str | None = None) -> None:
     """Run spec files (or folders of them) and judge each check against its expectation."""
     console = stdout_console()
     err_console = Console(stderr=True)
@@ -174,6 +177,10 @@ def run_cmd(paths: tuple[str, ...], as_json: bool, matrix: bool, quiet: bool, ti
             got = run_checks(spec, ts, progress)
         outcomes.extend(got)
         entries.extend(outcome_json(o, ts) for o in got)
+        if html_dir:
+            from .trace_cmd import write_html_pages
+            with user_errors():
+                write_html_pages(html_dir, [(o.spec.path, o.result, ts) for o in got])
     skipped = len(loaded) - len(specs)
     if as_json:
         click.echo(json.dumps(report_json(entries), indent=1, sort_keys=True))
@@ -274,9 +281,11 @@ def verdict_exit(verdict: Verdict) -> int:
     return EXIT_INCONCLUSIVE
 
 
-from .trace_cmd import trace_group  # noqa: E402  (the viewer's commands)
+from .graph_cmd import graph_cmd  # noqa: E402  (the viewer's commands)
+from .trace_cmd import trace_group  # noqa: E402
 
 main.add_command(trace_group)
+main.add_command(graph_cmd)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

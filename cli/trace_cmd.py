@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+from mhpcheck.checker.result import CheckResult, Verdict
 from mhpcheck.model.errors import MhpError
 from mhpcheck.model.registry import build_system
 from mhpcheck.model.system import TransitionSystem
@@ -91,6 +92,22 @@ def html_cmd(file: str, output: str) -> None:
     click.echo(f"wrote {output}", err=True)
 
 
+@trace_group.command("diff")
+@click.argument("first", type=click.Path(dir_okay=False))
+@click.argument("second", type=click.Path(dir_okay=False))
+def diff_cmd(first: str, second: str) -> None:
+    """Show where traces FIRST and SECOND diverge (exit 0 same run, 1 different)."""
+    from .viewer.diff import diverge
+    try:
+        ta, sa = load_trace(first)
+        tb, sb = load_trace(second)
+    except MhpError as err:
+        _fail(str(err))
+    result = diverge(ta, sa, tb, sb, (first, second))
+    click.echo("\n".join(result.lines))
+    sys.exit(0 if result.identical else 1)
+
+
 @trace_group.command("export")
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
@@ -112,6 +129,21 @@ def export_cmd(file: str, output: str | None, families: str, mbt: bool) -> None:
         Path(output).write_text(text, encoding="utf-8")
     else:
         click.echo(text, nl=False)
+
+
+def write_html_pages(folder: str, results: list[tuple[str, CheckResult, TransitionSystem]]) -> \
+        list[Path]:
+    """One page per violated check with a trace: ``FOLDER/<spec>-<property>.html``."""
+    out = Path(folder)
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    for spec_path, result, ts in results:
+        if result.trace is None or result.verdict is not Verdict.VIOLATED:
+            continue
+        page = out / f"{Path(spec_path).stem}-{result.property}.html"
+        page.write_text(render_html(tell(ts, result.trace)), encoding="utf-8")
+        written.append(page)
+    return written
 
 
 def register(main: Any) -> None:

@@ -32,7 +32,7 @@ ITF_DESCRIPTION = "https://apalache-mc.org/docs/adr/015adr-trace.html"
 
 def itf_value(value: UserValue) -> Any:
     """One scalar in ITF: bool and str as they are, an int as ``#bigint``."""
-    if isinstance(value, bool) or isinstance(value, str):
+    if isinstance(value, (bool, str)):
         return value
     return {"#bigint": str(value)}
 

@@ -1,0 +1,179 @@
+"""``check-model graph``: the reachable state graph as DOT or GraphML, a trace highlighted.
+
+The explicit engine explores the model (keeping every edge); the graph is built
+with networkx (a ``MultiDiGraph``: two actions may join the same states) and
+written as GraphML by networkx or as DOT by ``to_dot``. Node labels show each
+state grouped by entity, as the trace viewer does. ``--trace`` marks the states
+and steps of a trace (the trace must belong to the same model and setting).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+import networkx as nx  # type: ignore[import-untyped]
+from mhpcheck.checker.explicit.bfs import explore
+from mhpcheck.checker.result import Budget
+from mhpcheck.model.errors import MhpError
+from mhpcheck.model.system import State, TransitionSystem
+from mhpcheck.model.trace import Trace
+from mhpcheck.model.view import View, view_for
+
+from .trace_cmd import load_trace
+from .viewer.story import complete_view, describe_setting, show_value
+
+TRACE_COLOUR = "#c0392b"
+
+
+def state_label(ts: TransitionSystem, view: View, state: State) -> str:
+    """A state as lines ``entity: field value, ...`` (what DOT and GraphML nodes show)."""
+    lines = []
+    for entity in view.entities:
+        parts = []
+        for f in entity.fields:
+            decl = next(v for v in ts.variables if v.offset <= f.slot < v.offset + v.width)
+            value = show_value(decl.domain.decode(state[f.slot]))
+            parts.append(f"{f.label} {value}" if f.label else value)
+        lines.append(f"{entity.name}: {', '.join(parts)}")
+    return "\n".join(lines)
+
+
+def _edge_label(ts: TransitionSystem, k: int) -> str:
+    inst = ts.actions[k]
+    return f"{inst.action}({', '.join(f'{a}={show_value(v)}' for a, v in inst.args)})"
+
+
+def state_graph(ts: TransitionSystem, max_states: int = 2000,
+                trace: Trace | None = None) -> nx.MultiDiGraph:
+    """The reachable graph of ``ts`` (the first ``max_states`` states, in BFS order)."""
+    exp = explore(ts, (), Budget(max_states=max_states), keep_graph=True)
+    assert exp.graph is not None
+    view = complete_view(ts, view_for(ts))
+    n = min(len(exp.states), max_states)
+    g = nx.MultiDiGraph(name=ts.name, model=ts.name,
+                        setting=describe_setting(ts.params, ts.knobs),
+                        complete=exp.complete and n == len(exp.states), states=n)
+    init = set(ts.init)
+    for i in range(n):
+        s = exp.states[i]
+        expanded = i < exp.graph.expanded
+        g.add_node(f"s{i}", label=state_label(ts, view, s), init=s in init, trace=False,
+                   deadlock=expanded and exp.graph.start[i] == exp.graph.start[i + 1],
+                   expanded=expanded)
+    for i in range(min(n, exp.graph.expanded)):
+        for j, k in exp.graph.edges(i):
+            if j < n:
+                g.add_edge(f"s{i}", f"s{j}", key=k, label=_edge_label(ts, k),
+                           cites=ts.actions[k].cites, trace=False)
+    if trace is not None:
+        _highlight(g, ts, view, exp.index, trace)
+    return g
+
+
+def _highlight(g: nx.MultiDiGraph, ts: TransitionSystem, view: View, index: dict[State, int],
+               trace: Trace) -> None:
+    ids: list[str] = []
+    for step in trace.steps:
+        i = index.get(step.state)
+        node = f"s{i}" if i is not None else f"t{len(ids)}"
+        if node not in g:
+            g.add_node(node, label=state_label(ts, view, step.state), init=False, trace=True,
+                       deadlock=False, expanded=False)
+        g.nodes[node]["trace"] = True
+        ids.append(node)
+    hops: list[tuple[str, str, int]] = [
+        (a, b, ts.action_instance(step.action or "", dict(step.args)))
+        for a, b, step in zip(ids, ids[1:], trace.steps[1:], strict=False)]
+    if trace.loop is not None and trace.loop_action is not None:
+        name, args = trace.loop_action
+        hops.append((ids[-1], ids[trace.loop], ts.action_instance(name, dict(args))))
+    for a, b, k in hops:
+        if not g.has_edge(a, b, key=k):
+            g.add_edge(a, b, key=k, label=_edge_label(ts, k), cites=ts.actions[k].cites,
+                       trace=False)
+        g.edges[a, b, k]["trace"] = True
+
+
+def _dot_quote(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\l") + '"'
+
+
+def to_dot(g: nx.MultiDiGraph) -> str:
+    """DOT text for a graph from ``state_graph`` (trace in red, initial states shaded)."""
+    title = f"{g.graph.get('model', '')} ({g.graph.get('setting', '')})"
+    lines = [f"digraph {_dot_quote(g.graph.get('name', 'states'))} {{",
+             f"  label={_dot_quote(title)};",
+             '  node [shape=box, fontname="monospace", fontsize=9];',
+             '  edge [fontname="monospace", fontsize=8];']
+    for node, attrs in g.nodes(data=True):
+        extra = []
+        if attrs.get("init"):
+            extra.append('style=filled, fillcolor="#dde8fa"')
+        if attrs.get("deadlock"):
+            extra.append("peripheries=2")
+        if attrs.get("trace"):
+            extra.append(f'color="{TRACE_COLOUR}", penwidth=2.5')
+        label = _dot_quote(str(attrs.get("label", node)) + "\n")
+        lines.append(f"  {node} [label={label}{''.join(', ' + e for e in extra)}];")
+    for a, b, attrs in g.edges(data=True):
+        style = f', color="{TRACE_COLOUR}", fontcolor="{TRACE_COLOUR}", penwidth=2.5' if \
+            attrs.get("trace") else ""
+        lines.append(f"  {a} -> {b} [label={_dot_quote(str(attrs.get('label', '')))}{style}];")
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+def write_graph(g: nx.MultiDiGraph, fmt: str, path: str) -> None:
+    if fmt == "dot":
+        Path(path).write_text(to_dot(g), encoding="utf-8")
+    else:
+        nx.write_graphml(g, path)
+
+
+@click.command("graph")
+@click.argument("model")
+@click.option("--param", "params", multiple=True, metavar="NAME=VALUE",
+              help="Set a size parameter (repeatable).")
+@click.option("--set", "knobs", multiple=True, metavar="KNOB=VALUE",
+              help="Set a design knob (repeatable).")
+@click.option("--preset", default=None, help="A named set of knob values.")
+@click.option("--format", "fmt", type=click.Choice(["dot", "graphml"]), default="dot",
+              show_default=True, help="Output format.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), required=True,
+              help="File to write.")
+@click.option("--max-states", type=int, default=2000, show_default=True,
+              help="Keep the first N states (BFS order).")
+@click.option("--trace", "trace_file", type=click.Path(dir_okay=False), default=None,
+              help="Highlight this trace (of the same model and setting).")
+def graph_cmd(model: str, params: tuple[str, ...], knobs: tuple[str, ...], preset: str | None,
+              fmt: str, output: str, max_states: int, trace_file: str | None) -> None:
+    """Write the reachable state graph of MODEL (DOT or GraphML), a trace highlighted."""
+    from .main import system_from_options
+    try:
+        ts = system_from_options(model, params, knobs, preset)
+        trace = None
+        if trace_file is not None:
+            trace, tts = load_trace(trace_file)
+            if (tts.name, tts.params, tts.knobs) != (ts.name, ts.params, ts.knobs):
+                theirs = describe_setting(tts.params, tts.knobs)
+                ours = describe_setting(ts.params, ts.knobs)
+                raise click.UsageError(
+                    f"{trace_file} is a trace of {tts.name} ({theirs}), not of {ts.name} "
+                    f"({ours}): pass the same --param, --set and --preset")
+        g = state_graph(ts, max_states, trace)
+        write_graph(g, fmt, output)
+    except MhpError as err:
+        click.echo(f"check-model: error: {err}", err=True)
+        sys.exit(2)
+    note = "" if g.graph["complete"] else f" (truncated at {max_states} states)"
+    traced = sum(1 for _, d in g.nodes(data=True) if d.get("trace"))
+    extra = f", {traced} on the trace" if trace is not None else ""
+    click.echo(f"wrote {output}: {g.number_of_nodes()} states, {g.number_of_edges()} "
+               f"transitions{extra}{note}", err=True)
+
+
+def register(main: Any) -> None:
+    main.add_command(graph_cmd)
