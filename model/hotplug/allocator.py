@@ -1,0 +1,42 @@
+"""The page allocator: it hands out free pages of non-isolated pageblocks and takes
+them back (reference 1.2, 1.9). An allocated page is an LRU folio of a user."""
+
+from __future__ import annotations
+
+from ..base import action
+from ..dsl import Effect, StateView, when
+from .offline import ALL
+from .state import HotplugBase, Updates
+
+
+class Allocator(HotplugBase):
+    """rmqueue and the owner's final folio_put."""
+
+    @action(p="page", tags=ALL,
+            cites="mm/page_alloc.c rmqueue, prep_new_page (set_page_refcounted) (ref 1.2)")
+    def rmqueue(self, s: StateView, p: int) -> Effect | None:
+        """A free page on a normal free list is allocated to a user (refcount set to 1)."""
+        if not self.k.allocator:
+            return None
+        b = self.blk(p)
+        u = Updates()
+        u.set(s.ptype[p], "none")
+        u.set(s.owner[p], "lru")
+        u.set(s.ref_owner[p], 1)
+        u.set(s.stray_counted, s.stray_counted & (s.stray_at != f"pfn{p}"))
+        return when(s.ptype[p] == "Buddy", ~s.isolated[self.pb(p)], s.section_online[b],
+                    s.memmap_valid[b]).then(*u.assigns())
+
+    @action(p="page", tags=ALL, cites="include/linux/mm.h folio_put, mm/swap.c __folio_put "
+                                      "(ref 1.2)")
+    def folio_put(self, s: StateView, p: int) -> Effect | None:
+        """The user drops its folio; the last put frees it onto its pageblock's list."""
+        if not self.k.allocator:
+            return None
+        b = self.blk(p)
+        u = Updates()
+        self.freed(u, s, p, self.page_count(s, p) == 1)
+        u.set(s.owner[p], "none")
+        u.set(s.ref_owner[p], s.ref_owner[p] - 1)
+        return when(s.owner[p] == "lru", s.ptype[p] == "none", s.section_online[b],
+                    s.memmap_valid[b]).then(*u.assigns())

@@ -1,0 +1,90 @@
+"""The world around offlining: speculative references, signals, a pfn walker, hwpoison.
+
+Each actor is switched on by a knob so a spec can leave out what its scenario does
+not need. The speculative holder takes one reference once (enough for every scenario
+of reference 9.3) and puts it eventually (its put is weakly fair: references are
+transient).
+"""
+
+from __future__ import annotations
+
+from ..base import action
+from ..dsl import Effect, StateView, Term, ite, when
+from .offline import ALL
+from .state import HotplugBase, Updates, term
+
+
+class Environment(HotplugBase):
+    """Stray references, signals, the pfn walker and memory_failure."""
+
+    def memmap_live(self, s: StateView, p: int) -> Term:
+        """The page's struct page is initialised and its section online."""
+        b = self.blk(p)
+        return term(s.section_online[b] & s.memmap_valid[b])
+
+    @action(p="page", tags=ALL,
+            cites="include/linux/mm.h folio_try_get via a stale pointer: RCU page-cache "
+                  "lookup, GUP-fast, pfn walkers (ref 7)")
+    def folio_try_get_stray(self, s: StateView, p: int) -> Effect | None:
+        """A lockless lookup with a stale pointer takes a reference (needs refcount > 0)."""
+        if self.k.stray == "off":
+            return None
+        return when(s.stray_at == "unused", self.memmap_live(s, p),
+                    self.page_count(s, p) > 0).then(
+            s.stray_at.becomes(f"pfn{p}"), s.stray_counted.becomes(True))
+
+    @action(p="page", fair=True, tags=ALL,
+            cites="include/linux/mm.h folio_put, mm/swap.c __folio_put; free path clears "
+                  "the page type since v6.17 (ref 1.4 rule 4, 7)")
+    def folio_put_stray(self, s: StateView, p: int) -> Effect | None:
+        """The holder notices the mismatch and puts its reference; the last put frees.
+
+        If its reference is no longer counted (memmap re-initialised, or the cancel
+        handler set the refcount to one) the put takes the owner's reference instead.
+        A put on an offline section writes to a stale memmap (S7b) and changes nothing
+        the model tracks.
+        """
+        if self.k.stray == "off":
+            return None
+        u = Updates()
+        live = self.memmap_live(s, p)
+        remaining = ite(s.stray_counted, s.ref_owner[p], s.ref_owner[p] - 1)
+        self.freed(u, s, p, live & (remaining == 0))
+        u.set(s.ref_owner[p], ite(live, remaining, s.ref_owner[p]))
+        u.set(s.stray_at, "released")
+        u.set(s.stray_counted, False)
+        return when(s.stray_at == f"pfn{p}").then(*u.assigns())
+
+    @action(tags=ALL, cites="kernel/signal.c send_sig; mm/memory_hotplug.c offline_pages "
+                           "signal_pending (ref 2.5 step 8)")
+    def send_sig(self, s: StateView) -> Effect | None:
+        """The user presses Ctrl-C while a sysfs offline is in progress."""
+        if not self.k.signals:
+            return None
+        return when(s.pc != "idle", s.caller == "user", ~s.signal).then(s.signal.becomes(True))
+
+    @action(p="page", tags=ALL, cites="mm/memory_hotplug.c pfn_to_online_page (ref 2.8)")
+    def pfn_to_online_page(self, s: StateView, p: int) -> Effect | None:
+        """A pfn walker checks that the section is online and keeps the page pointer."""
+        if not self.k.walker:
+            return None
+        return when(s.walker_at == "none", s.section_online[self.blk(p)]).then(
+            s.walker_at.becomes(f"pfn{p}"))
+
+    @action(p="page", tags=ALL,
+            cites="mm/compaction.c isolate_migratepages_block style pfn walker (ref 2.8, 9.3 S7a)")
+    def pfn_walker_read_page(self, s: StateView, p: int) -> Effect | None:
+        """The walker reads the struct page it got earlier (flags, refcount)."""
+        if not self.k.walker:
+            return None
+        return when(s.walker_at == f"pfn{p}").then(s.walker_at.becomes("none"))
+
+    @action(p="page", tags=ALL,
+            cites="mm/memory-failure.c memory_failure, take_page_off_buddy (ref 1.7)")
+    def memory_failure(self, s: StateView, p: int) -> Effect | None:
+        """A hardware error poisons a page: it leaves the buddy or its user is killed."""
+        if not self.k.hwpoison:
+            return None
+        return when(~s.hwpoison[p], self.memmap_live(s, p), s.ptype[p] != "Offline").then(
+            s.hwpoison[p].becomes(True), s.ptype[p].becomes("none"), s.owner[p].becomes("none"),
+            s.ref_owner[p].becomes(0), s.skippable[p].becomes(False))

@@ -1,0 +1,264 @@
+"""The state of the hotplug model and the page predicates every kernel step reads.
+
+Pages carry their type, owner class, the owner's part of the refcount, the
+PG_offline_skippable and PG_hwpoison bits; free-list membership is derived (a
+PageBuddy page sits on the isolate list exactly when its pageblock is isolated,
+reference 1.2). The stray part of the refcount belongs to one speculative holder:
+``stray_at`` says which page it believes it holds and ``stray_counted`` whether that
+reference is really in the page's count (memmap re-initialisation and the newest
+virtio-mem cancel handler lose it, reference 7). So page_count(p) = ref_owner[p] +
+(1 if the holder's counted reference is on p).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..base import Declarations, Model, init
+from ..domains import Bool, Enum, EnumDomain, IntRange, UserValue
+from ..dsl import Effect, Operand, StateView, Term, all_of, any_of, ite, then
+from ..errors import ModelError
+from ..expr import Assign, Const, Var
+from .knobs import KNOBS, PARAMS, PRESETS
+from .population import Layout, parse
+
+PageType = Enum("PageType", ["none", "Buddy", "Offline"])
+Owner = Enum("Owner", ["none", "lru", "pinned", "kernel", "balloon", "class2", "vmem"])
+BlockState = Enum("BlockState", ["online", "going_offline", "offline", "removed"])
+Zone = Enum("Zone", ["ZONE_NORMAL", "ZONE_MOVABLE"])
+#: Where the offline_pages operation stands (reference 2.5, one label per step).
+Step = Enum("OfflineStep", [
+    "idle",            # no offlining in progress
+    "isolate",         # device_offline called; start_isolate_page_range next
+    "going_offline",   # pageblocks isolated; MEM_GOING_OFFLINE next
+    "notify_rest",     # virtio-mem saw MEM_GOING_OFFLINE; later notifiers next
+    "scan",            # top of the migration loop: signal, pass limit, scan_movable_pages
+    "migrate",         # do_migrate_range from scan_pfn next
+    "test",            # scan said -ENOENT: dissolve + test_pages_isolated next
+    "commit",          # test passed: __offline_isolated_pages next
+    "offlined",        # sections offline: MEM_OFFLINE + remove_pfn_range_from_zone next
+    "remove",          # offline_and_remove_memory: try_remove_memory next
+    "undo",            # failure: undo_isolate_page_range next
+    "cancel",          # failure: MEM_CANCEL_OFFLINE next
+])
+Caller = Enum("Caller", ["none", "user", "kthread"])
+Callback = Enum("OnlinePageCallback", ["generic_online_page", "virtio_mem_online_page_cb"])
+
+LRU_OWNERS = ("lru", "pinned")
+
+
+def term(value: Any) -> Term:
+    """``value`` as a Term (state views are untyped; this keeps mypy strict)."""
+    if not isinstance(value, Term):
+        raise ModelError(f"expected a model expression, got {value!r}")
+    return value
+
+
+def label(domain: EnumDomain, name: str) -> Term:
+    """The constant ``name`` of an enum, as a term (for ite with two labels)."""
+    return Term(Const(domain.encode(name, f"label of {domain.name}"), domain))
+
+
+class Updates:
+    """Simultaneous updates collected by target; a later ``set`` of a target wins."""
+
+    def __init__(self) -> None:
+        self._items: dict[tuple[str, int | None], tuple[Term, Operand]] = {}
+
+    def set(self, target: Term, value: Operand) -> None:
+        node = target.node
+        if not isinstance(node, Var) or not (node.index is None or isinstance(node.index, Const)):
+            raise ModelError("Updates.set needs a variable with a constant index")
+        key = (node.name, node.index.value if isinstance(node.index, Const) else None)
+        self._items[key] = (target, value)
+
+    def assigns(self) -> list[Assign]:
+        return [target.becomes(value) for target, value in self._items.values()]
+
+
+class HotplugBase(Model):
+    """Declarations, the initial state and shared page predicates of the hotplug model."""
+
+    name = "hotplug"
+    summary = ("Linux memory hot(un)plug: PageOffline pages, isolation, offline_pages, "
+               "virtio-mem and balloons under the designs of the PG_offline_skippable thread")
+    params = PARAMS
+    knobs = KNOBS
+    presets = PRESETS
+
+    def __init__(self, params: Any = None, knobs: Any = None, preset: str | None = None) -> None:
+        super().__init__(params, knobs, preset)
+        self.layout: Layout = parse(str(self.k.population), self.p.blocks, self.p.pageblocks,
+                                    self.p.pages)
+        if (self.layout.has("B") and not self.k.balloon_compaction
+                and self.k.zone == "movable"):
+            raise ModelError(
+                "model hotplug: population has balloon pages (B) in ZONE_MOVABLE but "
+                "balloon_compaction is off: without migration support balloon pages are "
+                "allocated with GFP_HIGHUSER and never come from ZONE_MOVABLE (reference 4); "
+                "use zone=kernel")
+
+    # -- declarations ---------------------------------------------------------------
+    def declare(self, d: Declarations) -> None:
+        lay = self.layout
+        n = lay.n_pages
+        pfns = [f"pfn{p}" for p in range(n)]
+        d.index("page", n, labels=pfns)
+        d.index("pageblock", lay.n_pageblocks, labels=[f"pb{q}" for q in range(lay.n_pageblocks)])
+        d.index("block", lay.blocks, labels=[f"memory{b}" for b in range(lay.blocks)])
+        d.var("ptype", PageType, over="page", doc="page type: none, PageBuddy or PageOffline")
+        d.var("owner", Owner, over="page", doc="who owns the page (ghost: the owner class)")
+        d.var("ref_owner", IntRange(-1, 2), over="page",
+              doc="refcount minus the stray holder's counted reference")
+        d.var("skippable", Bool, over="page", doc="PG_offline_skippable (aliases PG_owner_2)")
+        d.var("hwpoison", Bool, over="page", doc="PG_hwpoison")
+        d.var("isolated", Bool, over="pageblock", doc="pageblock is MIGRATE_ISOLATE")
+        d.var("plugged", Bool, over="pageblock",
+              doc="virtio-mem subblock plugged at the hypervisor")
+        d.var("block_state", BlockState, over="block", doc="memory block state (sysfs)")
+        d.var("zone", Zone, over="block", doc="zone the block is onlined to")
+        d.var("section_online", Bool, over="block", doc="the sections' online bit")
+        d.var("memmap_valid", Bool, over="block", doc="struct pages initialised (not poisoned)")
+        ppb = lay.pages_per_block
+        d.var("managed", IntRange(-ppb, ppb), over="block",
+              doc="the block's contribution to the zone's managed page count")
+        d.var("pc", Step, doc="where offline_pages stands")
+        d.var("op_block", IntRange(0, lay.blocks - 1), doc="the block being offlined")
+        d.var("caller", Caller, doc="who offlines: user space (sysfs) or a kernel thread")
+        d.var("scan_pfn", IntRange(0, ppb - 1), doc="where the next scan starts (block offset)")
+        d.var("passes", IntRange(0, int(self.k.offline_migrate_max_passes)),
+              doc="offline_pages' pass counter (advances only with a pass limit)")
+        d.var("signal", Bool, doc="a signal is pending for the offlining task")
+        d.var("stray_at", Enum("Stray", ["unused", *pfns, "released"]),
+              doc="the page the speculative holder holds a reference to")
+        d.var("stray_counted", Bool, doc="the holder's reference is in that page's refcount")
+        d.var("walker_at", Enum("Walker", ["none", *pfns]),
+              doc="the page a pfn walker got from pfn_to_online_page")
+        d.var("vmem_loaded", Bool, doc="virtio-mem driver loaded (memory notifier registered)")
+        d.var("online_page_callback", Callback, doc="the system-wide online page callback")
+        d.var("hotplug_active", Bool,
+              doc="virtio-mem saw MEM_GOING_OFFLINE and holds hotplug_mutex")
+        d.var("spare", IntRange(0, self.p.spare), doc="free pages elsewhere")
+        d.var("balloon_elsewhere", IntRange(0, self.p.spare),
+              doc="balloon pages migrated out to other memory")
+
+    @init
+    def start(self, s: StateView) -> Effect:
+        """All blocks online, every page as its population letter says."""
+        lay = self.layout
+        u = Updates()
+        frozen = bool(self.k.frozen_pageoffline)
+        for p in range(lay.n_pages):
+            owner = lay.owner(p)
+            if owner == "none":
+                ptype, ref = "Buddy", 0
+            elif owner in ("balloon", "class2", "vmem"):
+                ptype, ref = "Offline", 0 if frozen else 1
+            else:
+                ptype, ref = "none", 1
+            u.set(s.ptype[p], ptype)
+            u.set(s.owner[p], owner)
+            u.set(s.ref_owner[p], ref)
+            u.set(s.skippable[p], owner == "vmem" and self.k.consent == "skippable-flag")
+        for q in range(lay.n_pageblocks):
+            u.set(s.plugged[q], not lay.unplugged(q))
+        for b in range(lay.blocks):
+            u.set(s.block_state[b], "online")
+            u.set(s.zone[b], "ZONE_MOVABLE" if self.k.zone == "movable" else "ZONE_NORMAL")
+            u.set(s.section_online[b], True)
+            u.set(s.memmap_valid[b], True)
+            u.set(s.managed[b], sum(1 for p in lay.pages_of_block(b)
+                                    if lay.owner(p) not in ("balloon", "class2", "vmem")))
+        u.set(s.pc, "idle")
+        u.set(s.op_block, 0)
+        u.set(s.scan_pfn, 0)
+        u.set(s.passes, 0)
+        vmem = lay.has("V")
+        u.set(s.vmem_loaded, vmem)
+        u.set(s.online_page_callback,
+              "virtio_mem_online_page_cb" if vmem else "generic_online_page")
+        u.set(s.spare, self.p.spare)
+        u.set(s.balloon_elsewhere, 0)
+        return then(*u.assigns())
+
+    # -- geometry -------------------------------------------------------------------
+    def pages_of(self, b: int) -> range:
+        return self.layout.pages_of_block(b)
+
+    def pageblocks_of(self, b: int) -> range:
+        return self.layout.pageblocks_of_block(b)
+
+    def pb(self, p: int) -> int:
+        return self.layout.pageblock_of(p)
+
+    def blk(self, p: int) -> int:
+        return self.layout.block_of(p)
+
+    def is_op(self, s: StateView, b: int, step: str) -> Term:
+        """offline_pages of block ``b`` stands at ``step``."""
+        if self.layout.blocks == 1:
+            return term(s.pc == step)
+        return term((s.pc == step) & (s.op_block == b))
+
+    # -- page predicates (reference 1.10, 2.6) ---------------------------------------
+    def page_count(self, s: StateView, p: int) -> Term:
+        """page_count(): the owner's part plus the holder's counted reference."""
+        held = (s.stray_at == f"pfn{p}") & s.stray_counted
+        return term(s.ref_owner[p] + ite(held, 1, 0))
+
+    def stray_counted_on(self, s: StateView, p: int) -> Term:
+        return term((s.stray_at == f"pfn{p}") & s.stray_counted)
+
+    def is_lru(self, s: StateView, p: int) -> Term:
+        """PageLRU: a user folio (pinned ones too) that memory_failure did not hit."""
+        return term(any_of(s.owner[p] == o for o in LRU_OWNERS) & (s.ptype[p] == "none"))
+
+    def movable_ops(self, s: StateView, p: int) -> Term:
+        """page_has_movable_ops: a balloon page with CONFIG_BALLOON_COMPACTION."""
+        if not self.k.balloon_compaction:
+            return all_of([False])
+        return term((s.ptype[p] == "Offline") & (s.owner[p] == "balloon"))
+
+    def skippable_core(self, s: StateView, p: int) -> Term:
+        """The core's "this PageOffline page may be skipped" test of the chosen design."""
+        consent = self.k.consent
+        offline = s.ptype[p] == "Offline"
+        if consent == "skippable-flag":
+            return term(offline & s.skippable[p])
+        if consent == "not-movable-rule":
+            return term(offline & ~self.movable_ops(s, p))
+        return term(offline & (self.page_count(s, p) == 0))
+
+    def uses_flag_core(self) -> bool:
+        """Designs D, E, F: the core decides skippability before MEM_GOING_OFFLINE."""
+        return self.k.consent in ("skippable-flag", "not-movable-rule")
+
+    def offline_ref(self) -> int:
+        """The refcount an owner keeps on its PageOffline pages (0 when frozen)."""
+        return 0 if self.k.frozen_pageoffline else 1
+
+    def freed(self, u: Updates, s: StateView, p: int, cond: Operand = True) -> None:
+        """The page is freed to the buddy when ``cond``: type Buddy, no owner, flags clear.
+
+        Since v6.17 the free path clears any page type (reference 1.4 rule 4); the page
+        lands on its pageblock's list, the isolate list if the pageblock is isolated.
+        """
+        u.set(s.ptype[p], ite(cond, "Buddy", s.ptype[p]))
+        u.set(s.owner[p], ite(cond, "none", s.owner[p]))
+        u.set(s.ref_owner[p], ite(cond, 0, s.ref_owner[p]))
+        u.set(s.skippable[p], ite(cond, False, s.skippable[p]))
+
+    def op_done(self, u: Updates, s: StateView) -> None:
+        """offline_pages returned: reset the per-call locals."""
+        u.set(s.pc, "idle")
+        u.set(s.caller, "none")
+        u.set(s.scan_pfn, 0)
+        u.set(s.passes, 0)
+        u.set(s.signal, False)
+        if self.layout.blocks > 1:
+            u.set(s.op_block, 0)
+
+    def flag(self, name: str) -> bool:
+        """A boolean knob's value."""
+        value: UserValue = getattr(self.k, name)
+        return bool(value)

@@ -1,0 +1,147 @@
+"""virtio-mem in Sub Block Mode: notifier handlers, unplug, plug, removal, forced unload.
+
+One pageblock is one subblock (reference 3.1). The handlers differ by design: A drops
+and re-takes the reference of every page of an unplugged subblock (3.7), C frees the
+pages to the buddy and tries to take them back, D/E/F only take the lock (3.8).
+hotplug_mutex is held from MEM_GOING_OFFLINE to MEM_OFFLINE or MEM_CANCEL_OFFLINE, so
+the driver's own unplug and plug work runs only while no offlining is in progress.
+"""
+
+from __future__ import annotations
+
+from ..base import action
+from ..dsl import Effect, StateView, all_of, any_of, ite, when
+from .offline import OfflineSteps
+from .state import Updates
+
+VM = "drivers/virtio/virtio_mem.c"
+
+
+class VirtioMem(OfflineSteps):
+    """The virtio-mem driver's side of the protocol."""
+
+    def vmem_going_offline(self, u: Updates, s: StateView, b: int) -> None:
+        """MEM_GOING_OFFLINE: lock (hotplug_active) and, in A/C, hand the pages over."""
+        u.set(s.hotplug_active, True)
+        consent = self.k.consent
+        for q in self.pageblocks_of(b):
+            unplugged = ~s.plugged[q]
+            for p in self.layout.pages_of_pageblock(q):
+                if consent == "refcount-drop" and not self.k.frozen_pageoffline:
+                    # virtio_mem_fake_offline_going_offline: page_ref_dec_and_test, WARN if
+                    # it does not reach zero (a stray reference), but carry on.
+                    u.set(s.ref_owner[p], ite(unplugged, s.ref_owner[p] - 1, s.ref_owner[p]))
+                elif consent == "free-to-buddy":
+                    # Design C: clear PageOffline and put the page; the last put frees it.
+                    mine = unplugged & (s.ptype[p] == "Offline") & (s.owner[p] == "vmem")
+                    last = mine & (self.page_count(s, p) == 1)
+                    u.set(s.ptype[p], ite(last, "Buddy", ite(mine, "none", s.ptype[p])))
+                    u.set(s.owner[p], ite(mine, "none", s.owner[p]))
+                    u.set(s.ref_owner[p], ite(mine, s.ref_owner[p] - 1, s.ref_owner[p]))
+
+    def vmem_cancel_offline(self, u: Updates, s: StateView, b: int) -> None:
+        """MEM_CANCEL_OFFLINE: only if virtio-mem saw MEM_GOING_OFFLINE (hotplug_active)."""
+        active = s.hotplug_active
+        consent = self.k.consent
+        lost = []
+        for q in self.pageblocks_of(b):
+            unplugged = active & ~s.plugged[q]
+            pages = self.layout.pages_of_pageblock(q)
+            if consent == "refcount-drop" and not self.k.frozen_pageoffline:
+                for p in pages:
+                    # virtio_mem_fake_offline_cancel_offline: page_ref_inc (P-BASE) or
+                    # init_page_count (newest tree), which forgets a stray reference.
+                    if self.k.cancel_refcount == "increment":
+                        u.set(s.ref_owner[p], ite(unplugged, s.ref_owner[p] + 1, s.ref_owner[p]))
+                    else:
+                        u.set(s.ref_owner[p], ite(unplugged, 1, s.ref_owner[p]))
+                        lost.append(unplugged & (s.stray_at == f"pfn{p}"))
+            elif consent == "free-to-buddy":
+                # Design C: take the pages back if they are all still free (an
+                # alloc_contig_range of the subblock); otherwise they are lost.
+                back = unplugged & all_of(s.ptype[p] == "Buddy" for p in pages)
+                for p in pages:
+                    u.set(s.ptype[p], ite(back, "Offline", s.ptype[p]))
+                    u.set(s.owner[p], ite(back, "vmem", s.owner[p]))
+                    u.set(s.ref_owner[p], ite(back, 1, s.ref_owner[p]))
+        if lost:
+            u.set(s.stray_counted, s.stray_counted & ~any_of(lost))
+        u.set(s.hotplug_active, False)
+
+    def fake_offline(self, u: Updates, s: StateView, q: int) -> None:
+        """virtio_mem_set_fake_offline on every page of subblock ``q``."""
+        for p in self.layout.pages_of_pageblock(q):
+            u.set(s.ptype[p], "Offline")
+            u.set(s.owner[p], "vmem")
+            u.set(s.ref_owner[p], self.offline_ref())
+            u.set(s.skippable[p], self.k.consent == "skippable-flag")
+
+    # -- the driver's work item -----------------------------------------------------
+    @action(q="pageblock", tags=("A", "B", "C", "D", "E", "F"),
+            cites=f"{VM} virtio_mem_sbm_unplug_sb_online, virtio_mem_fake_offline, "
+                  "alloc_contig_range, virtio_mem_set_fake_offline (ref 3.3)")
+    def virtio_mem_sbm_unplug_sb_online(self, s: StateView, q: int) -> Effect | None:
+        """Unplug a free subblock of an online block: allocate, mark, report, managed -n."""
+        if not self.k.vmem_unplug or not self.layout.has("V"):
+            return None
+        b = q // self.layout.pageblocks
+        pages = self.layout.pages_of_pageblock(q)
+        u = Updates()
+        self.fake_offline(u, s, q)
+        u.set(s.plugged[q], False)
+        u.set(s.managed[b], s.managed[b] - len(pages))
+        free = all_of(s.ptype[p] == "Buddy" for p in pages)
+        return when(s.vmem_loaded, s.plugged[q], s.block_state[b] == "online", s.pc == "idle",
+                    ~s.isolated[q], free).then(*u.assigns())
+
+    @action(q="pageblock", tags=("A", "B", "C", "D", "E", "F"),
+            cites=f"{VM} virtio_mem_sbm_plug_sb, virtio_mem_fake_online, "
+                  "virtio_mem_clear_fake_offline, generic_online_page (ref 3.5)")
+    def virtio_mem_sbm_plug_sb_online(self, s: StateView, q: int) -> Effect | None:
+        """Plug an unplugged subblock of an online block and give its pages to the buddy."""
+        if not self.k.vmem_plug or not self.layout.has("V"):
+            return None
+        b = q // self.layout.pageblocks
+        pages = self.layout.pages_of_pageblock(q)
+        u = Updates()
+        for p in pages:
+            self.freed(u, s, p)
+        u.set(s.plugged[q], True)
+        u.set(s.managed[b], s.managed[b] + len(pages))
+        mine = all_of((s.ptype[p] == "Offline") & (s.owner[p] == "vmem")
+                      & (self.page_count(s, p) == self.offline_ref()) for p in pages)
+        return when(s.vmem_loaded, ~s.plugged[q], s.block_state[b] == "online", s.pc == "idle",
+                    mine).then(*u.assigns())
+
+    @action(b="block", fair=True, tags=("A", "B", "C", "D", "E", "F"),
+            cites=f"{VM} virtio_mem_sbm_try_remove_unplugged_mb -> mm/memory_hotplug.c "
+                  "offline_and_remove_memory (ref 3.3; retried by the work item's timer)")
+    def virtio_mem_sbm_try_remove_unplugged_mb(self, s: StateView, b: int) -> Effect | None:
+        """Every subblock of an online block is unplugged: offline and remove it."""
+        if not self.k.vmem_remove or not self.layout.has("V"):
+            return None
+        unplugged = all_of(~s.plugged[q] for q in self.pageblocks_of(b))
+        return when(s.vmem_loaded, s.pc == "idle", s.block_state[b] == "online",
+                    unplugged).then(*self.begin(s, b, "kthread").assigns())
+
+    @action(tags=("A", "B", "C", "D", "E", "F"),
+            cites=f"{VM} virtio_mem_deinit_hotplug, virtio_mem_sbm_mark_mb_non_skippable; "
+                  "mm/memory_hotplug.c restore_online_page_callback (ref 3.8)")
+    def virtio_mem_deinit_hotplug(self, s: StateView) -> Effect | None:
+        """Forced unload: remove OFFLINE_PARTIAL blocks, maybe clear the flag, unregister."""
+        if not self.k.forced_unload or not self.layout.has("V"):
+            return None
+        u = Updates()
+        lay = self.layout
+        for b in range(lay.blocks):
+            partial = any_of(~s.plugged[q] for q in self.pageblocks_of(b))
+            u.set(s.block_state[b], ite((s.block_state[b] == "offline") & partial, "removed",
+                                        s.block_state[b]))
+            if self.k.unload_clears_skippable:
+                for q in self.pageblocks_of(b):
+                    clear = (s.block_state[b] == "online") & ~s.plugged[q]
+                    for p in lay.pages_of_pageblock(q):
+                        u.set(s.skippable[p], s.skippable[p] & ~clear)
+        u.set(s.vmem_loaded, False)
+        u.set(s.online_page_callback, "generic_online_page")
+        return when(s.vmem_loaded, s.pc == "idle").then(*u.assigns())

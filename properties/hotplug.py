@@ -1,0 +1,187 @@
+"""The named properties of the hotplug model (reference 9.2 and 9.3).
+
+Safety properties S1..S9 (S7a, S7b), liveness properties L1..L4 under weak fairness
+of the kernel's own steps, and sanity reachability checks that show a "holds" is not
+vacuous. The system itself (state, actions, knobs, presets) is in model/hotplug/.
+"""
+
+from __future__ import annotations
+
+from mhpcheck.model.base import eventually, invariant, leads_to, reachable, step_invariant
+from mhpcheck.model.dsl import StateView, Term, all_of, any_of
+from mhpcheck.model.hotplug import HotplugSystem
+from mhpcheck.model.hotplug.state import term
+
+
+class Hotplug(HotplugSystem):
+    """The hotplug system with the properties of reference section 9."""
+
+    # -- helpers --------------------------------------------------------------------
+    def live(self, s: StateView, p: int) -> Term:
+        b = self.blk(p)
+        return term(s.section_online[b] & s.memmap_valid[b])
+
+    def in_op(self, s: StateView, step: str) -> list[tuple[int, Term]]:
+        """(block, "offline_pages of that block stands at step") for every block."""
+        return [(b, self.is_op(s, b, step)) for b in range(self.layout.blocks)]
+
+    def unplugged_pages(self) -> list[tuple[int, int]]:
+        """(pageblock, pfn) for every page."""
+        lay = self.layout
+        return [(lay.pageblock_of(p), p) for p in range(lay.n_pages)]
+
+    # -- safety ---------------------------------------------------------------------
+    @invariant(name="page-type-exclusive", aliases=("S1",))
+    def page_type_exclusive(self, s: StateView) -> Term:
+        """A PageBuddy page is nobody's PageOffline page: no owner, no skippable bit.
+
+        The type is one field, so Buddy and Offline cannot be set at once; this checks
+        that the buddy's view and an owner's view of a page never overlap.
+        """
+        return all_of((s.ptype[p] == "Buddy").implies((s.owner[p] == "none") & ~s.skippable[p])
+                      for p in range(self.layout.n_pages))
+
+    @invariant(name="skippable-implies-offline", aliases=("S2",))
+    def skippable_implies_offline(self, s: StateView) -> Term:
+        """PG_offline_skippable is only ever set on a PageOffline page (it aliases
+        PG_owner_2, which means something else on other pages)."""
+        return all_of(s.skippable[p].implies(s.ptype[p] == "Offline")
+                      for p in range(self.layout.n_pages))
+
+    @invariant(name="unplugged-never-allocated", aliases=("S3",))
+    def unplugged_never_allocated(self, s: StateView) -> Term:
+        """While virtio-mem is loaded, no page of an unplugged subblock is handed out by
+        the allocator or taken by a balloon (the unload paths are S9)."""
+        return all_of((s.vmem_loaded & ~s.plugged[q] & self.live(s, p)).implies(
+            (s.owner[p] == "none") | (s.owner[p] == "vmem")) for q, p in self.unplugged_pages())
+
+    @invariant(name="failed-offline-preserves-offline-pages", aliases=("S4",))
+    def failed_offline_preserves(self, s: StateView) -> Term:
+        """Whenever no offlining is in progress (so also after a failed one), every page
+        of an unplugged subblock of an online block is still PageOffline, owned by
+        virtio-mem, with exactly the owner's reference (balloon pages, which migrate,
+        are excluded, reference 9.3 S4)."""
+        lay = self.layout
+        return all_of(
+            ((s.pc == "idle") & s.vmem_loaded & (s.block_state[lay.block_of(p)] == "online")
+             & ~s.plugged[q]).implies(
+                (s.ptype[p] == "Offline") & (s.owner[p] == "vmem")
+                & (s.ref_owner[p] == self.offline_ref()))
+            for q, p in self.unplugged_pages())
+
+    @invariant(name="offline-needs-owner-consent", aliases=("S5",))
+    def offline_needs_consent(self, s: StateView) -> Term:
+        """The commit step never meets a PageOffline page of an owner that did not
+        consent (a class-2 owner or a balloon)."""
+        return all_of(at.implies(all_of(
+            ~((s.ptype[p] == "Offline") & ((s.owner[p] == "class2") | (s.owner[p] == "balloon")))
+            for p in self.pages_of(b))) for b, at in self.in_op(s, "commit"))
+
+    @invariant(name="commit-checks-hold", aliases=("S6",))
+    def commit_checks_hold(self, s: StateView) -> Term:
+        """When __offline_isolated_pages runs, no page trips its BUG_ON checks: a
+        PageOffline page has refcount 0 (A, B, C; D/E/F only warn), every other page
+        not skipped as poisoned is PageBuddy with refcount 0."""
+        def fine(p: int) -> Term:
+            count = self.page_count(s, p)
+            poisoned = (s.ptype[p] != "Buddy") & s.hwpoison[p]
+            offline_ok = all_of([True]) if self.uses_flag_core() else (count == 0)
+            offline = (s.ptype[p] == "Offline") & offline_ok
+            buddy = (s.ptype[p] == "Buddy") & (count == 0)
+            return term(poisoned | offline | buddy)
+        return all_of(at.implies(all_of(fine(p) for p in self.pages_of(b)))
+                      for b, at in self.in_op(s, "commit"))
+
+    @step_invariant(name="walker-never-reads-stale-memmap", aliases=("S7a",))
+    def walker_reads_live_memmap(self, s: StateView, t: StateView) -> Term:
+        """A pfn walker that got a page from pfn_to_online_page reads it only while its
+        section is online and its memmap initialised."""
+        return all_of(((s.walker_at == f"pfn{p}") & (t.walker_at == "none")).implies(
+            self.live(s, p)) for p in range(self.layout.n_pages))
+
+    @invariant(name="no-reference-outlives-offline", aliases=("S7b",))
+    def no_reference_outlives(self, s: StateView) -> Term:
+        """No holder of a page reference still holds it once the page's section is
+        offline."""
+        return all_of((s.stray_at == f"pfn{p}").implies(s.section_online[self.blk(p)])
+                      for p in range(self.layout.n_pages))
+
+    @invariant(name="managed-count-exact", aliases=("S8",))
+    def managed_count_exact(self, s: StateView) -> Term:
+        """Offlining subtracts exactly the block's managed pages: an offline block
+        contributes nothing to the zone's managed count."""
+        return all_of((~s.section_online[b]).implies(s.managed[b] == 0)
+                      for b in range(self.layout.blocks))
+
+    @invariant(name="unload-never-exposes-unplugged", aliases=("S9",))
+    def unload_never_exposes(self, s: StateView) -> Term:
+        """After virtio-mem is unloaded, a page of an unplugged subblock of a present
+        block is always PageOffline: it never reaches the buddy."""
+        return all_of((~s.vmem_loaded & ~s.plugged[q] & self.live(s, p)).implies(
+            s.ptype[p] == "Offline") for q, p in self.unplugged_pages())
+
+    # -- liveness -------------------------------------------------------------------
+    @leads_to(name="class2-offline-fails-fast", aliases=("L1",))
+    def class2_fails_fast(self, s: StateView) -> tuple[Term, Term]:
+        """An offlining of a block holding a class-2 PageOffline page ends (fails) without
+        a signal. Fairness: weak fairness of every offline_pages step; user actions,
+        signals and the environment are not assumed to happen. Specs use populations
+        with no page that persistently fails migration (the reference's assumption)."""
+        busy = any_of(at & any_of((s.ptype[p] == "Offline") & (s.owner[p] == "class2")
+                                  for p in self.pages_of(b))
+                      for b, at in ((b, s.pc != "idle") for b in range(self.layout.blocks)))
+        return busy, s.pc == "idle"
+
+    @leads_to(name="unplugged-block-eventually-removed", aliases=("L2",))
+    def unplugged_block_removed(self, s: StateView) -> tuple[Term, Term]:
+        """A fully unplugged online block 0 is eventually offlined and removed.
+        Fairness: weak fairness of virtio-mem's retrying work item and of every
+        offline_pages step, and of the stray holder's put (references are transient)."""
+        b = 0
+        unplugged = all_of(~s.plugged[q] for q in self.pageblocks_of(b))
+        return (s.vmem_loaded & (s.block_state[b] == "online") & unplugged,
+                s.block_state[b] == "removed")
+
+    @leads_to(name="balloon-never-blocks-offline", aliases=("L3",))
+    def balloon_never_blocks(self, s: StateView) -> tuple[Term, Term]:
+        """An offlining of block 0 holding a balloon page ends with the block offline.
+        Fairness: weak fairness of every offline_pages step; specs give the migration
+        enough free memory elsewhere and no other reason to fail."""
+        b = 0
+        has_balloon = any_of((s.ptype[p] == "Offline") & (s.owner[p] == "balloon")
+                             for p in self.pages_of(b))
+        done = (s.block_state[b] == "offline") | (s.block_state[b] == "removed")
+        return (s.pc != "idle") & has_balloon, done
+
+    @leads_to(name="offline-terminates", aliases=("L4",))
+    def offline_terminates(self, s: StateView) -> tuple[Term, Term]:
+        """An offlining started by a kernel thread (no signal can reach it) ends.
+        Fairness: weak fairness of every offline_pages step."""
+        return (s.pc != "idle") & (s.caller == "kthread"), s.pc == "idle"
+
+    # -- sanity ---------------------------------------------------------------------
+    @reachable(name="offline-can-succeed")
+    def offline_can_succeed(self, s: StateView) -> Term:
+        """Some block gets offline (or removed after offlining)."""
+        return any_of((s.block_state[b] == "offline") | (s.block_state[b] == "removed")
+                      for b in range(self.layout.blocks))
+
+    @reachable(name="offline-can-fail-and-roll-back")
+    def offline_can_fail(self, s: StateView) -> Term:
+        """An offlining fails after isolation and reaches MEM_CANCEL_OFFLINE."""
+        return term(s.pc == "cancel")
+
+    @reachable(name="virtio-mem-unplug-completes")
+    def unplug_completes(self, s: StateView) -> Term:
+        """A fully unplugged virtio-mem block is removed."""
+        return any_of((s.block_state[b] == "removed")
+                      & all_of(~s.plugged[q] for q in self.pageblocks_of(b))
+                      for b in range(self.layout.blocks))
+
+    @reachable(name="balloon-page-migrates")
+    def balloon_page_migrates(self, s: StateView) -> Term:
+        """Offlining migrates a balloon page out of the block."""
+        return term(s.balloon_elsewhere > 0)
+
+
+__all__ = ["Hotplug", "eventually"]
