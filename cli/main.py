@@ -287,5 +287,9 @@ from .trace_cmd import trace_group  # noqa: E402
 main.add_command(trace_group)
 main.add_command(graph_cmd)
 
+from .export_cmd import export_cmd  # noqa: E402  (the Promela exporter)
+
+main.add_command(export_cmd)
+
 if __name__ == "__main__":  # pragma: no cover
     main()

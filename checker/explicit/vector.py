@@ -274,7 +274,7 @@ def explore_vec(ts: TransitionSystem, properties: Sequence[Property] = (),
             if bad.any():
                 found[p.name] = (int(words[bad][0]), level)
         for t, fn in targets:
-            hit = _eval(fn, ref, layout, p, words)
+            hit = _eval(fn, ref, layout, t, words)
             if hit.any():
                 found[t.name] = (int(words[hit][0]), level)
         invariants = [(p, f) for p, f in invariants if p.name not in found]
