@@ -71,11 +71,16 @@ class Cell:
 
 @dataclass(frozen=True)
 class Row:
-    """One row of a map (such as a memory block), with a short note (its state)."""
+    """One row of a map (such as a memory block), with a short note (its state).
+
+    ``groups`` optionally splits the cells into runs drawn with a gap between them
+    (such as the pages of each pageblock); their sizes must add up to the cells.
+    """
 
     label: str
     cells: tuple[Cell, ...]
     note: str = ""
+    groups: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -157,10 +162,23 @@ def group_by_index(ts: TransitionSystem, *, labels: Mapping[str, str] | None = N
         for i in range(idx.size):
             fields = tuple(Field(labels.get(v.name, v.name), v.offset + i)
                            for v in by_index[name])
-            entities.append(Entity(f"{shown} {idx.label(i)}", fields))
+            entities.append(Entity(f"{shown} {idx.label(i)}".strip(), fields))
     if scalars:
         entities.append(Entity(globals_name, tuple(scalars)))
     return tuple(entities)
+
+
+def scalars(ts: TransitionSystem, name: str, variables: Iterable[str],
+            labels: Mapping[str, str] | None = None) -> Entity:
+    """One entity called ``name`` made of the scalar ``variables`` (in that order)."""
+    labels = dict(labels or {})
+    fields = []
+    for var in variables:
+        decl = ts.var(var)
+        if decl.index is not None:
+            raise ModelError(f"model {ts.name}, view: {var} is a family, not a scalar")
+        fields.append(Field(labels.get(var, var), decl.offset))
+    return Entity(name, tuple(fields))
 
 
 def default_view(ts: TransitionSystem) -> View:
@@ -200,6 +218,9 @@ def check_rows(ts: TransitionSystem, view: View, rows: Sequence[Row]) -> tuple[R
     assert view.map is not None
     letters = {g.letter for g in view.map.legend}
     for row in rows:
+        if row.groups and sum(row.groups) != len(row.cells):
+            raise ModelError(f"model {ts.name}, view: row {row.label!r} has groups "
+                             f"{row.groups} for {len(row.cells)} cells")
         for cell in row.cells:
             if cell.letter not in letters:
                 raise ModelError(f"model {ts.name}, view: row {row.label!r} draws "

@@ -79,18 +79,19 @@
     byId("map-title").textContent = data.mapTitle + " after step " + s.n;
     var colours = {};
     data.legend.forEach(function (g) { colours[g.letter] = g; });
-    var changed = {};
-    s.changed.forEach(function (e) { changed[e] = true; });
     var table = el("table");
     s.rows.forEach(function (r) {
       var tr = el("tr", null, [el("th", {text: r.label})]);
-      r.cells.forEach(function (c) {
+      var ends = {}, total = 0;
+      r.groups.slice(0, -1).forEach(function (size) { total += size; ends[total] = true; });
+      r.cells.forEach(function (c, i) {
         var g = colours[c.l] || {colour: "default", name: "?"};
-        var cls = "cell col-" + g.colour + (c.e && changed[c.e] ? " changed" : "");
+        if (ends[i]) { tr.appendChild(el("td", {cls: "gap"})); }
+        var cls = "cell col-" + g.colour + (c.c ? " changed" : "");
         var tip = (c.e ? c.e + ": " : "") + g.name + (c.n ? " (" + c.n + ")" : "");
         tr.appendChild(el("td", {cls: cls, title: tip, text: c.l}));
       });
-      tr.appendChild(el("td", {cls: "note", text: r.note}));
+      tr.appendChild(el("td", {cls: "note" + (r.noteChanged ? " changed" : ""), text: r.note}));
       table.appendChild(tr);
     });
     var box = byId("map");

@@ -47,8 +47,10 @@ def story_json(story: Story) -> dict[str, Any]:
                                                        for c in d.changes]} for d in s.diff],
             "state": [{"entity": e.entity, "values": [list(v) for v in e.values]}
                       for e in s.state],
-            "rows": [{"label": r.label, "note": r.note,
-                      "cells": [{"l": c.letter, "e": c.entity, "n": c.note} for c in r.cells]}
+            "rows": [{"label": r.label, "note": r.note, "noteChanged": r.note_changed,
+                      "groups": list(r.groups),
+                      "cells": [{"l": c.letter, "e": c.entity, "n": c.note, "c": c.changed}
+                                for c in r.cells]}
                      for r in s.rows],
         } for s in story.steps],
     }

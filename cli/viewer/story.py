@@ -12,6 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from mhpcheck.model.domains import BoolDomain, UserValue
+from mhpcheck.model.errors import ModelError
+from mhpcheck.model.registry import model_class
 from mhpcheck.model.system import (
     Args,
     DeadlockFree,
@@ -51,6 +53,25 @@ class EntityState:
 
 
 @dataclass(frozen=True)
+class MapCell:
+    """A drawn cell, and whether it changed in the step (its letter or its entity)."""
+
+    letter: str
+    entity: str
+    note: str
+    changed: bool
+
+
+@dataclass(frozen=True)
+class MapRow:
+    label: str
+    note: str
+    cells: tuple[MapCell, ...]
+    groups: tuple[int, ...]
+    note_changed: bool
+
+
+@dataclass(frozen=True)
 class StepStory:
     """One state of the trace and the step that led to it (none for state 0)."""
 
@@ -62,7 +83,7 @@ class StepStory:
     doc: str
     diff: tuple[EntityDiff, ...]
     state: tuple[EntityState, ...]
-    rows: tuple[Row, ...]
+    rows: tuple[MapRow, ...]
     changed: frozenset[str]
     loop_start: bool
     in_loop: bool
@@ -98,7 +119,7 @@ class Story:
 
     @property
     def title(self) -> str:
-        return f"{self.model} ({describe_setting(self.params, self.knobs)})"
+        return f"{self.model} ({describe_setting(self.params, self.knobs, self.model)})"
 
     @property
     def length(self) -> int:
@@ -113,12 +134,39 @@ def show_value(value: UserValue) -> str:
 
 
 def describe_setting(params: tuple[tuple[str, UserValue], ...],
-                     knobs: tuple[tuple[str, UserValue], ...]) -> str:
-    parts = [f"{k}={show_value(v)}" for k, v in params]
-    knob_text = ", ".join(f"{k}={show_value(v)}" for k, v in knobs)
-    if knob_text:
-        parts.append(knob_text)
-    return "; ".join(parts) if parts else "defaults"
+                     knobs: tuple[tuple[str, UserValue], ...], model: str = "") -> str:
+    """``n=5; broken=true``; with ``model``, only knobs off their defaults, and the
+    preset whose values the knobs carry (``preset legacy``)."""
+    parts = [", ".join(f"{k}={show_value(v)}" for k, v in params)]
+    shown = list(knobs)
+    if model:
+        preset, shown = _knobs_off_default(model, knobs)
+        if preset:
+            parts.append(f"preset {preset}")
+    parts.append(", ".join(f"{k}={show_value(v)}" for k, v in shown))
+    text = "; ".join(p for p in parts if p)
+    return text or "defaults"
+
+
+def _knobs_off_default(model: str, knobs: tuple[tuple[str, UserValue], ...]) -> tuple[
+        str, list[tuple[str, UserValue]]]:
+    try:
+        cls = model_class(model)
+    except ModelError:
+        return "", list(knobs)
+    values = dict(knobs)
+    defaults = {k.name: k.default for k in cls.knobs}
+    preset = ""
+    best = -1
+    for name, setting in sorted(cls.presets.items()):
+        matches = all(values.get(k) == v and type(values.get(k)) is type(v)
+                      for k, v in setting.items())
+        if matches and len(setting) > best:
+            preset, best = name, len(setting)
+    if preset:
+        defaults.update(cls.presets[preset])
+    return preset, [(k, v) for k, v in knobs
+                    if k not in defaults or defaults[k] != v or type(defaults[k]) is not type(v)]
 
 
 def complete_view(ts: TransitionSystem, view: View) -> View:
@@ -165,6 +213,21 @@ def _label(action: str | None, args: Args) -> str:
     return f"{action}({', '.join(f'{k}={show_value(v)}' for k, v in args)})"
 
 
+def _map_rows(rows: tuple[Row, ...], before: tuple[Row, ...] | None,
+              changed: frozenset[str]) -> tuple[MapRow, ...]:
+    out = []
+    for r, row in enumerate(rows):
+        old = before[r] if before is not None and r < len(before) else None
+        cells = []
+        for c, cell in enumerate(row.cells):
+            was = old.cells[c].letter if old is not None and c < len(old.cells) else cell.letter
+            moved = before is not None and (was != cell.letter or cell.entity in changed)
+            cells.append(MapCell(cell.letter, cell.entity, cell.note, moved))
+        note_changed = old is not None and old.note != row.note
+        out.append(MapRow(row.label, row.note, tuple(cells), row.groups, note_changed))
+    return tuple(out)
+
+
 def tell(ts: TransitionSystem, trace: Trace, view: View | None = None) -> Story:
     """The story of ``trace`` on ``ts`` (``view``: the model's own view by default)."""
     view = complete_view(ts, view if view is not None else view_for(ts))
@@ -173,20 +236,24 @@ def tell(ts: TransitionSystem, trace: Trace, view: View | None = None) -> Story:
     cites: dict[tuple[str, Args], str] = {(a.action, a.args): a.cites for a in ts.actions}
     steps: list[StepStory] = []
     prev: State | None = None
+    prev_rows: tuple[Row, ...] = ()
     last = len(trace.steps) - 1
     for n, step in enumerate(trace.steps):
         info = infos.get(step.action or "")
         cite = cites.get((step.action or "", step.args), info.cites if info else "")
         diff = () if prev is None else _diff(view, dec, prev, step.state)
-        rows: tuple[Row, ...] = ()
+        drawn: tuple[Row, ...] = ()
         if view.map is not None:
-            rows = check_rows(ts, view, view.map.draw(ts.decode(step.state)))
+            drawn = check_rows(ts, view, view.map.draw(ts.decode(step.state)))
+        changed = frozenset(d.entity for d in diff)
+        rows = _map_rows(drawn, prev_rows if prev is not None else None, changed)
+        prev_rows = drawn
         in_loop = trace.loop is not None and trace.loop <= n <= last
         steps.append(StepStory(
             number=n, action=step.action, args=step.args, label=_label(step.action, step.args),
             cites=cite, doc=info.doc if info else "", diff=diff,
             state=_whole(view, dec, step.state), rows=rows,
-            changed=frozenset(d.entity for d in diff), loop_start=trace.loop == n,
+            changed=changed, loop_start=trace.loop == n,
             in_loop=in_loop))
         prev = step.state
     closing = ""
@@ -203,7 +270,9 @@ def tell(ts: TransitionSystem, trace: Trace, view: View | None = None) -> Story:
         prop = None
     legend: tuple[tuple[str, str, str, str], ...] = ()
     if view.map is not None:
-        legend = tuple((g.letter, g.name, g.colour, g.doc) for g in view.map.legend)
+        used = {c.letter for st in steps for r in st.rows for c in r.cells}
+        legend = tuple((g.letter, g.name, g.colour, g.doc) for g in view.map.legend
+                       if g.letter in used)
     return Story(
         model=trace.model, params=trace.params, knobs=trace.knobs, prop=trace.property,
         property_kind=prop.kind if prop else "unknown", property_doc=prop.doc if prop else "",

@@ -11,9 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from mhpcheck.model.view import Row
-
-from .story import EntityState, StepStory, Story
+from .story import EntityState, MapRow, StepStory, Story
 
 Seg = tuple[str, str]  # text, style
 Line = list[Seg]
@@ -143,19 +141,28 @@ class Renderer:
             out += _wrap(self.entity_prefix(step, d.entity), chunks, self.opts.width)
         return out
 
-    def map_lines(self, step: StepStory, rows: Sequence[Row]) -> list[Line]:
+    def map_lines(self, step: StepStory, rows: Sequence[MapRow]) -> list[Line]:
         colours = {letter: colour for letter, _, colour, _ in self.story.legend}
         out: list[Line] = []
-        for row in rows:
-            line = [*self.indent(step), (row.label.ljust(self.name_width), "entity"), ("  ", "")]
-            for cell in row.cells:
+        for r, row in enumerate(rows):
+            tag = "map" if r == 0 else ""
+            line = [*self.gutter(step), (tag.rjust(self.num_width + 3) + " ", "dim"),
+                    (row.label.ljust(self.name_width), "entity"), (" ", "")]
+            ends = set()
+            total = 0
+            for size in row.groups[:-1]:
+                total += size
+                ends.add(total)
+            for c, cell in enumerate(row.cells):
+                if c in ends:
+                    line.append((self.marks.bar, "dim"))
                 style = colours.get(cell.letter, "default")
-                if cell.entity and cell.entity in step.changed:
-                    line += [("[", "dim"), (cell.letter, style + "+changed"), ("]", "dim")]
+                if cell.changed:
+                    line += [("[", ""), (cell.letter, style + "+changed"), ("]", "")]
                 else:
                     line += [(" ", ""), (cell.letter, style), (" ", "")]
             if row.note:
-                line += [("  ", ""), (row.note, "dim")]
+                line += [("  ", ""), (row.note, "new" if row.note_changed else "dim")]
             out.append(line)
         return out
 
@@ -173,7 +180,9 @@ class Renderer:
             if _width(head) + 2 + _width(cite) <= self.opts.width:
                 head += [("  ", ""), *cite]
             else:
-                lines += _wrap(self.indent(step), [cite], self.opts.width)
+                words: list[Line] = [[(w, "cite")] for w in step.cites.split(" ")]
+                lines += _wrap([*self.indent(step), (f"{self.marks.dot} ", "dim")], words,
+                               self.opts.width, sep=" ")
         if self.opts.docs and step.doc:
             lines += _wrap(self.indent(step), [[(w, "doc")] for w in step.doc.split()],
                            self.opts.width, sep=" ")
@@ -186,8 +195,11 @@ class Renderer:
                 "witness": "witness of", "cti": "counterexample to induction of"}.get(
                     st.kind, f"{st.kind} of")
         steps = "1 step" if st.length == 1 else f"{st.length} steps"
-        lines: list[Line] = [[(st.title, "title"), (f": {what} ", ""),
-                              (st.prop, "bad"), (f" ({st.property_kind}), {steps}", "")]]
+        title: list[Line] = [[(w, "title")] for w in st.title.split(" ")]
+        title[-1].append((":", ""))
+        lines = _wrap([], [*title, *([(w, "")] for w in what.split(" ")), [(st.prop, "bad")],
+                           [(f"({st.property_kind}),", "")], [(steps, "")]],
+                      self.opts.width, sep=" ")
         if st.property_doc:
             lines += _wrap([("  ", "")], [[(w, "doc")] for w in st.property_doc.split()],
                            self.opts.width, sep=" ")
@@ -196,8 +208,7 @@ class Renderer:
                       for letter, name, colour, _ in st.legend]
             lines += _wrap([("  ", ""), (f"{st.map_title}: ", "dim")], chunks, self.opts.width,
                            sep="  ")
-            lines.append([("  ", ""), ("[x] marks a cell whose entity changed in the step",
-                                       "dim")])
+            lines.append([("  ", ""), ("[x] marks a cell that changed in the step", "dim")])
         return lines
 
     def steps(self) -> list[Line]:
