@@ -73,7 +73,7 @@ def show_cmd(file: str, full: bool, ascii_only: bool, colour: str, width: int | 
             click.echo(itf_dumps(trace, ts), nl=False)
             return
         opts = terminal_options(colour, ascii_only, full, width, not no_map, not no_doc)
-        click.echo(render_story(tell(ts, trace), opts), nl=False)
+        click.echo(render_story(tell(ts, trace), opts), nl=False, color=opts.colour)
     except MhpError as err:
         _fail(str(err))
 
