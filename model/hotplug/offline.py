@@ -63,9 +63,9 @@ class OfflineSteps(HotplugBase):
         return term((s.ptype[p] == "Buddy") | s.hwpoison[p] | offline_ok)
 
     def counted_managed(self, s: StateView, p: int) -> Term:
-        """__offline_isolated_pages counts a page as managed unless it skips it."""
-        skipped = ((s.ptype[p] != "Buddy") & s.hwpoison[p]) | (s.ptype[p] == "Offline")
-        return term(~skipped)
+        """__offline_isolated_pages returns the range minus its PageOffline pages (a
+        skipped poisoned page still counts: memory_failure kept it managed)."""
+        return term(s.ptype[p] != "Offline")
 
     def scan_ready(self, s: StateView, b: int) -> Term:
         """At the top of an inner-loop pass with no signal and the pass limit not hit."""

@@ -243,7 +243,9 @@ class HotplugBase(Model):
         Since v6.17 the free path clears any page type (reference 1.4 rule 4); the page
         lands on its pageblock's list, the isolate list if the pageblock is isolated.
         """
-        u.set(s.ptype[p], ite(cond, "Buddy", s.ptype[p]))
+        # A poisoned page is never handed back to the buddy (free_pages_prepare).
+        buddy = ite(s.hwpoison[p], label(PageType, "none"), "Buddy")
+        u.set(s.ptype[p], ite(cond, buddy, s.ptype[p]))
         u.set(s.owner[p], ite(cond, "none", s.owner[p]))
         u.set(s.ref_owner[p], ite(cond, 0, s.ref_owner[p]))
         u.set(s.skippable[p], ite(cond, False, s.skippable[p]))
