@@ -125,12 +125,12 @@ def test_arrow_keys_move_between_steps_and_the_diff_follows(driver: Any, tmp_pat
 
 def test_the_hotplug_counterexample_in_the_browser(driver: Any, tmp_path: Path) -> None:
     from selenium.webdriver.common.by import By
-    knobs = {"population": "V|P", "stray": "transient", "allocator": True, "signals": True}
+    knobs = {"population": "V|f", "stray": "transient", "allocator": True, "signals": True}
     driver.get(page(tmp_path, "hotplug-s3", "hotplug", "S3", {}, knobs, "legacy"))
     assert problems(driver) == []
     assert "unplugged-never-allocated fails" in text(driver, "verdict")
     cells = driver.find_elements(By.CSS_SELECTOR, "#map td.cell")
-    assert [c.text for c in cells] == ["o", "P"]
+    assert [c.text for c in cells] == ["o", "F"]
     for _ in range(6):
         key(driver, "ARROW_RIGHT")
     assert "folio_put_stray" in text(driver, "step-label")

@@ -23,6 +23,7 @@ from click.testing import CliRunner
 from conftest import ROOT
 from mhpcheck.checker.engines import check as engine_check
 from mhpcheck.cli.main import main
+from mhpcheck.cli.spec import load_spec, resolve
 from mhpcheck.cli.viewer import Options, render_story, tell
 from mhpcheck.cli.viewer.html import _script_safe, render_html, story_json
 from mhpcheck.cli.viewer.itf import check_itf, to_strict_itf
@@ -167,19 +168,25 @@ def test_textbook_traces_match_their_golden_files(tmp_path: Path, name: str, mod
     golden(name, out)
 
 
+#: Hotplug traces come from the specs themselves, so the goldens follow the specs.
 HOTPLUG = [
-    ("hotplug_s3_legacy.ascii.txt", "legacy", "S3",
-     {"population": "V|P", "stray": "transient", "allocator": True, "signals": True}),
-    ("hotplug_s9_skippable_v1.ascii.txt", "skippable-v1", "S9",
-     {"population": "V|f", "forced_unload": True, "allocator": True}),
+    ("hotplug_s3_legacy.ascii.txt", "1-unplugged-subblock/legacy.toml", "S3"),
+    ("hotplug_s9_skippable_v1.ascii.txt", "5-forced-unload/skippable-v1.toml", "S9"),
 ]
 
 
-@pytest.mark.parametrize(("name", "preset", "prop", "knobs"), HOTPLUG,
-                         ids=[h[0] for h in HOTPLUG])
-def test_hotplug_traces_match_their_golden_files(tmp_path: Path, name: str, preset: str,
-                                                  prop: str, knobs: dict[str, Any]) -> None:
-    trace, ts = make_trace("hotplug", prop, {}, knobs, preset)
+def spec_trace(spec_file: str, prop: str) -> tuple[Trace, TransitionSystem]:
+    spec = load_spec(ROOT / "specs" / "hotplug" / spec_file)
+    ts = resolve(spec)
+    result = engine_check(ts, ts.property(prop))
+    assert result.trace is not None, f"{spec_file} {prop}: no trace ({result.verdict})"
+    return result.trace, ts
+
+
+@pytest.mark.parametrize(("name", "spec_file", "prop"), HOTPLUG, ids=[h[0] for h in HOTPLUG])
+def test_hotplug_traces_match_their_golden_files(tmp_path: Path, name: str, spec_file: str,
+                                                  prop: str) -> None:
+    trace, ts = spec_trace(spec_file, prop)
     code, out, err = cli("trace", "show", save_trace(tmp_path, "t", trace, ts), "--ascii")
     assert code == 0, err
     golden(name, out)
@@ -337,7 +344,7 @@ def test_run_writes_one_page_per_violated_check(tmp_path: Path) -> None:
 
 
 def test_the_hotplug_page_carries_the_map() -> None:
-    trace, ts = make_trace("hotplug", "S3", {}, HOTPLUG[0][3], "legacy")
+    trace, ts = spec_trace(*HOTPLUG[0][1:])
     page = render_html(tell(ts, trace))
     data = story_json(tell(ts, trace))
     assert data["steps"][-1]["rows"][0]["cells"][0] == {
@@ -363,9 +370,10 @@ def test_trace_diff_finds_the_first_divergence(tmp_path: Path) -> None:
 def test_trace_diff_of_two_designs(tmp_path: Path) -> None:
     knobs = {"population": "V|f", "stray": "long-held", "allocator": True}
     a = save_trace(tmp_path, "a", *make_trace("hotplug", "S3", {}, knobs, "legacy-newest"))
-    b = save_trace(tmp_path, "b", *make_trace("hotplug", "S3", {}, HOTPLUG[0][3], "legacy"))
+    b = save_trace(tmp_path, "b", *spec_trace(*HOTPLUG[0][1:]))
     code, out, _ = cli("trace", "diff", a, b)
     assert code == 1 and "settings differ:" in out and "cancel_refcount" in out
+    assert "A: " in out and "B: " in out
 
 
 def test_graph_highlights_the_trace(tmp_path: Path) -> None:

@@ -70,7 +70,7 @@ def diverge(ta: Trace, sa: TransitionSystem, tb: Trace, sb: TransitionSystem,
     """Compare trace ``ta`` (of ``sa``) with ``tb`` (of ``sb``)."""
     lines: list[str] = []
     for tag, trace, name in (("A", ta, names[0]), ("B", tb, names[1])):
-        setting = describe_setting(trace.params, trace.knobs)
+        setting = describe_setting(trace.params, trace.knobs, trace.model)
         lines.append(f"{tag}: {name}: {trace.model} ({setting}), {trace.kind} for "
                      f"{trace.property}, {len(trace)} steps")
     if ta.model != tb.model:
@@ -101,10 +101,12 @@ def diverge(ta: Trace, sa: TransitionSystem, tb: Trace, sb: TransitionSystem,
         if same_action and same_state:
             continue
         if i == 0:
-            lines.append("the traces differ from the initial state on:")
+            lines.append("the traces start in different initial states:")
         else:
             lines.append(f"the traces agree on states 0..{i - 1}; they diverge at step {i}:")
-        if same_action:
+        if i == 0:
+            pass
+        elif same_action:
             lines.append(f"  both take {_label(ta, i)}, with different effects")
         else:
             lines.append(f"  A takes {_label(ta, i)}")
@@ -126,6 +128,9 @@ def diverge(ta: Trace, sa: TransitionSystem, tb: Trace, sb: TransitionSystem,
         return Divergence(False, tuple(lines))
     if ta.property != tb.property:
         lines.append("the runs are the same; they are traces of different properties")
+        return Divergence(False, tuple(lines))
+    if differ or ta.model != tb.model:
+        lines.append("the traces are the same run, under different settings")
         return Divergence(False, tuple(lines))
     lines.append("the traces are the same run")
     return Divergence(True, tuple(lines))
