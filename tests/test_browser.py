@@ -120,6 +120,9 @@ def test_arrow_keys_move_between_steps_and_the_diff_follows(driver: Any, tmp_pat
     assert step(driver) == "0"
     driver.find_element(By.CSS_SELECTOR, '#steps li[data-step="5"]').click()
     assert step(driver) == "5" and "victim(i=1)" in text(driver, "step-label")
+    assert driver.current_url.endswith("#step-5")
+    driver.refresh()
+    assert step(driver) == "5"  # the fragment opens the page at that step
     assert problems(driver) == []
 
 

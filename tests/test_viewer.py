@@ -265,6 +265,14 @@ def test_view_mistakes_are_reported_with_the_model_name() -> None:
         tell(ts, trace, missing)
 
 
+def test_a_map_that_fails_to_draw_is_a_model_error() -> None:
+    trace, ts, view = ring_trace("token-at-two")
+    assert view.map is not None
+    broken = View(view.entities, StateMap("m", view.map.legend, lambda v: v["no_such_var"]))
+    with pytest.raises(ModelError, match="model ring, view: drawing the map of state 0 failed"):
+        tell(ts, trace, broken)
+
+
 def test_a_trace_that_no_longer_fits_its_model_says_so(tmp_path: Path) -> None:
     trace, ts = make_trace("philosophers", "deadlock-free", {"n": 3})
     data = json.loads(trace.dumps(ts))
@@ -290,6 +298,13 @@ def test_strict_itf_follows_adr_015_and_itf_readers_accept_it(tmp_path: Path) ->
     for step, state in zip(trace.steps, read.states, strict=True):
         assert {k: list(v) for k, v in state.values.items()} == ts.decode(step.state)
     assert read.states[1].meta == {"index": 1, "action": "try", "args": {"i": {"#bigint": "0"}}}
+
+
+def test_hotplug_traces_export_to_strict_itf() -> None:
+    trace, ts = spec_trace(*HOTPLUG[0][1:])
+    data = to_strict_itf(trace, ts, families="map", mbt=True)
+    assert check_itf(json.loads(json.dumps(data))) == []
+    assert data["states"][0]["ptype"]["#map"][0] == ["pfn0", "Offline"]
 
 
 def test_itf_export_of_a_lasso_with_maps_and_mbt_variables(tmp_path: Path) -> None:

@@ -172,6 +172,9 @@
     if (items[current] && items[current].scrollIntoView) {
       items[current].scrollIntoView({block: "nearest"});
     }
+    if (window.history && window.history.replaceState) {
+      try { window.history.replaceState(null, "", "#step-" + current); } catch (e) { /* file:// */ }
+    }
     byId("first").disabled = byId("prev").disabled = current === 0;
     byId("last").disabled = byId("next").disabled = current === last;
   }

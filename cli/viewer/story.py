@@ -244,7 +244,11 @@ def tell(ts: TransitionSystem, trace: Trace, view: View | None = None) -> Story:
         diff = () if prev is None else _diff(view, dec, prev, step.state)
         drawn: tuple[Row, ...] = ()
         if view.map is not None:
-            drawn = check_rows(ts, view, view.map.draw(ts.decode(step.state)))
+            try:
+                drawn = check_rows(ts, view, view.map.draw(ts.decode(step.state)))
+            except (KeyError, IndexError, TypeError, ValueError, AttributeError) as err:
+                raise ModelError(f"model {ts.name}, view: drawing the map of state {n} failed "
+                                 f"({type(err).__name__}: {err})") from err
         changed = frozenset(d.entity for d in diff)
         rows = _map_rows(drawn, prev_rows if prev is not None else None, changed)
         prev_rows = drawn
