@@ -9,8 +9,9 @@ from pathlib import Path
 from typing import Any
 
 import click
+from mhpcheck.checker.replay import replay
 from mhpcheck.checker.result import CheckResult, Verdict
-from mhpcheck.model.errors import MhpError
+from mhpcheck.model.errors import MhpError, ReplayMismatch
 from mhpcheck.model.registry import build_system
 from mhpcheck.model.system import TransitionSystem
 from mhpcheck.model.trace import Trace
@@ -19,9 +20,20 @@ from .viewer import Options, render_story, tell
 from .viewer.html import render_html
 
 
-def load_trace(path: str) -> tuple[Trace, TransitionSystem]:
-    """The trace in ``path`` and the system it belongs to, rebuilt from the registry."""
-    return Trace.load(path, lambda m, p, k: build_system(m, p, k))
+def load_trace(path: str, check: bool = False) -> tuple[Trace, TransitionSystem]:
+    """The trace in ``path`` and the system it belongs to, rebuilt from the registry.
+
+    With ``check``, the trace is replayed on the model as it is now; a trace that no
+    longer fits (the model changed since it was written) gets a warning on stderr.
+    """
+    trace, ts = Trace.load(path, lambda m, p, k: build_system(m, p, k))
+    if check and trace.reachable:
+        try:
+            replay(ts, trace)
+        except ReplayMismatch as err:
+            click.echo(f"check-model: warning: {path} does not replay on the model as it is "
+                       f"now ({err}); showing it as written", err=True)
+    return trace, ts
 
 
 def terminal_options(colour: str, ascii_only: bool, full: bool, width: int | None,
@@ -67,7 +79,7 @@ def show_cmd(file: str, full: bool, ascii_only: bool, colour: str, width: int | 
              no_map: bool, no_doc: bool, fmt: str) -> None:
     """Print FILE as a step table: each step's action, kernel function and changes."""
     try:
-        trace, ts = load_trace(file)
+        trace, ts = load_trace(file, check=fmt == "text")
         if fmt == "itf":
             from .viewer.itf import itf_dumps
             click.echo(itf_dumps(trace, ts), nl=False)
@@ -85,7 +97,7 @@ def show_cmd(file: str, full: bool, ascii_only: bool, colour: str, width: int | 
 def html_cmd(file: str, output: str) -> None:
     """Write FILE as one self-contained HTML page with a step-by-step timeline."""
     try:
-        trace, ts = load_trace(file)
+        trace, ts = load_trace(file, check=True)
         Path(output).write_text(render_html(tell(ts, trace)), encoding="utf-8")
     except MhpError as err:
         _fail(str(err))
