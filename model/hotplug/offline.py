@@ -185,7 +185,8 @@ class OfflineSteps(HotplugBase):
             return None
         return when(self.is_op(s, b, "scan"), s.signal).then(s.pc.becomes("undo"))
 
-    @action(b="block", fair=True, tags=ALL, cites=f"{HP} offline_pages (ref 2.5 step 8)")
+    @action(b="block", fair=True, tags=ALL,
+            cites=f"{HP} offline_pages, newest mm tree only (ref 2.5 step 8)")
     def offline_pages_retry_limit(self, s: StateView, b: int) -> Effect | None:
         """offline_migrate_max_passes reached: -EBUSY ("retry limit exceeded")."""
         limit = int(self.k.offline_migrate_max_passes)
@@ -214,7 +215,7 @@ class OfflineSteps(HotplugBase):
         return when(self.scan_ready(s, b), s.scan_pfn <= self.layout.offset_in_block(p),
                     self.scanned_past(s, b, p), self.scan_found(s, p)).then(*u.assigns())
 
-    @action(b="block", p="page", fair=True, tags=ALL,
+    @action(b="block", p="page", fair=True, tags=("A", "B", "C", "E", "F"),
             cites=f"{HP} scan_movable_pages, offline_pages (ref 2.6.2, 5)")
     def scan_movable_pages_ebusy(self, s: StateView, b: int, p: int) -> Effect | None:
         """A definitely unmovable PageOffline page at ``p``: fail with "unmovable page"."""
