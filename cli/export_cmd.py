@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import click
+
 from mhpcheck.model.promela import export_promela
 
 from .main import model_options, system_from_options, user_errors

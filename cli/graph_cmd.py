@@ -15,6 +15,7 @@ from typing import Any
 
 import click
 import networkx as nx  # type: ignore[import-untyped]
+
 from mhpcheck.checker.explicit.bfs import explore
 from mhpcheck.checker.result import Budget
 from mhpcheck.model.errors import MhpError

@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 
 import click
+from rich.console import Console
+
 from mhpcheck import __version__
 from mhpcheck.checker.engines import ENGINES
 from mhpcheck.checker.engines import check as engine_check
@@ -24,7 +26,6 @@ from mhpcheck.checker.result import Budget, Progress, ProgressFn, Verdict, no_pr
 from mhpcheck.model.errors import MhpError
 from mhpcheck.model.registry import build_system, model_class, names
 from mhpcheck.model.system import TransitionSystem
-from rich.console import Console
 
 from .render import render_trace
 from .report import outcome_json, report_json, result_json, results_table, verdict_matrix

@@ -6,10 +6,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from mhpcheck.checker.result import CheckResult, Verdict
-from mhpcheck.model.system import TransitionSystem
 from rich.console import Console
 from rich.table import Table
+
+from mhpcheck.checker.result import CheckResult, Verdict
+from mhpcheck.model.system import TransitionSystem
 
 from .runner import Outcome
 

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+
 from mhpcheck.checker.replay import replay
 from mhpcheck.checker.result import CheckResult, Verdict
 from mhpcheck.model.errors import MhpError, ReplayMismatch

@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 from conftest import ROOT
+
 from mhpcheck.checker.engines import check as engine_check
 from mhpcheck.cli.viewer import tell
 from mhpcheck.cli.viewer.html import render_html

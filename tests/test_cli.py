@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from conftest import ROOT
+
 from mhpcheck.cli.main import main
 
 REPORT_KEYS = {"spec", "model", "params", "knobs", "property", "engine", "verdict", "expected",

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import pytest
+from toys import Arrays, Counter
+
 from mhpcheck.model.compile import bounds, compile_system
 from mhpcheck.model.domains import IntRange
 from mhpcheck.model.errors import ModelError
 from mhpcheck.model.expr import Arith, Const, Var
 from mhpcheck.model.registry import build_system
-from toys import Arrays, Counter
 
 
 def test_successors_follow_guards_and_updates() -> None:

@@ -8,6 +8,9 @@ import pytest
 from conftest import ROOT
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from test_fast_models import Shifted, Starts
+from toys import Arrays, Counter, Toggle
+
 from mhpcheck.checker.engines import ENGINES, check, verified
 from mhpcheck.checker.explicit.bfs import explore, result_of
 from mhpcheck.checker.explicit.vector import (
@@ -47,8 +50,6 @@ from mhpcheck.model.system import (
     TransitionSystem,
     VarDecl,
 )
-from test_fast_models import Shifted, Starts
-from toys import Arrays, Counter, Toggle
 
 
 def _safety(ts: TransitionSystem) -> list[Property]:

@@ -156,6 +156,32 @@ def test_undo_isolate_happens_before_mem_cancel_offline() -> None:
     assert r["ref_owner"][0] == 1 and r["block_state"] == ["online"]
 
 
+def test_a_cancel_without_going_offline_leaves_virtio_mem_alone() -> None:
+    r = Run("legacy", TWO_PB, population="V|f", notifier_veto=True)
+    r.do("memory_block_offline", b=0).do("start_isolate_page_range", b=0)
+    r.do("node_notify_removing_last_memory_veto", b=0).do("undo_isolate_page_range", b=0)
+    r.do("virtio_mem_memory_notifier_cancel_offline", b=0)
+    assert r["ref_owner"][0] == 1 and r["hotplug_active"] is False  # no increment to 2
+
+
+def test_a_veto_after_virtio_mem_dropped_its_references_gets_them_back() -> None:
+    r = Run("legacy", TWO_PB, population="V|f", notifier_veto=True)
+    offline_to_scan(r)
+    assert r["pc"] == "notify_rest" and r["ref_owner"][0] == 0
+    r.do("memory_notifier_error_inject_veto", b=0).do("undo_isolate_page_range", b=0)
+    r.do("virtio_mem_memory_notifier_cancel_offline", b=0)
+    assert r["ref_owner"][0] == 1
+
+
+def test_two_blocks_are_offlined_one_at_a_time() -> None:
+    r = Run("skippable-v2", {"blocks": 2, "pageblocks": 1, "spare": 1}, population="V/f")
+    r.do("memory_block_offline", b=1)
+    assert r["op_block"] == 1 and not r.can("memory_block_offline", b=0)
+    r.do("start_isolate_page_range", b=1)
+    assert r["isolated"] == [False, True]
+    assert not r.can("virtio_mem_memory_notifier_going_offline", b=0)
+
+
 def test_the_scan_restarts_at_the_pfn_of_the_stuck_page() -> None:
     r = Run("legacy", {"pageblocks": 3, "spare": 1}, population="f|P|X", zone="movable",
             user_offline=False, kthread_offline=True)

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import pytest
+from toys import Arrays, Counter
+
 from mhpcheck.model.base import Declarations, Model, action, init
 from mhpcheck.model.domains import Bool, Enum, IntRange
 from mhpcheck.model.dsl import Effect, StateView, all_of, any_of, count, ite, then, when
 from mhpcheck.model.errors import ModelError
 from mhpcheck.model.expr import FALSE, TRUE, And, Cmp, Const, Ite, Var
-from toys import Arrays, Counter
 
 
 def view(decls: dict[str, object]) -> StateView:

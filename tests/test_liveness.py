@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from toys import Toggle
+
 from mhpcheck.checker.explicit.liveness import check_leads_to, strongly_connected
 from mhpcheck.checker.replay import replay
 from mhpcheck.checker.result import Verdict
 from mhpcheck.model.registry import build_system
 from mhpcheck.model.system import LeadsTo
-from toys import Toggle
 
 
 def leads(ts, name):  # type: ignore[no-untyped-def]

@@ -6,6 +6,7 @@ from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
 from mhpcheck.checker.explicit.bfs import check_safety
 from mhpcheck.checker.explicit.liveness import check_leads_to
 from mhpcheck.checker.replay import replay

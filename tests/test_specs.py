@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from conftest import ROOT
+
 from mhpcheck.cli.runner import run_checks
 from mhpcheck.cli.spec import collect, load_spec, resolve
 

@@ -6,6 +6,7 @@ import json
 from dataclasses import replace
 
 import pytest
+
 from mhpcheck.checker.explicit.bfs import check_safety
 from mhpcheck.checker.explicit.liveness import check_leads_to
 from mhpcheck.checker.replay import replay

@@ -21,6 +21,7 @@ import networkx as nx
 import pytest
 from click.testing import CliRunner
 from conftest import ROOT
+
 from mhpcheck.checker.engines import check as engine_check
 from mhpcheck.cli.main import main
 from mhpcheck.cli.spec import load_spec, resolve
