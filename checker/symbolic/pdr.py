@@ -1,0 +1,195 @@
+"""PDR: an inductive invariant that proves a safety property, re-checked, as a certificate.
+
+Two backends find the invariant:
+
+- ``ic3`` (the default): this package's own IC3 over Z3's finite-domain solver
+  (``ic3.py``); its lemmas are clauses over ``variable = value`` literals, so the
+  certificate reads in the model's own names and labels;
+- ``spacer``: Z3's Spacer on constrained Horn clauses over one predicate ``Inv``::
+
+      Inv(x)  <- Init(x)
+      Inv(x') <- Inv(x) ∧ T(x, a, x')
+      Bad     <- Inv(x) ∧ (bad(x) ∨ error(x))     (a step invariant: ∧ T ∧ bad(x, x'))
+
+  whose solution for ``Inv`` is read back from Z3 terms into the model's IR. On the
+  textbook models it is much slower than ``ic3`` (seconds where ic3 needs a tenth),
+  so it is kept as a second opinion, not the default.
+
+Either way the invariant is trimmed (lemmas that only restate variable domains go,
+then lemmas the rest does not need, while time allows) and re-checked independently
+by ``certificate.recheck`` (initiation by the explicit evaluator, consecution and
+strength over our own translation of the IR) before "proved" is reported. An
+invariant that fails the re-check gives "unknown", never "proved".
+
+A reachable bad state makes the counterexample come from BMC (a shortest one, then
+replayed like every other). Liveness is unsupported here.
+"""
+
+from __future__ import annotations
+
+from mhpcheck.model.expr import TRUE, Expr
+from mhpcheck.model.system import LeadsTo, Property, TransitionSystem
+
+from ..result import Budget, CheckResult, Progress, ProgressFn, Verdict
+from . import z3api as z
+from .certificate import Unreadable, conjoin, from_solver, lemmas, recheck, render
+from .common import Clock, Goal, make_goal, result, safe_verdict
+from .encode import Encoding
+from .ic3 import IC3, invariant_expr
+
+ENGINE = "pdr"
+
+#: Longest a proof's certificate is trimmed for, as a share of the time the proof took
+#: (and never more than this many seconds).
+TRIM_SHARE = 0.5
+TRIM_MAX_S = 20.0
+
+
+def check(ts: TransitionSystem, prop: Property, budget: Budget,
+          progress: ProgressFn, backend: str = "ic3") -> CheckResult:
+    """Prove ``prop`` with an inductive invariant (``backend`` "ic3" or "spacer")."""
+    clock = Clock(budget.timeout)
+    if isinstance(prop, LeadsTo):
+        return result(prop, ENGINE, Verdict.UNKNOWN, clock, 0, bound="unsupported",
+                      message="liveness is unsupported by engine pdr "
+                      "(use bfs, or bmc for a bounded lasso search)")
+    enc = Encoding(ts)
+    goal = make_goal(enc, prop)
+    if backend == "spacer":
+        return _spacer(enc, goal, budget, progress, clock)
+    outcome = IC3(enc, goal, clock, progress).run()
+    if outcome.status == "violated":
+        return _counterexample(ts, prop, budget, progress, clock, outcome.depth)
+    if outcome.status == "unknown":
+        return result(prop, ENGINE, Verdict.UNKNOWN, clock, outcome.frames,
+                      bound="time" if "time" in outcome.message or "cancel" in
+                      outcome.message else "solver",
+                      message=f"ic3 stopped at frame {outcome.frames}: {outcome.message}")
+    invariant = invariant_expr(enc, outcome.cubes)
+    return _proved(enc, goal, invariant, clock, outcome.frames,
+                   f"ic3, {outcome.frames} frames, {outcome.queries} queries")
+
+
+def _proved(enc: Encoding, goal: Goal, invariant: Expr, clock: Clock, depth: int,
+            how: str) -> CheckResult:
+    ts, prop = enc.ts, goal.prop
+    proof_s = clock.elapsed
+    invariant = trim(enc, goal, invariant, clock, min(TRIM_MAX_S, TRIM_SHARE * proof_s + 1))
+    checked = recheck(enc, goal, invariant, clock)
+    if not checked.ok:
+        return result(prop, ENGINE, Verdict.UNKNOWN, clock, depth, bound="certificate",
+                      message=f"the invariant found ({how}) fails the independent "
+                      f"re-check: {checked.detail}; not reported as proved")
+    params = ", ".join(f"{k}={v}" for k, v in (*ts.params, *ts.knobs))
+    title = (f"# inductive invariant for {prop.name} on {ts.name}({params})\n"
+             "# re-checked: initiation (explicit), consecution and strength (z3)")
+    n = len(lemmas(invariant))
+    return result(prop, ENGINE, safe_verdict(goal), clock, depth,
+                  message=f"proved by an inductive invariant of {n} lemma(s) ({how})",
+                  certificate=render(ts, invariant, title),
+                  extra={"invariant": invariant, "lemmas": n})
+
+
+def _spacer(enc: Encoding, goal: Goal, budget: Budget, progress: ProgressFn,
+            clock: Clock) -> CheckResult:
+    ts, prop = enc.ts, goal.prop
+    horn = z.Horn(clock.left())
+    inv = horn.relation("Inv", enc.sorts)
+    bad = horn.relation("Bad", [])
+    horn.declare([*enc.x, *enc.xn, enc.a])
+    horn.rule(inv(enc.x), [enc.init(enc.x)])
+    horn.rule(inv(enc.xn), [inv(enc.x), enc.trans])
+    if goal.step:
+        horn.rule(bad([]), [inv(enc.x), enc.trans, z.or_([goal.bad, goal.perr])])
+        horn.rule(bad([]), [inv(enc.x), enc.error])
+    else:
+        horn.rule(bad([]), [inv(enc.x), z.or_([goal.bad, goal.perr, enc.error])])
+    progress(Progress(0, 0, 0, clock.elapsed, "pdr: spacer running"))
+    answer = horn.query(bad)
+    levels = horn.levels(inv)
+    if answer == "sat":
+        return _counterexample(ts, prop, budget, progress, clock, levels)
+    if answer == "unknown":
+        why = horn.reason_unknown()
+        return result(prop, ENGINE, Verdict.UNKNOWN, clock, levels,
+                      bound="time" if "timeout" in why or "canceled" in why else "solver",
+                      message=f"spacer: {why}")
+    raw = z.simplify(horn.interpretation(inv, enc.x))
+    try:
+        invariant = from_solver(enc, raw)
+    except Unreadable as err:
+        return result(prop, ENGINE, Verdict.UNKNOWN, clock, levels, bound="certificate",
+                      message=f"spacer proved {prop.name}, but its invariant cannot be read "
+                      f"back ({err}); not reported as proved")
+    return _proved(enc, goal, invariant, clock, levels, f"spacer, {levels} levels")
+
+
+def trim(enc: Encoding, goal: Goal, inv: Expr, clock: Clock, seconds: float) -> Expr:
+    """``inv`` without lemmas implied by the domains, then without lemmas not needed.
+
+    Each lemma is translated once, for the pre- and the post-state, behind a selector
+    literal; a candidate subset is then one query for strength and one for consecution.
+    """
+    parts = lemmas(inv)
+    if not parts:
+        return inv
+    now_tr, nxt_tr = enc.translator(enc.x), enc.translator(enc.xn)
+    now = [z.and_([now_tr.defined(x), now_tr.pred(x)]) for x in parts]
+    nxt = [z.and_([nxt_tr.defined(x), nxt_tr.pred(x)]) for x in parts]
+    s = z.Solver()
+    s.add(enc.domain(enc.x))
+    kept = []
+    for i in range(len(parts)):
+        s.push()
+        s.add(z.not_(now[i]))
+        if s.check(timeout=clock.left()) != "unsat":
+            kept.append(i)
+        s.pop()
+    if not kept:
+        return TRUE
+    sel = [z.bool_var(f"trim:{i}") for i in range(len(parts))]
+    for i in kept:
+        s.add(z.implies(sel[i], now[i]))
+    if goal.step:
+        bad = z.or_([enc.error, z.and_([enc.trans, z.or_([goal.bad, goal.perr])])])
+    else:
+        bad = z.or_([goal.bad, goal.perr, enc.error])
+    trans = z.and_([z.not_(enc.error), enc.trans])
+    stop = clock.elapsed + seconds
+
+    def enough(subset: list[int]) -> bool:
+        assume = [sel[i] for i in subset]
+        s.push()
+        s.add(bad)
+        strong = s.check(assume, timeout=clock.left())
+        s.pop()
+        if strong != "unsat":
+            return False
+        s.push()
+        s.add(trans)
+        s.add(z.or_raw([z.not_(nxt[i]) for i in subset]))
+        cons = s.check(assume, timeout=clock.left())
+        s.pop()
+        return cons == "unsat"
+
+    j = len(kept) - 1
+    while j >= 0 and len(kept) > 1 and clock.elapsed < stop and not clock.expired():
+        candidate = kept[:j] + kept[j + 1:]
+        if enough(candidate):
+            kept = candidate
+        j -= 1
+    return conjoin([parts[i] for i in kept])
+
+
+def _counterexample(ts: TransitionSystem, prop: Property, budget: Budget,
+                    progress: ProgressFn, clock: Clock, depth: int) -> CheckResult:
+    """A shortest path to the bad states Spacer found reachable, by BMC."""
+    from . import bmc
+    left = clock.left()
+    found = bmc.check(ts, prop, Budget(max_depth=max(depth, 1), timeout=left), progress)
+    if found.trace is None:
+        return result(prop, ENGINE, Verdict.UNKNOWN, clock, depth, bound="time",
+                      message="pdr found the property violated, but BMC found no "
+                      f"trace in the time left ({found.message})")
+    return result(prop, ENGINE, found.verdict, clock, found.stats.depth, found.trace,
+                  message=f"violated; shortest trace by BMC ({found.message})")

@@ -1,0 +1,396 @@
+"""The one door to Z3: a small typed wrapper over the ``z3`` Python API.
+
+Nothing else in mhpcheck imports ``z3``. Terms are opaque ``Term`` handles (the z3
+objects themselves, typed as a NewType so mypy --strict checks every use); every
+operation the engines need is a function here. ``view`` takes a term apart into a
+``Node`` so that a solver's answer (an inductive invariant) can be turned back into
+the model's IR without z3 leaking out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Literal, NewType
+
+import z3  # type: ignore[import-untyped]
+
+Term = NewType("Term", object)
+Answer = Literal["sat", "unsat", "unknown"]
+SortName = Literal["bool", "int"]
+
+
+def _raw(t: Term) -> Any:
+    """The z3 object behind a handle (only this module looks inside)."""
+    return t
+
+
+def version() -> str:
+    return str(z3.get_version_string())
+
+
+# -- constants and variables -------------------------------------------------------------
+def bool_var(name: str) -> Term:
+    return Term(z3.Bool(name))
+
+
+def int_var(name: str) -> Term:
+    return Term(z3.Int(name))
+
+
+def var(name: str, sort: SortName) -> Term:
+    return bool_var(name) if sort == "bool" else int_var(name)
+
+
+def true() -> Term:
+    return Term(z3.BoolVal(True))
+
+
+def false() -> Term:
+    return Term(z3.BoolVal(False))
+
+
+def int_val(value: int) -> Term:
+    return Term(z3.IntVal(value))
+
+
+def is_bool(t: Term) -> bool:
+    return bool(z3.is_bool(t))
+
+
+def is_true(t: Term) -> bool:
+    return bool(z3.is_true(t))
+
+
+def is_false(t: Term) -> bool:
+    return bool(z3.is_false(t))
+
+
+# -- connectives (they fold constants, which keeps unrolled formulas small) -------------
+def and_(args: Sequence[Term]) -> Term:
+    parts = [a for a in args if not is_true(a)]
+    if any(is_false(a) for a in parts):
+        return false()
+    if not parts:
+        return true()
+    if len(parts) == 1:
+        return parts[0]
+    return Term(z3.And(*parts))
+
+
+def or_(args: Sequence[Term]) -> Term:
+    parts = [a for a in args if not is_false(a)]
+    if any(is_true(a) for a in parts):
+        return true()
+    if not parts:
+        return false()
+    if len(parts) == 1:
+        return parts[0]
+    return Term(z3.Or(*parts))
+
+
+def not_(t: Term) -> Term:
+    if is_true(t):
+        return false()
+    if is_false(t):
+        return true()
+    return Term(z3.Not(t))
+
+
+def implies(a: Term, b: Term) -> Term:
+    if is_true(a):
+        return b
+    if is_false(a) or is_true(b):
+        return true()
+    return Term(z3.Implies(a, b))
+
+
+def ite(c: Term, a: Term, b: Term) -> Term:
+    if is_true(c):
+        return a
+    if is_false(c):
+        return b
+    return Term(z3.If(c, a, b))
+
+
+def and_raw(args: Sequence[Term]) -> Term:
+    """A conjunction without constant folding (cheaper, for terms known to be atoms)."""
+    if not args:
+        return true()
+    return args[0] if len(args) == 1 else Term(z3.And(*args))
+
+
+def or_raw(args: Sequence[Term]) -> Term:
+    if not args:
+        return false()
+    return args[0] if len(args) == 1 else Term(z3.Or(*args))
+
+
+def not_raw(t: Term) -> Term:
+    return Term(z3.Not(t))
+
+
+def to_bool(t: Term) -> Term:
+    """A truth value: a Bool as is, an integer as ``t != 0`` (Python truthiness)."""
+    return t if is_bool(t) else Term(_raw(t) != 0)
+
+
+def to_int(t: Term) -> Term:
+    """An integer: a Bool as 1/0 (``True == 1`` in Python), an Int as is."""
+    if not is_bool(t):
+        return t
+    if is_true(t):
+        return int_val(1)
+    if is_false(t):
+        return int_val(0)
+    return Term(z3.If(t, z3.IntVal(1), z3.IntVal(0)))
+
+
+CmpOp = Literal["==", "!=", "<", "<=", ">", ">="]
+
+
+def cmp(op: CmpOp, a: Term, b: Term) -> Term:
+    """A comparison; two truth values compare as Bools, anything else as integers."""
+    if not (is_bool(a) and is_bool(b)) or op not in ("==", "!="):
+        a, b = to_int(a), to_int(b)
+    x, y = _raw(a), _raw(b)
+    if op == "==":
+        return Term(x == y)
+    if op == "!=":
+        return Term(x != y)
+    if op == "<":
+        return Term(x < y)
+    if op == "<=":
+        return Term(x <= y)
+    if op == ">":
+        return Term(x > y)
+    return Term(x >= y)
+
+
+def eq(a: Term, b: Term) -> Term:
+    return cmp("==", a, b)
+
+
+def arith(op: Literal["+", "-", "*", "min", "max"], a: Term, b: Term) -> Term:
+    x, y = _raw(to_int(a)), _raw(to_int(b))
+    if op == "+":
+        return Term(x + y)
+    if op == "-":
+        return Term(x - y)
+    if op == "*":
+        return Term(x * y)
+    if op == "min":
+        return Term(z3.If(x <= y, x, y))
+    return Term(z3.If(x >= y, x, y))
+
+
+def substitute(t: Term, pairs: Sequence[tuple[Term, Term]]) -> Term:
+    if not pairs:
+        return t
+    return Term(z3.substitute(t, *pairs))
+
+
+def simplify(t: Term) -> Term:
+    return Term(z3.simplify(t))
+
+
+def text(t: Term) -> str:
+    return str(t)
+
+
+def name(t: Term) -> str:
+    """The name of a constant (a state variable of some frame)."""
+    return str(_raw(t).decl().name())
+
+
+# -- taking terms apart ---------------------------------------------------------------
+@dataclass(frozen=True)
+class Node:
+    """One node of a term: ``kind`` names the operator (or "var", "int", "bool")."""
+
+    kind: str
+    args: tuple[Term, ...] = ()
+    value: int = 0
+    name: str = ""
+
+
+_KINDS = {
+    z3.Z3_OP_AND: "and", z3.Z3_OP_OR: "or", z3.Z3_OP_NOT: "not",
+    z3.Z3_OP_IMPLIES: "=>", z3.Z3_OP_ITE: "ite", z3.Z3_OP_EQ: "==",
+    z3.Z3_OP_DISTINCT: "distinct", z3.Z3_OP_LE: "<=", z3.Z3_OP_LT: "<",
+    z3.Z3_OP_GE: ">=", z3.Z3_OP_GT: ">", z3.Z3_OP_ADD: "+", z3.Z3_OP_SUB: "-",
+    z3.Z3_OP_MUL: "*", z3.Z3_OP_UMINUS: "neg", z3.Z3_OP_XOR: "xor",
+    z3.Z3_OP_IFF: "==",
+}
+
+
+def view(term: Term) -> Node:
+    """The top node of ``t``; an unsupported operator comes back as kind "other:NAME"."""
+    t = _raw(term)
+    if z3.is_true(t):
+        return Node("bool", value=1)
+    if z3.is_false(t):
+        return Node("bool", value=0)
+    if z3.is_int_value(t):
+        return Node("int", value=int(t.as_long()))
+    if z3.is_const(t):
+        return Node("var", name=str(t.decl().name()))
+    if z3.is_app(t):
+        kind = _KINDS.get(t.decl().kind())
+        args = tuple(Term(t.arg(i)) for i in range(t.num_args()))
+        if kind is None:
+            return Node(f"other:{t.decl().name()}", args)
+        return Node(kind, args)
+    return Node(f"other:{t}")
+
+
+# -- solvers ----------------------------------------------------------------------------
+class Model:
+    """A satisfying assignment."""
+
+    def __init__(self, raw: Any) -> None:
+        self._m = raw
+
+    def value(self, t: Term) -> int:
+        """The value of ``t`` (a Bool as 0/1); unconstrained terms get a default."""
+        v = self._m.eval(t, model_completion=True)
+        if z3.is_true(v):
+            return 1
+        if z3.is_false(v):
+            return 0
+        return int(v.as_long())
+
+
+def _ms(seconds: float | None) -> int:
+    if seconds is None:
+        return 0
+    return max(1, int(seconds * 1000))
+
+
+class Solver:
+    """An incremental SMT solver.
+
+    Every state variable of mhpcheck is bounded, so the default is Z3's finite-domain
+    solver (bounded integers bit-blasted to SAT), which is far faster on unrolled
+    transition relations than the arithmetic core. Should it give up ("unknown" for a
+    reason other than a timeout), the assertions are replayed into a general solver
+    and the check repeated there.
+    """
+
+    def __init__(self, finite: bool = True) -> None:
+        self._s = z3.SolverFor("QF_FD") if finite else z3.Solver()
+        self._finite = finite
+        self._levels: list[list[object]] = [[]]
+        self.checks = 0
+
+    def add(self, t: Term) -> None:
+        if not is_true(t):
+            self._s.add(t)
+            self._levels[-1].append(t)
+
+    def push(self) -> None:
+        self._s.push()
+        self._levels.append([])
+
+    def pop(self) -> None:
+        self._s.pop()
+        self._levels.pop()
+
+    def _general(self) -> None:
+        self._s = z3.Solver()
+        self._finite = False
+        for i, level in enumerate(self._levels):
+            if i:
+                self._s.push()
+            for t in level:
+                self._s.add(t)
+
+    def check(self, assumptions: Sequence[Term] = (), timeout: float | None = None) -> Answer:
+        """Satisfiability of the assertions (and ``assumptions``) within ``timeout`` seconds."""
+        self._s.set("timeout", _ms(timeout) if timeout is not None else 4294967295)
+        self.checks += 1
+        r = self._s.check(*assumptions)
+        if r == z3.unknown and self._finite and "timeout" not in self.reason_unknown() \
+                and "canceled" not in self.reason_unknown():
+            self._general()
+            self._s.set("timeout", _ms(timeout) if timeout is not None else 4294967295)
+            r = self._s.check(*assumptions)
+        if r == z3.sat:
+            return "sat"
+        if r == z3.unsat:
+            return "unsat"
+        return "unknown"
+
+    def model(self) -> Model:
+        return Model(self._s.model())
+
+    def reason_unknown(self) -> str:
+        return str(self._s.reason_unknown())
+
+    def unsat_core(self) -> list[Term]:
+        return [Term(t) for t in self._s.unsat_core()]
+
+
+class Relation:
+    """An uninterpreted predicate of a Horn problem."""
+
+    def __init__(self, raw: Any, arity: int) -> None:
+        self._f = raw
+        self.arity = arity
+
+    def __call__(self, args: Sequence[Term]) -> Term:
+        return Term(self._f(*args))
+
+
+class Horn:
+    """Constrained Horn clauses solved by Spacer (IC3/PDR generalised to SMT)."""
+
+    def __init__(self, timeout: float | None = None) -> None:
+        self._fp = z3.Fixedpoint()
+        self._fp.set(engine="spacer")
+        # keep the transition relation as written: no inlining or slicing of arguments
+        self._fp.set("xform.inline_linear", False)
+        self._fp.set("xform.inline_eager", False)
+        self._fp.set("xform.slice", False)
+        if timeout is not None:
+            self._fp.set("timeout", _ms(timeout))
+        self._vars: list[object] = []
+        self._why = ""
+
+    def relation(self, name: str, sorts: Sequence[SortName]) -> Relation:
+        z3sorts = [z3.BoolSort() if s == "bool" else z3.IntSort() for s in sorts]
+        f = z3.Function(name, *z3sorts, z3.BoolSort())
+        self._fp.register_relation(f)
+        return Relation(f, len(sorts))
+
+    def declare(self, vs: Sequence[Term]) -> None:
+        """Declare the rule variables (universally quantified in every rule)."""
+        self._fp.declare_var(*vs)
+        self._vars.extend(vs)
+
+    def rule(self, head: Term, body: Sequence[Term]) -> None:
+        self._fp.rule(head, list(body) if body else [])
+
+    def query(self, rel: Relation) -> Answer:
+        """Is ``rel`` (a nullary error relation) derivable? sat: yes (unsafe)."""
+        try:
+            r = self._fp.query(rel._f)
+        except z3.Z3Exception as err:  # a timeout surfaces as "canceled"
+            self._why = str(err)
+            return "unknown"
+        if r == z3.sat:
+            return "sat"
+        if r == z3.unsat:
+            return "unsat"
+        return "unknown"
+
+    def interpretation(self, rel: Relation, args: Sequence[Term]) -> Term:
+        """The solution for ``rel`` (after unsat) as a formula over ``args``."""
+        body = self._fp.get_cover_delta(-1, rel._f)
+        return Term(z3.substitute_vars(body, *args))  # Var(i) is argument i
+
+    def reason_unknown(self) -> str:
+        return self._why or str(self._fp.reason_unknown())
+
+    def levels(self, rel: Relation) -> int:
+        return int(self._fp.get_num_levels(rel._f))
