@@ -162,6 +162,16 @@ class OfflineSteps(HotplugBase):
             s.pc.becomes(self.going_offline_next()))
 
     @action(b="block", fair=True, tags=ALL,
+            cites=f"{HP} offline_pages node_notify(NODE_REMOVING_LAST_MEMORY) (ref 2.4, 2.5 "
+                  "step 6)")
+    def node_notify_removing_last_memory_veto(self, s: StateView, b: int) -> Effect | None:
+        """A node notifier vetoes before MEM_GOING_OFFLINE: MEM_CANCEL_OFFLINE will follow
+        with no MEM_GOING_OFFLINE before it."""
+        if not self.k.notifier_veto:
+            return None
+        return when(self.is_op(s, b, "going_offline")).then(s.pc.becomes("undo"))
+
+    @action(b="block", fair=True, tags=ALL,
             cites="mm/memory-notifier-error-inject.c via memory_notify (ref 2.4, 8.1)")
     def memory_notifier_error_inject_veto(self, s: StateView, b: int) -> Effect | None:
         """A later notifier vetoes MEM_GOING_OFFLINE: "notifier failure"."""
