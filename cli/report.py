@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from mhpcheck.checker.result import CheckResult, Verdict
+from mhpcheck.model.errors import MhpError
 from mhpcheck.model.system import TransitionSystem
 
 from .runner import Outcome
@@ -86,39 +87,69 @@ def results_table(outcomes: Sequence[Outcome]) -> Table:
     return table
 
 
-def verdict_matrix(outcomes: Sequence[Outcome]) -> Table:
-    """Properties as rows, specs (designs) as columns, a letter per verdict.
+#: When one property is checked in several specs of a column (several populations),
+#: the column's verdict is the strongest: a violation anywhere is a violation.
+STRENGTH = {"V": 5, "R": 4, "?": 3, "B": 2, "P": 1, "H": 1, "U": 0}
 
-    A cell carries "!" where the verdict differs from the spec's expectation and "?"
-    where it was inconclusive. Legend: H holds, P proved, V violated, R reachable,
-    U unreachable, B holds up to a bound.
+
+def _column_order(outcomes: Sequence[Outcome]) -> list[str]:
+    """Columns named like a preset first, in the model's preset order (the designs in
+    the thread's order), then the variants (other file names), in order of appearance."""
+    from mhpcheck.model.registry import model_class
+
+    first: dict[str, tuple[int, int, int]] = {}
+    for n, o in enumerate(outcomes):
+        col = Path(o.spec.path).stem
+        if col in first:
+            continue
+        try:
+            presets = list(model_class(o.spec.model).presets)
+        except MhpError:
+            presets = []
+        rank = presets.index(o.spec.preset) if o.spec.preset in presets else len(presets)
+        first[col] = (0 if col in presets else 1, rank, n)
+    return sorted(first, key=lambda c: first[c])
+
+
+def verdict_matrix(outcomes: Sequence[Outcome]) -> Table:
+    """Properties as rows, specs (designs: the file name) as columns, a letter per verdict.
+
+    Specs with the same file name in different folders (populations) share a column,
+    whose cell shows the strongest verdict (V before R before H). A cell carries "!"
+    where some verdict differs from its spec's expectation and "?" where one was
+    inconclusive.
     """
-    columns: list[str] = []
+    columns = _column_order(outcomes)
     rows: list[str] = []
-    cells: dict[tuple[str, str], str] = {}
+    letters: dict[tuple[str, str], list[str]] = {}
+    marks: dict[tuple[str, str], set[str]] = {}
     for o in outcomes:
-        col = o.spec.preset or Path(o.spec.path).stem
-        if Path(o.spec.path).stem != col:
-            col = Path(o.spec.path).stem
-        if col not in columns:
-            columns.append(col)
-        row = o.check.property
-        if row not in rows:
-            rows.append(row)
-        letter = LETTER[o.result.verdict]
-        mark = {"ok": "", "mismatch": "!", "inconclusive": "?"}[o.status]
-        style = {"ok": "", "mismatch": "red", "inconclusive": "yellow"}[o.status]
-        text = letter + mark
-        key = (row, col)
-        cells[key] = f"{cells[key]} {text}" if key in cells else (
-            f"[{style}]{text}[/]" if style else text)
+        key = (o.check.property, Path(o.spec.path).stem)
+        if key[0] not in rows:
+            rows.append(key[0])
+        letters.setdefault(key, []).append(LETTER[o.result.verdict])
+        marks.setdefault(key, set()).add(o.status)
     table = Table(title="verdicts (H holds, V violated, R reachable, U unreachable, "
-                  "B bounded; ! differs from expectation)")
-    table.add_column("property")
+                  "B bounded; ! differs from expectation, ? inconclusive)")
+    table.add_column("property", no_wrap=True)
     for col in columns:
-        table.add_column(col, justify="center")
+        table.add_column(col, justify="center", overflow="fold")
     for row in rows:
-        table.add_row(row, *(cells.get((row, col), "") for col in columns))
+        cells = []
+        for col in columns:
+            got = letters.get((row, col))
+            if not got:
+                cells.append("")
+                continue
+            text = max(got, key=lambda letter: STRENGTH[letter])
+            status = marks[(row, col)]
+            if "mismatch" in status:
+                cells.append(f"[red]{text}![/]")
+            elif "inconclusive" in status:
+                cells.append(f"[yellow]{text}?[/]")
+            else:
+                cells.append(text)
+        table.add_row(row, *cells)
     return table
 
 

@@ -111,10 +111,13 @@ class Exploration:
         return Stats(len(self.states), self.transitions, self.depth, round(self.seconds, 3))
 
     def coverage(self) -> tuple[tuple[str, int], ...]:
+        """Transitions per action, for every action with at least one instance (an
+        action the configuration left without instances is not "never fired")."""
         per_action: dict[str, int] = {info.name: 0 for info in self.ts.action_infos}
+        present = {inst.action for inst in self.ts.actions}
         for k, n in enumerate(self.fired):
             per_action[self.ts.actions[k].action] += n
-        return tuple(per_action.items())
+        return tuple((a, n) for a, n in per_action.items() if a in present)
 
 
 def explore(ts: TransitionSystem, properties: Sequence[Property] = (),
