@@ -59,6 +59,15 @@ class Family:
     notes: dict[str, str] = field(default_factory=dict)
 
 
+S6_CASCADE = ("S6 is H in the reference, which argues from a sane start; the model "
+              "finds a cascade after S3/S4: the cancel handler raised the refcount of a "
+              "page that is now free, the next MEM_GOING_OFFLINE drops it below zero, "
+              "test_pages_isolated accepts the PageBuddy page and __offline_isolated_pages "
+              "BUGs on its count.")
+STRAY_U = ("S3 is H (U) in the reference: with transient speculative references, the "
+           "reference's assumption, it holds; a reference held across an offline/online "
+           "cycle breaks it (skippable-v2-long-held-stray.toml).")
+
 FAMILIES: list[Family] = [
     Family(
         "1-unplugged-subblock",
@@ -81,6 +90,19 @@ FAMILIES: list[Family] = [
             "S8": row(V, V, H, V, H, H, H, H),
             "offline-can-succeed": row(R, R, R, R, R, R, R, R),
             "offline-can-fail-and-roll-back": row(R, R, R, R, R, R, R, R),
+        },
+        notes={
+            "legacy": S6_CASCADE + " S2 holds vacuously: the flag is never set.",
+            "legacy-newest": S6_CASCADE + " S2 holds vacuously: the flag is never set.",
+            "legacy-frozen": "Frozen pages cannot be referenced speculatively, so the "
+                             "stray scenarios disappear. S2 holds vacuously.",
+            "naive-free": "S8 is U in the reference: this naive driver frees its pages "
+                          "with a plain put and never adds them back to the managed count, "
+                          "so the commit subtracts them twice. S2 holds vacuously.",
+            "skippable-v1": STRAY_U,
+            "skippable-v2": STRAY_U,
+            "not-movable-rule": "S2 holds vacuously: the flag is never set.",
+            "not-movable-rule-nocompaction": "S2 holds vacuously: the flag is never set.",
         },
     ),
     Family(
@@ -107,6 +129,12 @@ FAMILIES: list[Family] = [
             "L2": row(H, H, H, H, H, H, H, H),
             "virtio-mem-unplug-completes": row(R, R, R, R, R, R, R, R),
         },
+        notes={
+            "legacy-newest": "init_page_count in MEM_CANCEL_OFFLINE forgets the stray "
+                             "reference after a first failed attempt, so the second attempt "
+                             "completes while the holder still holds it (S7b; H under "
+                             "legacy's page_ref_inc).",
+        },
     ),
     Family(
         "4-class2-owner",
@@ -123,6 +151,17 @@ FAMILIES: list[Family] = [
             "S5": row(H, H, V, H, H, H, V, V),
             "L1": row(H, H, H, H, V, H, H, H),
         },
+        notes={
+            "legacy-frozen": "A frozen class-2 page has refcount 0, which A's core reads as "
+                             "consent: offlining completes over it (S5); L1 holds only "
+                             "because offlining wrongly succeeds.",
+            "not-movable-rule": "A class-2 page has no movable ops, so the rule calls it "
+                                "skippable: offlining completes over it (S5).",
+            "not-movable-rule-nocompaction": "A class-2 page has no movable ops, so the "
+                                             "rule calls it skippable (S5).",
+            "skippable-v1": "Without the -EBUSY branch the scan skips the class-2 page and "
+                            "test_pages_isolated rejects it forever (L1, reference 5).",
+        },
     ),
     Family(
         "5-forced-unload",
@@ -133,6 +172,15 @@ FAMILIES: list[Family] = [
         {"blocks": 1, "pageblocks": 2, "pages": 1, "spare": 0},
         {"population": "V|f", "forced_unload": True},
         {"S9": row(H, H, V, H, V, H, V, V)},
+        notes={
+            "legacy-frozen": "After the unload the frozen pages still have refcount 0, "
+                             "which A's core reads as consent; re-onlining goes through "
+                             "generic_online_page (S9).",
+            "skippable-v1": "The flag survives the unload: the gap v2 closed (S9).",
+            "not-movable-rule": "An unloaded driver's pages are still PageOffline without "
+                                "movable ops; there is no flag to clear (S9).",
+            "not-movable-rule-nocompaction": "As with compaction: no flag to clear (S9).",
+        },
     ),
     Family(
         "6-balloon",
@@ -148,6 +196,14 @@ FAMILIES: list[Family] = [
             "balloon-page-migrates": row(R, R, U, R, R, R, R, U),
         },
         knobs_for={"not-movable-rule-nocompaction": {"zone": "kernel"}},
+        notes={
+            "legacy-frozen": "folio_try_get fails on a frozen balloon page, so it is found "
+                             "by the scan and never migrated (L3 violated).",
+            "not-movable-rule-nocompaction": "Without compaction a balloon page has no "
+                                             "movable ops and the rule calls it skippable: "
+                                             "offlining completes over it (S5); L3 holds "
+                                             "only because of that.",
+        },
     ),
     Family(
         "7-pinned-page",
@@ -284,6 +340,18 @@ def run(preset: str, params: dict[str, int], knobs: dict[str, Any],
     return out, time.time() - t0
 
 
+def verdict_line(outcomes: list[Outcome]) -> str:
+    """"S3, S4 violated; S1 holds; ..." in the order of the checks."""
+    groups: dict[str, list[str]] = {}
+    for o in outcomes:
+        groups.setdefault(o.verdict, []).append(o.prop)
+    def word(verdict: str, n: int) -> str:
+        if verdict == H:
+            return "holds" if n == 1 else "hold"
+        return verdict
+    return "; ".join(f"{', '.join(props)} {word(v, len(props))}" for v, props in groups.items())
+
+
 def toml_value(v: Any) -> str:
     if isinstance(v, bool):
         return "true" if v else "false"
@@ -326,9 +394,10 @@ def main(write: bool) -> int:
                     problems += 1
                     print(f"MISMATCH {fam.folder}/{col}: {o.prop} expected {want}, "
                           f"got {o.verdict}")
-            comment = f"{fam.folder}, {col}: {fam.summary}."
+            comment = f"{col} on {fam.summary}: {verdict_line(outcomes)}."
+            why = f"{fam.why} {fam.notes[col]}" if col in fam.notes else fam.why
             files[HERE / fam.folder / f"{col}.toml"] = render(
-                comment, preset, fam.params, knobs, fam.why, outcomes)
+                comment, preset, fam.params, knobs, why, outcomes)
             print(f"{fam.folder}/{col}: {outcomes[0].states} states, {secs:.2f}s")
     for ex in EXTRAS:
         outcomes, secs = run(ex.preset, ex.params, ex.knobs, list(ex.expect))
