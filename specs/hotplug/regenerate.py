@@ -71,11 +71,11 @@ STRAY_U = ("S3 is H (U) in the reference: with transient speculative references,
 FAMILIES: list[Family] = [
     Family(
         "1-unplugged-subblock",
-        "a block with an unplugged virtio-mem subblock and a user page, a stray reference, "
-        "signals and the allocator",
+        "a block with an unplugged virtio-mem subblock and a plugged free subblock, a "
+        "stray reference, signals and the allocator",
         "One fake-offline page is all the reference's S3/S4/S8 scenarios touch; the "
-        "plugged subblock holds a migratable user page so a successful offline has work "
-        "to do. One speculative holder taking one reference covers every stray scenario "
+        "allocator may turn the plugged page into a migratable user page, so a successful "
+        "offline may have work to do. One speculative holder taking one reference covers every stray scenario "
         "of reference 9.3; it is transient (dropped before the block is onlined again). "
         "Signals give the user-space failure path; the allocator shows freed unplugged "
         "memory being handed out.",
