@@ -28,6 +28,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 import numpy.typing as npt
+
 from mhpcheck.model.compile import Compiled, compile_system
 from mhpcheck.model.errors import ModelError
 from mhpcheck.model.system import (

@@ -27,6 +27,7 @@ from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
+
 from mhpcheck.model.compile import bounds
 from mhpcheck.model.errors import ModelError
 from mhpcheck.model.expr import And, Arith, Assign, Cmp, Const, Expr, Implies, Ite, Not, Or, Var
