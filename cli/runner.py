@@ -15,6 +15,7 @@ from mhpcheck.checker.engines import check as engine_check
 from mhpcheck.checker.engines import verified
 from mhpcheck.checker.explicit.bfs import SAFETY_KINDS, explore, result_of
 from mhpcheck.checker.explicit.liveness import check_leads_to
+from mhpcheck.checker.explicit.vector import check_safety_vec
 from mhpcheck.checker.result import Budget, CheckResult, ProgressFn, Verdict, no_progress
 from mhpcheck.model.compile import compile_system
 from mhpcheck.model.system import LeadsTo, TransitionSystem
@@ -68,9 +69,12 @@ def run_checks(spec: Spec, ts: TransitionSystem,
     results: dict[int, CheckResult] = {}
     safety_groups: dict[Budget, list[int]] = {}
     liveness_groups: dict[Budget, list[int]] = {}
+    vec_groups: dict[Budget, list[int]] = {}
     for n, check in enumerate(spec.checks):
         prop = ts.property(check.property)
-        if check.engine == "bfs" and isinstance(prop, SAFETY_KINDS):
+        if check.engine == "bfs-vec" and isinstance(prop, SAFETY_KINDS):
+            vec_groups.setdefault(_bfs_group_key(check), []).append(n)
+        elif check.engine == "bfs" and isinstance(prop, SAFETY_KINDS):
             safety_groups.setdefault(_bfs_group_key(check), []).append(n)
         elif check.engine == "bfs" and isinstance(prop, LeadsTo):
             liveness_groups.setdefault(_bfs_group_key(check), []).append(n)
@@ -79,6 +83,10 @@ def run_checks(spec: Spec, ts: TransitionSystem,
         exp = explore(ts, props, budget, progress, compiled)
         for n, prop in zip(members, props, strict=True):
             results[n] = verified(ts, result_of(exp, prop))
+    for budget, members in vec_groups.items():  # bfs-vec: one pass per budget too
+        props = [ts.property(spec.checks[n].property) for n in members]
+        for n, result in zip(members, check_safety_vec(ts, props, budget, progress), strict=True):
+            results[n] = verified(ts, result)
     for budget, members in liveness_groups.items():
         exp = explore(ts, (), budget, progress, compiled, keep_graph=True)
         for n in members:

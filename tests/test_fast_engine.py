@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from conftest import ROOT
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -21,6 +23,7 @@ from mhpcheck.checker.explicit.vector import (
 )
 from mhpcheck.checker.explicit.vector_compile import compile_batch, layout_of
 from mhpcheck.checker.result import UNBOUNDED, Budget, Verdict
+from mhpcheck.cli.main import main
 from mhpcheck.model.base import Model
 from mhpcheck.model.domains import Bool, IntRange
 from mhpcheck.model.errors import ModelError
@@ -278,3 +281,20 @@ def _system(actions: list[tuple[Expr, tuple[Assign, ...]]], inv: Expr,
 def test_random_systems_agree(actions: list[tuple[Expr, tuple[Assign, ...]]], inv: Expr,
                               init: tuple[int, ...]) -> None:
     _agree(_system(actions, inv, init))
+
+
+def test_spec_runner_and_check_command_use_bfs_vec(tmp_path: Path) -> None:
+    spec = tmp_path / "philo.toml"
+    spec.write_text('model = "philosophers"\nparams = { n = 8 }\ndescription = "fast"\n\n'
+                    '[[check]]\nproperty = "deadlock-free"\nengine = "bfs-vec"\n'
+                    'expect = "violated"\nexpect_states = 1154\nexpect_trace_length = 8\n\n'
+                    '[[check]]\nproperty = "mutex"\nengine = "bfs-vec"\nexpect = "holds"\n'
+                    'expect_states = 1154\n')
+    r = CliRunner().invoke(main, ["run", str(spec), "--json"])
+    assert r.exit_code == 0, r.output
+    results = json.loads(r.stdout)["results"]
+    assert [x["engine"] for x in results] == ["bfs-vec", "bfs-vec"]
+    assert all(x["ok"] for x in results)
+    r = CliRunner().invoke(main, ["check", "peterson", "--param", "n=3", "--set", "broken=true",
+                                  "-p", "mutex", "--engine", "bfs-vec", "--quiet"])
+    assert r.exit_code == 1 and "violated" in r.output
