@@ -80,16 +80,18 @@ class Visited:
         return sum(r.nbytes + lv.nbytes for r, lv in self.runs)
 
     def unseen(self, words: Packed) -> Packed:
-        """The members of ``words`` (sorted, distinct) not in the set."""
-        keep: Mask | None = None
-        for run, _ in self.runs:
+        """The members of ``words`` (sorted, distinct) not in the set.
+
+        The newest runs go first: they are the smallest and hold the last levels, where
+        most successors of the frontier fall, so the big old runs see few candidates.
+        """
+        for run, _ in reversed(self.runs):
             if not len(run) or not len(words):
                 continue
             pos = np.searchsorted(run, words)
             np.minimum(pos, len(run) - 1, out=pos)
-            hit = run[pos] == words
-            keep = ~hit if keep is None else keep & ~hit
-        return words if keep is None else words[keep]
+            words = words[run[pos] != words]
+        return words
 
     def add(self, words: Packed, level: int) -> None:
         """Add ``words`` (sorted, distinct, none already present), all found at ``level``."""

@@ -210,12 +210,12 @@ class _Emitter:
             lo, hi = bounds(e.index)
             lay = self.layout
             first = base
-            if lay.bits[first] == 0:  # a one-value domain: every element reads the same
-                return self.field(st, first)
             ix = index.code
             if lo < 0 or hi >= e.size:
                 self.flag(f"(({ix} < 0) | ({ix} >= {e.size}))")
                 ix = self.tmp(f"np.clip({ix}, 0, {e.size - 1})", "int").code
+            if lay.bits[first] == 0:  # a one-value domain: every element reads the same
+                return self.field(st, first)
             # The elements of a family are adjacent slots of one width: shift by the index.
             width, m = lay.bits[first], (1 << lay.bits[first]) - 1
             shift = f"({lay.shifts[first]} + {width} * {ix}).astype(np.uint64)"
