@@ -75,7 +75,8 @@ FAMILIES: list[Family] = [
         "stray reference, signals and the allocator",
         "One fake-offline page is all the reference's S3/S4/S8 scenarios touch; the "
         "allocator may turn the plugged page into a migratable user page, so a successful "
-        "offline may have work to do. One speculative holder taking one reference covers every stray scenario "
+        "offline may have work to do. One speculative holder taking one reference covers "
+        "every stray scenario "
         "of reference 9.3; it is transient (dropped before the block is onlined again). "
         "Signals give the user-space failure path; the allocator shows freed unplugged "
         "memory being handed out.",
