@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Union
+from typing import Any, Union, overload
 
 from .domains import EnumDomain, IntRangeDomain
 from .errors import ModelError
@@ -33,7 +33,7 @@ from .expr import (
 )
 from .system import VarDecl
 
-Operand = Union["Term", bool, int, str]
+Operand = Union["Term", "LabelChoice", bool, int, str]
 
 
 def _sort_name(sort: Sort) -> str:
@@ -52,6 +52,8 @@ def lift(value: Operand, sort: Sort | None = None, where: str = "expression") ->
         if isinstance(sort, EnumDomain):
             return Const(sort.encode(value, where), sort)
         raise ModelError(f"{where}: label {value!r} compared with a {_sort_name(sort or 'int')}")
+    if isinstance(value, LabelChoice):
+        return value.resolve(sort, where)
     raise ModelError(f"{where}: cannot use {value!r} ({type(value).__name__}) in an expression")
 
 
@@ -226,9 +228,43 @@ def implies(lhs: Operand, rhs: Operand) -> Term:
     return Term(Implies(a, b))
 
 
-def ite(cond: Operand, then: Operand, orelse: Operand) -> Term:
-    """``then`` if ``cond`` else ``orelse``; a label string takes the other branch's enum."""
+@dataclass(frozen=True)
+class LabelChoice:
+    """``ite`` between two enum labels: its enum is fixed where it is used (the variable
+    it is stored in, or the term it is compared with)."""
+
+    cond: Expr
+    then: str | LabelChoice
+    orelse: str | LabelChoice
+
+    def resolve(self, sort: Sort | None, where: str) -> Expr:
+        if not isinstance(sort, EnumDomain):
+            raise ModelError(f"{where}: ite between labels {self.then!r} and {self.orelse!r} "
+                             "is used where no enum is known")
+        a, b = lift(self.then, sort, where), lift(self.orelse, sort, where)
+        return a if a == b else Ite(self.cond, a, b)
+
+    def __bool__(self) -> bool:
+        raise ModelError("a model expression was used as a Python truth value")
+
+
+@overload
+def ite(cond: Operand, then: str | LabelChoice,  # type: ignore[overload-overlap]
+        orelse: str | LabelChoice) -> LabelChoice: ...
+@overload
+def ite(cond: Operand, then: Operand, orelse: Operand) -> Term: ...
+def ite(cond: Operand, then: Operand, orelse: Operand) -> Term | LabelChoice:
+    """``then`` if ``cond`` else ``orelse``; a label string takes the other branch's enum,
+    or, between two labels, the enum of the variable or term it meets."""
     c = _bool_node(cond, "ite")
+    labels = (str, LabelChoice)
+    if isinstance(then, labels) and isinstance(orelse, labels):
+        if c in (TRUE, FALSE):
+            chosen = then if c == TRUE else orelse
+            if isinstance(chosen, str):
+                return LabelChoice(TRUE, chosen, chosen)
+            return chosen
+        return LabelChoice(c, then, orelse)
     sort_hint = then.node.sort if isinstance(then, Term) else (
         orelse.node.sort if isinstance(orelse, Term) else None)
     a = lift(then, sort_hint, "ite")

@@ -61,6 +61,10 @@ class Trace:
         """The number of steps (transitions), not counting the loop-closing one."""
         return len(self.steps) - 1
 
+    def __bool__(self) -> bool:
+        """A trace is a trace even with no step (an initial state that violates)."""
+        return True
+
     @builtins.property
     def states(self) -> list[State]:
         return [step.state for step in self.steps]

@@ -172,3 +172,18 @@ def test_var_nodes_carry_domain_and_family_size() -> None:
     s = view({})
     node = s.f[s.x].node
     assert isinstance(node, Var) and node.size == 3 and node.index is not None
+
+
+def test_ite_between_two_labels_takes_the_enum_of_its_target() -> None:
+    s = view({})
+    choice = ite(s.x == 0, "b", "a")
+    update = s.e.becomes(choice)
+    assert isinstance(update.value, Ite)
+    assert update.value.then == Const(1, update.value.orelse.sort)
+    assert isinstance((s.e == ite(s.x == 1, "a", "b")).node, Cmp)
+
+
+def test_ite_between_two_labels_without_an_enum_is_refused() -> None:
+    s = view({})
+    with pytest.raises(ModelError, match="no enum is known"):
+        _ = s.x == ite(s.x == 0, "a", "b")
