@@ -75,13 +75,18 @@ def verified(ts: TransitionSystem, result: CheckResult) -> CheckResult:
 
 def check(ts: TransitionSystem, prop: Property, engine_name: str = "bfs",
           budget: Budget = UNBOUNDED, progress: ProgressFn = no_progress,
-          invariants: tuple[str, ...] = ()) -> CheckResult:
+          invariants: tuple[str, ...] = (), symmetry: bool = False) -> CheckResult:
     """Check ``prop`` on ``ts`` with the named engine; traces are replayed first.
 
     ``invariants`` names extra invariants that strengthen ``prop`` for the
-    ``inductive`` engine; other engines take none.
+    ``inductive`` engine; other engines take none. ``symmetry`` asks the explicit
+    engine to store one state per orbit of the model's symmetry group.
     """
     fn = engine(engine_name)
+    if symmetry:
+        if engine_name != "bfs" or not isinstance(prop, SAFETY_KINDS):
+            raise ModelError("symmetry reduction works with engine bfs on safety properties")
+        return verified(ts, check_safety(ts, [prop], budget, progress, symmetry=True)[0])
     if invariants:
         if engine_name != "inductive":
             raise ModelError(f"engine {engine_name} takes no strengthening invariants")

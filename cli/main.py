@@ -249,6 +249,8 @@ def model_options(fn: F) -> F:
 @click.option("--max-depth", type=int, default=None, help="Depth bound.")
 @click.option("--max-states", type=int, default=None, help="Distinct-state bound.")
 @click.option("--timeout", type=float, default=None, help="Seconds before giving up.")
+@click.option("--symmetry", is_flag=True,
+              help="Store one state per orbit of the model's declared symmetry (bfs, safety).")
 @click.option("--invariant", "invariants", multiple=True,
               help="For --engine inductive: named invariants that strengthen the property.")
 @click.option("--trace-out", type=click.Path(dir_okay=False), default=None,
@@ -257,7 +259,8 @@ def model_options(fn: F) -> F:
 @click.option("--quiet", "-q", is_flag=True, help="No progress on stderr.")
 def check_cmd(model: str, params: tuple[str, ...], knobs: tuple[str, ...], preset: str | None,
               prop: str, engine: str, max_depth: int | None, max_states: int | None,
-              timeout: float | None, invariants: tuple[str, ...], trace_out: str | None,
+              timeout: float | None, symmetry: bool, invariants: tuple[str, ...],
+              trace_out: str | None,
               as_json: bool, quiet: bool) -> None:
     """Check one property of MODEL (exit 0 holds, 1 violated, 3 inconclusive)."""
     with user_errors():
@@ -265,7 +268,7 @@ def check_cmd(model: str, params: tuple[str, ...], knobs: tuple[str, ...], prese
         prop_obj = ts.property(prop)
         progress = progress_printer(not quiet and not as_json)
         result = engine_check(ts, prop_obj, engine, Budget(max_depth, max_states, timeout),
-                              progress, invariants)
+                              progress, invariants, symmetry)
     if trace_out and result.trace is not None:
         Path(trace_out).write_text(result.trace.dumps(ts), encoding="utf-8")
     if as_json:

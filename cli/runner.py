@@ -57,8 +57,8 @@ def judge(check: Check, result: CheckResult) -> tuple[str, tuple[str, ...]]:
     return ("mismatch" if problems else "ok"), tuple(problems)
 
 
-def _bfs_group_key(check: Check) -> Budget:
-    return check.budget
+def _bfs_group_key(check: Check) -> tuple[Budget, bool]:
+    return check.budget, check.symmetry
 
 
 def run_checks(spec: Spec, ts: TransitionSystem,
@@ -67,9 +67,9 @@ def run_checks(spec: Spec, ts: TransitionSystem,
     """Run every check of ``spec`` on ``ts``; outcomes in the spec's order."""
     compiled = compile_system(ts)
     results: dict[int, CheckResult] = {}
-    safety_groups: dict[Budget, list[int]] = {}
-    liveness_groups: dict[Budget, list[int]] = {}
-    vec_groups: dict[Budget, list[int]] = {}
+    safety_groups: dict[tuple[Budget, bool], list[int]] = {}
+    liveness_groups: dict[tuple[Budget, bool], list[int]] = {}
+    vec_groups: dict[tuple[Budget, bool], list[int]] = {}
     for n, check in enumerate(spec.checks):
         prop = ts.property(check.property)
         if check.engine == "bfs-vec" and isinstance(prop, SAFETY_KINDS):
@@ -78,16 +78,16 @@ def run_checks(spec: Spec, ts: TransitionSystem,
             safety_groups.setdefault(_bfs_group_key(check), []).append(n)
         elif check.engine == "bfs" and isinstance(prop, LeadsTo):
             liveness_groups.setdefault(_bfs_group_key(check), []).append(n)
-    for budget, members in safety_groups.items():
+    for (budget, symmetry), members in safety_groups.items():
         props = [ts.property(spec.checks[n].property) for n in members]
-        exp = explore(ts, props, budget, progress, compiled)
+        exp = explore(ts, props, budget, progress, compiled, symmetry=symmetry)
         for n, prop in zip(members, props, strict=True):
             results[n] = verified(ts, result_of(exp, prop))
-    for budget, members in vec_groups.items():  # bfs-vec: one pass per budget too
+    for (budget, _), members in vec_groups.items():  # bfs-vec: one pass per budget too
         props = [ts.property(spec.checks[n].property) for n in members]
         for n, result in zip(members, check_safety_vec(ts, props, budget, progress), strict=True):
             results[n] = verified(ts, result)
-    for budget, members in liveness_groups.items():
+    for (budget, _), members in liveness_groups.items():
         exp = explore(ts, (), budget, progress, compiled, keep_graph=True)
         for n in members:
             prop = ts.property(spec.checks[n].property)

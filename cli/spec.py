@@ -34,7 +34,7 @@ EXPECTATIONS = ("holds", "violated", "reachable", "unreachable", "proved", "hold
                 "unknown")
 TOP_KEYS = {"model", "params", "knobs", "preset", "check", "description", "tier"}
 CHECK_KEYS = {"property", "engine", "expect", "expect_states", "expect_trace_length",
-              "max_depth", "max_states", "timeout", "note", "invariants"}
+              "max_depth", "max_states", "timeout", "note", "invariants", "symmetry"}
 
 
 @dataclass(frozen=True)
@@ -50,6 +50,7 @@ class Check:
     note: str = ""
     invariants: tuple[str, ...] = ()  # for engine "inductive": strengthening invariants
     key: str = ""  # "check[3]", for messages
+    symmetry: bool = False  # explore one state per orbit of the model's symmetry (bfs)
 
 
 @dataclass(frozen=True)
@@ -101,9 +102,13 @@ def _check(raw: Any, where: str, key: str) -> Check:
     invariants = _get(raw, "invariants", list, here, default=[])
     if not all(isinstance(x, str) for x in invariants):
         raise SpecError(f"{here}: key 'invariants' must be a list of property names")
+    engine = _get(raw, "engine", str, here, default="bfs")
+    symmetry = _get(raw, "symmetry", bool, here, default=False)
+    if symmetry and engine != "bfs":
+        raise SpecError(f"{here}: key 'symmetry': only engine bfs reduces by symmetry")
     return Check(
         property=_get(raw, "property", str, here, required=True),
-        engine=_get(raw, "engine", str, here, default="bfs"),
+        engine=engine,
         expect=expect,
         budget=Budget(_get(raw, "max_depth", int, here), _get(raw, "max_states", int, here),
                       None if timeout is None else float(timeout)),
@@ -112,6 +117,7 @@ def _check(raw: Any, where: str, key: str) -> Check:
         note=_get(raw, "note", str, here, default=""),
         invariants=tuple(invariants),
         key=key,
+        symmetry=symmetry,
     )
 
 

@@ -19,6 +19,7 @@ from .domains import Domain, UserValue
 from .dsl import Effect, StateView, all_of
 from .errors import ModelError
 from .expr import TRUE, Assign, Const, Expr, uses_primed
+from .symmetry import Symmetry, generator_maps, slot_maps
 from .system import (
     ActionInfo,
     ActionInstance,
@@ -286,6 +287,13 @@ class Model:
         """Declare index sets and variables (``d.index``, ``d.var``)."""
         raise NotImplementedError
 
+    def symmetry(self) -> tuple[Symmetry, ...]:
+        """Index sets whose elements are interchangeable (none unless overridden).
+
+        The explicit engine verifies the declaration on every state it stores.
+        """
+        return ()
+
     # -- building -------------------------------------------------------------------
     @classmethod
     def _marked(cls) -> list[tuple[str, Callable[..., Any], _Mark]]:
@@ -328,6 +336,8 @@ class Model:
             actions=tuple(built.actions),
             action_infos=tuple(built.infos),
             properties=tuple(built.props),
+            symmetry=slot_maps(tuple(decls.vars.values()), self.symmetry(), self.name),
+            symmetry_generators=generator_maps(tuple(decls.vars.values()), self.symmetry()),
         )
 
     def _arg_values(self, decls: Declarations, where: str,

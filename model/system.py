@@ -153,6 +153,22 @@ DEADLOCK_FREE = DeadlockFree("deadlock-free", "every reachable state has an enab
 
 
 @dataclass(frozen=True)
+class SlotMap:
+    """One symmetry group element acting on states: ``new[i] = old[source[i]]``, then
+    for each (slot, lo, table) of ``relabel`` the value ``v`` there becomes
+    ``table[v - lo]`` (the renaming of element ids stored as values)."""
+
+    source: tuple[int, ...]
+    relabel: tuple[tuple[int, int, tuple[int, ...]], ...] = ()
+
+    def apply(self, state: State) -> State:
+        new = [state[j] for j in self.source]
+        for slot, lo, table in self.relabel:
+            new[slot] = table[new[slot] - lo]
+        return tuple(new)
+
+
+@dataclass(frozen=True)
 class TransitionSystem:
     """A finite transition system over integer-coded slots, ready for any engine."""
 
@@ -164,6 +180,10 @@ class TransitionSystem:
     actions: tuple[ActionInstance, ...]
     action_infos: tuple[ActionInfo, ...]
     properties: tuple[Property, ...]
+    #: The declared symmetry group, without the identity (empty: no symmetry).
+    symmetry: tuple[SlotMap, ...] = ()
+    #: A generating set of that group, against which engines check the declaration.
+    symmetry_generators: tuple[SlotMap, ...] = ()
     _by_name: dict[str, VarDecl] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:

@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from mhpcheck.model.compile import Compiled, compile_system
+from mhpcheck.model.errors import ModelError
 from mhpcheck.model.system import (
     DeadlockFree,
     Invariant,
@@ -41,6 +42,7 @@ from ..result import (
     Verdict,
     no_progress,
 )
+from .symmetry import Canon, check_declaration, compile_canon, concretize
 
 ENGINE = "bfs"
 SAFETY_KINDS = (Invariant, StepInvariant, Reachable, DeadlockFree)
@@ -85,18 +87,23 @@ class Exploration:
     found: dict[str, int | tuple[int, int, State]]
     graph: Graph | None = None
     index: dict[State, int] = field(default_factory=dict)
+    canon: Canon | None = None  # set when states are canonical orbit representatives
 
     @property
     def complete(self) -> bool:
         return self.bound is None
 
     def path(self, i: int) -> list[Step]:
-        """The steps from an initial state to state ``i`` (shortest, by BFS)."""
+        """The steps from an initial state to state ``i`` (shortest, by BFS); under
+        symmetry reduction a concrete path through the orbits of the stored states."""
         chain = []
         while i >= 0:
             chain.append(i)
             i = self.parent[i]
         chain.reverse()
+        if self.canon is not None:
+            return concretize(self.ts, self.compiled, self.canon,
+                              [self.states[n] for n in chain], [self.via[n] for n in chain[1:]])
         steps = []
         for n in chain:
             k = self.via[n]
@@ -123,9 +130,20 @@ class Exploration:
 def explore(ts: TransitionSystem, properties: Sequence[Property] = (),
             budget: Budget = UNBOUNDED, progress: ProgressFn = no_progress,
             compiled: Compiled | None = None, keep_graph: bool = False,
-            stop_when_decided: bool = False) -> Exploration:
-    """Explore ``ts`` breadth-first, checking the safety ``properties`` on the way."""
+            stop_when_decided: bool = False, symmetry: bool = False) -> Exploration:
+    """Explore ``ts`` breadth-first, checking the safety ``properties`` on the way.
+
+    With ``symmetry`` only one canonical state per orbit of the model's declared
+    symmetry group is stored, and the declaration is checked on each of them.
+    """
     compiled = compiled or compile_system(ts)
+    canon: Canon | None = None
+    if symmetry:
+        if not ts.symmetry:
+            raise ModelError(f"model {ts.name} declares no symmetry")
+        if keep_graph:
+            raise ModelError("symmetry reduction is for safety properties only")
+        canon = compile_canon(ts)
     successors = compiled.successors
     invariants = [(p.name, compiled.predicate(p.expr, p.name))
                   for p in properties if isinstance(p, Invariant)]
@@ -135,6 +153,7 @@ def explore(ts: TransitionSystem, properties: Sequence[Property] = (),
              for p in properties if isinstance(p, StepInvariant)]
     deadlock = [p.name for p in properties if isinstance(p, DeadlockFree)]
     n_props = len(invariants) + len(targets) + len(steps) + len(deadlock)
+    declared = [*invariants, *targets]
     found: dict[str, int | tuple[int, int, State]] = {}
 
     def check_state(i: int, s: State) -> None:
@@ -156,6 +175,8 @@ def explore(ts: TransitionSystem, properties: Sequence[Property] = (),
     parent = array("q")
     via = array("l")
     for s in ts.init:
+        if canon is not None:
+            s = canon(s)
         if s not in index:
             index[s] = len(states)
             states.append(s)
@@ -178,6 +199,7 @@ def explore(ts: TransitionSystem, properties: Sequence[Property] = (),
             succ = successors(s)
             if not succ and deadlock and deadlock[0] not in found:
                 found[deadlock[0]] = i
+            reps: set[State] = set()
             for k, t in succ:
                 fired[k] += 1
                 if steps:
@@ -185,6 +207,9 @@ def explore(ts: TransitionSystem, properties: Sequence[Property] = (),
                         if not spred(s, t):
                             found[name] = (i, k, t)
                     steps = [(n, p) for n, p in steps if n not in found]
+                if canon is not None:
+                    t = canon(t)
+                    reps.add(t)
                 j = index.get(t)
                 if j is None:
                     j = len(states)
@@ -198,6 +223,8 @@ def explore(ts: TransitionSystem, properties: Sequence[Property] = (),
                     graph.to.append(j)
                     graph.act.append(k)
             transitions += len(succ)
+            if canon is not None:
+                check_declaration(ts, compiled, canon, declared, s, reps)
             if graph is not None:
                 graph.start.append(len(graph.to))
             if i & 1023 == 1023:
@@ -223,7 +250,7 @@ def explore(ts: TransitionSystem, properties: Sequence[Property] = (),
     deepest = _level(parent, len(states) - 1) if states else 0
     progress(Progress(len(states), deepest, transitions, seconds, "done"))
     return Exploration(ts, compiled, states, parent, via, deepest, transitions, seconds, bound,
-                       fired, found, graph, index)
+                       fired, found, graph, index, canon)
 
 
 def _level(parent: array[int], i: int) -> int:
@@ -260,7 +287,16 @@ def result_of(exp: Exploration, prop: Property) -> CheckResult:
     if isinstance(where, tuple):
         i, k, t = where
         inst = exp.ts.actions[k]
-        steps = [*exp.path(i), Step(inst.action, inst.args, t)]
+        steps = exp.path(i)
+        if exp.canon is None:
+            steps.append(Step(inst.action, inst.args, t))
+        else:  # a concrete step that breaks the step invariant from the concrete state
+            assert isinstance(prop, StepInvariant)
+            pred = exp.compiled.step_predicate(prop.expr, prop.name)
+            last = steps[-1].state
+            j, nxt = next((j, nxt) for j, nxt in exp.compiled.successors(last)
+                          if not pred(last, nxt))
+            steps.append(Step(exp.ts.actions[j].action, exp.ts.actions[j].args, nxt))
     else:
         steps = exp.path(where)
     trace = _trace(exp, prop, "counterexample", steps)
@@ -273,8 +309,8 @@ def result_of(exp: Exploration, prop: Property) -> CheckResult:
 def check_safety(ts: TransitionSystem, properties: Sequence[Property],
                  budget: Budget = UNBOUNDED, progress: ProgressFn = no_progress,
                  compiled: Compiled | None = None,
-                 stop_when_decided: bool = False) -> list[CheckResult]:
+                 stop_when_decided: bool = False, symmetry: bool = False) -> list[CheckResult]:
     """Check safety ``properties`` in one exploration; one result per property."""
     exp = explore(ts, properties, budget, progress, compiled,
-                  stop_when_decided=stop_when_decided)
+                  stop_when_decided=stop_when_decided, symmetry=symmetry)
     return [result_of(exp, p) for p in properties]

@@ -12,6 +12,7 @@ from __future__ import annotations
 from ..base import Declarations, Knob, Model, Param, action, init, invariant, leads_to
 from ..domains import IntRange
 from ..dsl import Effect, StateView, Term, all_of, any_of, count, then, when
+from ..symmetry import Symmetry
 
 
 class Peterson(Model):
@@ -26,11 +27,21 @@ class Peterson(Model):
     def declare(self, d: Declarations) -> None:
         n = self.p.n
         d.index("proc", n)
+        d.index("level", n)
         d.var("pc", IntRange(0, 3), over="proc",
               doc="0 idle, 1 about to write victim, 2 waiting, 3 critical")
         d.var("level", IntRange(0, n - 1), over="proc", doc="filter level, 0 = not competing")
-        d.var("victim", IntRange(0, n - 1), over="proc",
+        d.var("victim", IntRange(0, n - 1), over="level",
               doc="victim[L] for L = 1..n-1; victim[0] unused")
+
+    def symmetry(self) -> tuple[Symmetry, ...]:
+        """Processes are interchangeable: renaming them renames the victims too.
+
+        All n! renamings up to n = 6; beyond, the rotations only (a subgroup is still
+        a symmetry, and canonicalising over n! renamings would cost more than it saves).
+        """
+        group = "full" if self.p.n <= 6 else "rotation"
+        return (Symmetry("proc", group, values_of=("victim",)),)
 
     @init
     def start(self, s: StateView) -> Effect:

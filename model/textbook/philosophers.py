@@ -12,6 +12,7 @@ from __future__ import annotations
 from ..base import Declarations, Knob, Model, Param, action, eventually, init, invariant
 from ..domains import Bool, Enum
 from ..dsl import Effect, StateView, Term, all_of, any_of, then, when
+from ..symmetry import Symmetry
 
 Pc = Enum("Pc", ["thinking", "left", "eating"])
 
@@ -29,6 +30,10 @@ class Philosophers(Model):
         d.index("phil", self.p.n)
         d.var("pc", Pc, over="phil", doc="thinking, holds its left fork, or eating")
         d.var("fork", Bool, over="phil", doc="fork i (left of i, right of i-1) is taken")
+
+    def symmetry(self) -> tuple[Symmetry, ...]:
+        """Philosophers sit in a ring: rotating the table changes nothing."""
+        return (Symmetry("phil", "rotation"),)
 
     def right(self, i: int) -> int:
         n: int = self.p.n
