@@ -24,7 +24,7 @@ from .common import (
     DEFAULT_DEPTH,
     Clock,
     bounded_verdict,
-    classify,
+    found_at,
     found_verdict,
     make_goal,
     path_of,
@@ -57,9 +57,9 @@ def check(ts: TransitionSystem, prop: Property, budget: Budget,
         solver.add(query)
         answer = solver.check(timeout=clock.left())
         if answer == "sat":
-            states, acts = path_of(enc, solver.model(), i)
+            model_path = path_of(enc, solver.model(), i)
             solver.pop()
-            trace = classify(ts, compiled, goal, states, acts, expanding=i < bound)
+            trace = found_at(solver, enc, goal, compiled, i, i < bound, model_path)
             return result(prop, ENGINE, found_verdict(goal), clock, i, trace,
                           message=f"found at depth {i}")
         solver.pop()

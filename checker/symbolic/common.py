@@ -54,9 +54,17 @@ class Goal:
     witness: bool  # a Reachable: finding ``bad`` is the good news
 
     def state_query(self, enc: Encoding, i: int, expanding: bool) -> Term:
-        """Frame ``i`` is bad (a state goal), or a model error from frame ``i`` on."""
+        """Frame ``i`` is bad (a state goal), or a model error from frame ``i`` on.
+
+        ``expanding``: frame ``i`` is within the bound, so its successors count (BFS
+        with a depth bound K reports model errors and deadlocks only of states of
+        depth < K, which it expands; invariants it checks on states of depth <= K).
+        """
         parts = [enc.at(enc.error, i)] if expanding else []
-        if not self.step:
+        if isinstance(self.prop, DeadlockFree):
+            if expanding:
+                parts.append(enc.at(self.bad, i))
+        elif not self.step:
             parts += [enc.at(self.bad, i), enc.at(self.perr, i)]
         return z.or_(parts)
 
@@ -160,6 +168,39 @@ def classify(ts: TransitionSystem, compiled: Compiled, goal: Goal, states: list[
     raise internal_error(
         f"the solver found a {'witness' if goal.witness else 'violation'} of {prop.name} "
         f"{where}, but the explicit semantics see none there")
+
+
+def violation_query(enc: Encoding, goal: Goal, i: int, expanding: bool) -> Term:
+    """A violation (or witness) at depth ``i`` whose property evaluates without error."""
+    if goal.step:
+        if i == 0:
+            return z.false()
+        return z.and_([enc.at(goal.bad, i - 1, i), z.not_(enc.at(goal.perr, i - 1, i))])
+    if isinstance(goal.prop, DeadlockFree) and not expanding:
+        return z.false()
+    return z.and_([enc.at(goal.bad, i), z.not_(enc.at(goal.perr, i))])
+
+
+def found_at(solver: z.Solver, enc: Encoding, goal: Goal, compiled: Compiled, i: int,
+             expanding: bool, model_path: tuple[list[State], list[int]]) -> Trace:
+    """The trace of a satisfied query at depth ``i`` (``model_path``, read from it).
+
+    A model error at depth ``i`` gives way to a violation at the same depth, if there
+    is one: BFS stops evaluating a property once it is violated, so a violation it
+    finds first must not turn into a model error here. ``solver`` holds the path (the
+    query itself was popped).
+    """
+    try:
+        return classify(enc.ts, compiled, goal, *model_path, expanding)
+    except ModelError:
+        solver.push()
+        solver.add(violation_query(enc, goal, i, expanding))
+        if solver.check() != "sat":
+            solver.pop()
+            raise
+        other = path_of(enc, solver.model(), i)
+        solver.pop()
+        return classify(enc.ts, compiled, goal, *other, expanding)
 
 
 def result(prop: Property, engine: str, verdict: Verdict, clock: Clock, depth: int,

@@ -226,12 +226,16 @@ class IC3:
         assumptions = [self.cur_lit(lit) for lit in full]  # defined outside push
         lift.push()
         lift.add(z.not_(self.lift_bad))
-        if self.goal.step:
-            assumptions.append(z.eq(self.enc.a, z.int_val(m.value(self.enc.a))))
+        action = m.value(self.enc.a)
+        if self.goal.step and 0 <= action < self.enc.n_actions:  # (an error state: any)
+            assumptions.append(z.eq(self.enc.a, z.int_val(action)))
         answer = self._check(lift, assumptions)
         core = self._core_lits(lift.unsat_core()) if answer == "unsat" else set(full)
         lift.pop()
-        return tuple(sorted(core))
+        cube = tuple(sorted(core))
+        # a lifted bad cube holds no initial state (they were checked); if lifting went
+        # wrong anyway, keep the concrete state rather than block the initial states
+        return cube if self.meets_init(cube) is None else full
 
     # -- blocking ---------------------------------------------------------------------
     def generalize(self, cube: Cube, i: int) -> Cube:

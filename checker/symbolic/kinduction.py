@@ -29,7 +29,7 @@ from . import z3api as z
 from .common import (
     DEFAULT_DEPTH,
     Clock,
-    classify,
+    found_at,
     found_verdict,
     make_goal,
     path_of,
@@ -67,9 +67,9 @@ def check(ts: TransitionSystem, prop: Property, budget: Budget,
                         goal.step_query(enc, k - 1) if k > 0 else z.false()]))
         answer = base.check(timeout=clock.left())
         if answer == "sat":
-            states, acts = path_of(enc, base.model(), k)
+            model_path = path_of(enc, base.model(), k)
             base.pop()
-            trace = classify(ts, compiled, goal, states, acts, expanding=True)
+            trace = found_at(base, enc, goal, compiled, k, True, model_path)
             return result(prop, ENGINE, found_verdict(goal), clock, k, trace,
                           message=f"base case fails at depth {k}")
         base.pop()
@@ -80,8 +80,11 @@ def check(ts: TransitionSystem, prop: Property, budget: Budget,
         step.add(enc.at(good_state, k))
         if goal.step and k > 0:
             step.add(enc.at(goal.good(), k - 1, k))
-        for j in range(k + 1):
-            step.add(enc.frames_distinct(j, k + 1))
+        # simple paths: the states before the bad one (for a step invariant, before the
+        # bad step, whose target may repeat one of them) are pairwise distinct
+        last = k if goal.step else k + 1
+        for j in range(last):
+            step.add(enc.frames_distinct(j, last))
         step.push()
         if goal.step:
             step.add(z.or_([goal.step_query(enc, k), enc.at(enc.error, k + 1)]))

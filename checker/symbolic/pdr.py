@@ -186,7 +186,8 @@ def _counterexample(ts: TransitionSystem, prop: Property, budget: Budget,
     """A shortest path to the bad states Spacer found reachable, by BMC."""
     from . import bmc
     left = clock.left()
-    found = bmc.check(ts, prop, Budget(max_depth=max(depth, 1), timeout=left), progress)
+    # depth + 1: deadlocks and model errors count only in states the bound expands
+    found = bmc.check(ts, prop, Budget(max_depth=depth + 1, timeout=left), progress)
     if found.trace is None:
         return result(prop, ENGINE, Verdict.UNKNOWN, clock, depth, bound="time",
                       message="pdr found the property violated, but BMC found no "

@@ -194,6 +194,18 @@ def simplify(t: Term) -> Term:
     return Term(z3.simplify(t))
 
 
+def const_value(t: Term) -> int | None:
+    """The value of a closed term (a Bool as 0/1), or None if it does not simplify to one."""
+    v = z3.simplify(t)
+    if z3.is_true(v):
+        return 1
+    if z3.is_false(v):
+        return 0
+    if z3.is_int_value(v):
+        return int(v.as_long())
+    return None
+
+
 def text(t: Term) -> str:
     return str(t)
 
