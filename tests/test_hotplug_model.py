@@ -374,6 +374,36 @@ def test_a_poisoned_page_never_returns_to_the_buddy() -> None:
     assert not r.can("rmqueue", p=0)
 
 
+def test_memory_failure_leaves_a_pageoffline_page_poisoned_in_place() -> None:
+    # TestSetPageHWPoison comes first; a PageOffline page is not handlable (MF_IGNORED).
+    r = Run("skippable-v2", TWO_PB, population="V|f", hwpoison=True)
+    r.do("memory_failure", p=0)
+    assert r["ptype"][0] == "Offline" and r["owner"][0] == "vmem"
+    assert r["ref_owner"][0] == 1 and r["skippable"][0] is True and r["hwpoison"][0] is True
+
+
+def test_a_poisoned_pageoffline_page_counts_as_managed_at_the_commit() -> None:
+    # __offline_isolated_pages skips a poisoned non-buddy page before its PageOffline test,
+    # so virtio-mem's fake-offline page is subtracted a second time.
+    r = Run("legacy", TWO_PB, population="V|f", hwpoison=True)
+    r.do("memory_failure", p=0)
+    offline_to_scan(r).do("scan_movable_pages_enoent", b=0).do("test_pages_isolated", b=0)
+    r.do("__offline_isolated_pages", b=0)
+    assert r["managed"] == [-1]
+
+
+def test_a_poisoned_class2_page_passes_isolation_and_the_test_without_the_ebusy_branch() -> None:
+    r = Run("skippable-v1", ONE_PAGE, population="X", zone="kernel", hwpoison=True)
+    r.do("memory_failure", p=0).do("memory_block_offline", b=0)
+    r.do("start_isolate_page_range", b=0).do("memory_notify_going_offline", b=0)
+    r.do("scan_movable_pages_enoent", b=0).do("test_pages_isolated", b=0)
+    assert r["pc"] == "commit" and r["ptype"] == ["Offline"] and r["owner"] == ["class2"]
+    v2 = Run("skippable-v2", ONE_PAGE, population="X", zone="kernel", hwpoison=True)
+    v2.do("memory_failure", p=0).do("memory_block_offline", b=0)
+    v2.do("start_isolate_page_range", b=0).do("memory_notify_going_offline", b=0)
+    assert v2.can("scan_movable_pages_ebusy", b=0, p=0)
+
+
 # -- the properties on their scenarios --------------------------------------------------------
 def violated(preset: str, prop: str, params: dict[str, int], **knobs: Any) -> list[str]:
     """The action names of the shortest counterexample of ``prop``."""

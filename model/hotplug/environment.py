@@ -82,9 +82,17 @@ class Environment(HotplugBase):
     @action(p="page", tags=ALL,
             cites="mm/memory-failure.c memory_failure, take_page_off_buddy (ref 1.7)")
     def memory_failure(self, s: StateView, p: int) -> Effect | None:
-        """A hardware error poisons a page: it leaves the buddy or its user is killed."""
+        """A hardware error poisons a page: it leaves the buddy or its user is killed.
+
+        memory_failure sets PG_hwpoison first (TestSetPageHWPoison) and only then asks
+        whether it can handle the page; a PageOffline page (virtio-mem, balloon, class 2)
+        is not handlable, so it is left as it is, poisoned (MF_IGNORED).
+        """
         if not self.k.hwpoison:
             return None
-        return when(~s.hwpoison[p], self.memmap_live(s, p), s.ptype[p] != "Offline").then(
-            s.hwpoison[p].becomes(True), s.ptype[p].becomes("none"), s.owner[p].becomes("none"),
-            s.ref_owner[p].becomes(0), s.skippable[p].becomes(False))
+        offline = s.ptype[p] == "Offline"
+        return when(~s.hwpoison[p], self.memmap_live(s, p)).then(
+            s.hwpoison[p].becomes(True), s.ptype[p].becomes(ite(offline, s.ptype[p], "none")),
+            s.owner[p].becomes(ite(offline, s.owner[p], "none")),
+            s.ref_owner[p].becomes(ite(offline, s.ref_owner[p], 0)),
+            s.skippable[p].becomes(s.skippable[p] & offline))

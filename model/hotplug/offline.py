@@ -63,9 +63,11 @@ class OfflineSteps(HotplugBase):
         return term((s.ptype[p] == "Buddy") | s.hwpoison[p] | offline_ok)
 
     def counted_managed(self, s: StateView, p: int) -> Term:
-        """__offline_isolated_pages returns the range minus its PageOffline pages (a
-        skipped poisoned page still counts: memory_failure kept it managed)."""
-        return term(s.ptype[p] != "Offline")
+        """__offline_isolated_pages returns the range minus its PageOffline pages. A
+        poisoned non-buddy page is skipped before the PageOffline test, so it counts as
+        managed even when it is PageOffline (memory_failure kept a used page managed; an
+        owner of a PageOffline page had already subtracted it)."""
+        return term((s.ptype[p] != "Offline") | s.hwpoison[p])
 
     def scan_ready(self, s: StateView, b: int) -> Term:
         """At the top of an inner-loop pass with no signal and the pass limit not hit."""

@@ -263,6 +263,50 @@ EXTRAS: list[Extra] = [
           {"blocks": 1, "pageblocks": 1, "pages": 1, "spare": 1},
           {"population": "L", "stray": "transient", "hwpoison": True},
           {"S7b": V, "S6": H, "S8": H, "offline-can-succeed": R}),
+    Extra("8-hwpoison", "legacy-poisoned-fake-offline", "legacy",
+          "A poisoned fake-offline page is subtracted from the managed count twice, in "
+          "every design.",
+          "memory_failure sets PG_hwpoison before it asks whether it can handle the page, "
+          "so an unplugged virtio-mem page stays PageOffline and poisoned. "
+          "__offline_isolated_pages skips a poisoned non-buddy page before its PageOffline "
+          "test and counts it as managed, although virtio-mem subtracted it when it "
+          "fake-offlined it: S8 breaks with no stray reference (mm/memory-failure.c "
+          "memory_failure; mm/page_alloc.c __offline_isolated_pages). The knobs do not "
+          "touch this path; the v2 spec shows the same.",
+          {"blocks": 1, "pageblocks": 2, "pages": 1, "spare": 1},
+          {"population": "V|f", "hwpoison": True},
+          {"S8": V, "S6": H, "S3": H, "offline-can-succeed": R}),
+    Extra("8-hwpoison", "skippable-v2-poisoned-fake-offline", "skippable-v2",
+          "A poisoned fake-offline page is subtracted from the managed count twice under "
+          "v2 too.",
+          "As legacy-poisoned-fake-offline under v2: test_pages_isolated accepts the page "
+          "(poisoned, and skippable), the commit skips it as poisoned before its "
+          "PageOffline test and counts it as managed a second time (S8).",
+          {"blocks": 1, "pageblocks": 2, "pages": 1, "spare": 1},
+          {"population": "V|f", "hwpoison": True},
+          {"S8": V, "S2": H, "S6": H, "offline-can-succeed": R}),
+    Extra("8-hwpoison", "skippable-v1-poisoned-class2", "skippable-v1",
+          "Without the -EBUSY branch a poisoned class-2 page is offlined without its "
+          "owner's consent, even in ZONE_NORMAL.",
+          "A class-2 PageOffline page (XEN/Hyper-V/memtrace) hit by memory_failure stays "
+          "PageOffline and becomes PG_hwpoison. has_unmovable_pages tests hwpoison before "
+          "PageOffline, so isolation succeeds even in a kernel zone; v1 has no -EBUSY "
+          "branch, test_pages_isolated accepts poisoned pages before its PageOffline test, "
+          "and the commit skips it: offlining completes over a page its owner still holds "
+          "(S5, and S8 as the page is counted as managed). The reference's S5 argument for "
+          "v1 (isolation fails in kernel zones, the test rejects the page) misses poison.",
+          {"blocks": 1, "pageblocks": 1, "pages": 1, "spare": 1},
+          {"population": "X", "zone": "kernel", "hwpoison": True},
+          {"S5": V, "S8": V}),
+    Extra("8-hwpoison", "skippable-v2-poisoned-class2", "skippable-v2",
+          "v2's -EBUSY branch still refuses a poisoned class-2 page.",
+          "As skippable-v1-poisoned-class2 under v2: isolation succeeds (the page is "
+          "poisoned), but scan_movable_pages returns -EBUSY on the non-skippable PageOffline "
+          "page before any test, so offlining fails fast (S5, L1 hold; the failure path is "
+          "reached).",
+          {"blocks": 1, "pageblocks": 1, "pages": 1, "spare": 1},
+          {"population": "X", "zone": "kernel", "hwpoison": True},
+          {"S5": H, "S8": H, "L1": H, "offline-can-fail-and-roll-back": R}),
     Extra("9-cover-letter", "skippable-v2-64-of-128", "skippable-v2",
           "The cover letter's test scaled down: a block half plugged by virtio-mem, "
           "onlined and offlined repeatedly, under v2.",
