@@ -124,9 +124,11 @@ class Hotplug(HotplugSystem):
     @leads_to(name="class2-offline-fails-fast", aliases=("L1",))
     def class2_fails_fast(self, s: StateView) -> tuple[Term, Term]:
         """An offlining of a block holding a class-2 PageOffline page ends (fails) without
-        a signal. Fairness: weak fairness of every offline_pages step; user actions,
-        signals and the environment are not assumed to happen. Specs use populations
-        with no page that persistently fails migration (the reference's assumption)."""
+        a signal. Fairness: weak fairness of every offline_pages step (and, where they
+        are switched on, of virtio-mem's removal work item and the stray holder's put);
+        user actions, signals and the rest of the environment are not assumed to happen.
+        Specs use populations with no page that persistently fails migration (the
+        reference's assumption)."""
         busy = any_of(at & any_of((s.ptype[p] == "Offline") & (s.owner[p] == "class2")
                                   for p in self.pages_of(b))
                       for b, at in ((b, s.pc != "idle") for b in range(self.layout.blocks)))
@@ -145,8 +147,10 @@ class Hotplug(HotplugSystem):
     @leads_to(name="balloon-never-blocks-offline", aliases=("L3",))
     def balloon_never_blocks(self, s: StateView) -> tuple[Term, Term]:
         """An offlining of block 0 holding a balloon page ends with the block offline.
-        Fairness: weak fairness of every offline_pages step; specs give the migration
-        enough free memory elsewhere and no other reason to fail."""
+        Fairness: weak fairness of every offline_pages step (and of the stray holder's
+        put where one is switched on); balloon migration never fails with -EAGAIN (the
+        balloon lock is not modelled, reference 9.3 L3); specs give the migration enough
+        free memory elsewhere and no other reason to fail."""
         b = 0
         has_balloon = any_of((s.ptype[p] == "Offline") & (s.owner[p] == "balloon")
                              for p in self.pages_of(b))
@@ -156,7 +160,8 @@ class Hotplug(HotplugSystem):
     @leads_to(name="offline-terminates", aliases=("L4",))
     def offline_terminates(self, s: StateView) -> tuple[Term, Term]:
         """An offlining started by a kernel thread (no signal can reach it) ends.
-        Fairness: weak fairness of every offline_pages step."""
+        Fairness: weak fairness of every offline_pages step (and of the stray holder's
+        put where one is switched on: a reference held for ever is not transient)."""
         return (s.pc != "idle") & (s.caller == "kthread"), s.pc == "idle"
 
     # -- sanity ---------------------------------------------------------------------
