@@ -7,6 +7,9 @@ from toys import Toggle
 from mhpcheck.checker.explicit.liveness import check_leads_to, strongly_connected
 from mhpcheck.checker.replay import replay
 from mhpcheck.checker.result import Verdict
+from mhpcheck.model.base import Declarations, Model, action, eventually, init
+from mhpcheck.model.domains import IntRange
+from mhpcheck.model.dsl import Effect, StateView, Term, then, when
 from mhpcheck.model.registry import build_system
 from mhpcheck.model.system import LeadsTo
 
@@ -58,3 +61,33 @@ def test_tarjan_finds_components() -> None:
     assert n == 3
     assert comp[0] == comp[1] == comp[2]
     assert len({comp[0], comp[3], comp[4]}) == 3
+
+
+class Lazy(Model):
+    """x may become 1, but the action is not fair: nothing forces it."""
+
+    name = "lazy"
+
+    def declare(self, d: Declarations) -> None:
+        d.var("x", IntRange(0, 1))
+
+    @init
+    def start(self, s: StateView) -> Effect:
+        return then()
+
+    @action()
+    def go(self, s: StateView) -> Effect:
+        return when(s.x == 0).then(s.x.becomes(1))
+
+    @eventually
+    def done(self, s: StateView) -> Term:
+        return s.x == 1
+
+
+def test_a_run_may_stop_where_only_unfair_actions_are_enabled() -> None:
+    ts = Lazy().build()
+    r = check_leads_to(ts, leads(ts, "done"))
+    assert r.verdict is Verdict.VIOLATED
+    assert r.trace is not None and len(r.trace) == 0 and r.trace.loop == 0
+    assert r.trace.loop_action is None and "no fair action" in r.trace.note
+    replay(ts, r.trace)

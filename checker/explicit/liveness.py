@@ -2,9 +2,11 @@
 
 On the full state graph: a counterexample is a fair run that reaches a ``P`` state and
 then never meets ``Q``. Such a run ends in the ``¬Q`` part of the graph, either in a
-state with no successor (the run stutters there for ever) or in a strongly connected
-component of ``¬Q`` states that is *fair*: every weakly fair action instance that is
-enabled in all of its states is also taken on one of its internal edges. Checking the
+state where no fair action instance is enabled (the run may stop there and stutter
+for ever: actions not marked fair are never forced to happen) or in a strongly
+connected component of ``¬Q`` states that is *fair*: every weakly fair action
+instance that is enabled in all of its states is also taken on one of its internal
+edges. Checking the
 maximal components suffices for weak fairness: a sub-cycle of an unfair component is
 unfair too (the starved action stays enabled everywhere and is still never taken).
 
@@ -97,12 +99,16 @@ class _Lasso:
             members[self.comp[i]].append(i)
         self.members = members
         for i in self.nodes:
-            if self.graph.start[i] == self.graph.start[i + 1]:
-                self.bad[i] = True  # deadlock: the run stutters in ¬Q for ever
+            if self.stutters(i):
+                self.bad[i] = True  # the run may stop here and stutter in ¬Q for ever
         for c, group in enumerate(members):
             if self._fair_cycle(c, group):
                 for i in group:
                     self.bad[i] = True
+
+    def stutters(self, i: int) -> bool:
+        """No fair action instance is enabled in state ``i``: a fair run may stop there."""
+        return not any(self.fair[k] for _, k in self.graph.edges(i))
 
     def _fair_cycle(self, c: int, group: list[int]) -> bool:
         first = group[0]
@@ -226,10 +232,12 @@ def check_leads_to(ts: TransitionSystem, prop: LeadsTo, budget: Budget = UNBOUND
         return Step(inst.action, inst.args, exp.states[j])
 
     steps += [step(j, k) for j, k in hops]
-    if exp.graph.start[entry] == exp.graph.start[entry + 1]:
+    if lasso.stutters(entry):
+        stuck = ("no action is enabled" if exp.graph.start[entry] == exp.graph.start[entry + 1]
+                 else "no fair action is enabled (the others need never happen)")
         trace = Trace(ts.name, ts.params, ts.knobs, prop.name, "lasso", tuple(steps),
-                      loop=len(steps) - 1, note="the run stops in a state with no enabled "
-                      "action and never reaches the goal")
+                      loop=len(steps) - 1, note=f"the run stops in a state where {stuck} "
+                      "and never reaches the goal")
     else:
         loop = lasso.fair_loop(entry)
         loop_start = len(steps) - 1
