@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from mhpcheck.model.compile import Compiled, compile_system
 from mhpcheck.model.errors import ModelError, ReplayMismatch
-from mhpcheck.model.system import State, TransitionSystem
+from mhpcheck.model.system import DEADLOCK_FREE, State, TransitionSystem
 from mhpcheck.model.trace import Trace
 
 
@@ -53,7 +53,11 @@ def replay(ts: TransitionSystem, trace: Trace, compiled: Compiled | None = None)
     if not 0 <= trace.loop < len(trace.steps):
         raise ReplayMismatch(f"loop index {trace.loop} outside the trace")
     if trace.loop_action is None:
-        if any(ts.actions[k].fair for k, _ in compiled.successors(prev)):
+        enabled = compiled.successors(prev)
+        if trace.property == DEADLOCK_FREE.name and enabled:
+            raise ReplayMismatch("the trace claims a deadlock but its last state has "
+                                 f"{len(enabled)} enabled action instances")
+        if any(ts.actions[k].fair for k, _ in enabled):
             raise ReplayMismatch("the trace ends in a stuttering loop but its last state "
                                  "has an enabled fair action")
         return
