@@ -85,15 +85,13 @@ def child(engine: str, spec: dict[str, Any]) -> None:
     else:
         t0 = time.perf_counter()
         layout = layout_of(ts)
-        if layout is None:
-            print(json.dumps({"error": "state wider than 64 bits"}))
-            return
         batch = compile_batch(ts, layout)
         compile_s = time.perf_counter() - t0
         vec = explore_vec(ts, [DEADLOCK_FREE], batch=batch)
         out = {"states": vec.distinct_states, "transitions": vec.transitions,
                "depth": vec.depth, "seconds": vec.seconds, "compile_seconds": compile_s,
                "stored_bytes_per_state": vec.bytes_per_state, "bits": layout.total_bits,
+               "words": layout.n_words,
                "deadlock": "deadlock-free" in vec.found}
     print(json.dumps(out))
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -24,6 +25,8 @@ from mhpcheck.checker.explicit.vector import (
 from mhpcheck.checker.explicit.vector_compile import compile_batch, layout_of
 from mhpcheck.checker.result import UNBOUNDED, Budget, Verdict
 from mhpcheck.cli.main import main
+from mhpcheck.cli.runner import run_checks
+from mhpcheck.cli.spec import load_spec, resolve
 from mhpcheck.model.base import Model
 from mhpcheck.model.domains import Bool, IntRange
 from mhpcheck.model.errors import ModelError
@@ -54,16 +57,30 @@ from mhpcheck.model.system import (
     VarDecl,
 )
 
+DOM = IntRange(0, 3)
+
 
 def _safety(ts: TransitionSystem) -> list[Property]:
     return [p for p in ts.properties if not isinstance(p, LeadsTo)] + [DEADLOCK_FREE]
 
 
-def _agree(ts: TransitionSystem, budget: Budget = UNBOUNDED) -> None:
-    """bfs and bfs-vec give the same counts, verdicts and trace lengths; traces replay."""
+#: Word sizes the agreement tests pack states into: 64 (one word where states fit) and
+#: 5 bits a word, which spreads every state over several words and splits families.
+WORDS = [64, 5]
+
+
+def _agree(ts: TransitionSystem, budget: Budget = UNBOUNDED, word_bits: int = 64) -> None:
+    """bfs and bfs-vec give the same counts, verdicts and trace lengths; traces replay;
+    either both raise a ModelError or neither does."""
     props = _safety(ts)
-    ref = explore(ts, props, budget)
-    vec = explore_vec(ts, props, budget)
+    batch = compile_batch(ts, layout_of(ts, word_bits))
+    try:
+        ref = explore(ts, props, budget)
+    except ModelError:
+        with pytest.raises(ModelError):
+            explore_vec(ts, props, budget, batch=batch)
+        return
+    vec = explore_vec(ts, props, budget, batch=batch)
     assert vec.distinct_states == len(ref.states)
     assert vec.transitions == ref.transitions
     assert vec.depth == ref.depth
@@ -91,17 +108,20 @@ TOYS: list[tuple[type[Model], dict[str, int], dict[str, bool]]] = [
 ]
 
 
+@pytest.mark.parametrize("word_bits", WORDS)
 @pytest.mark.parametrize(("cls", "params", "knobs"), TOYS)
 def test_agrees_with_bfs_on_toys(cls: type[Model], params: dict[str, int],
-                                 knobs: dict[str, bool]) -> None:
-    _agree(cls(params, knobs).build())
+                                 knobs: dict[str, bool], word_bits: int) -> None:
+    _agree(cls(params, knobs).build(), word_bits=word_bits)
 
 
+@pytest.mark.parametrize("word_bits", WORDS)
 @pytest.mark.parametrize("name", ["philosophers", "peterson"])
 @pytest.mark.parametrize("n", [2, 3, 4])
 @pytest.mark.parametrize("broken", [False, True])
-def test_agrees_with_bfs_on_textbook_models(name: str, n: int, broken: bool) -> None:
-    _agree(build_system(name, {"n": n}, {"broken": broken}))
+def test_agrees_with_bfs_on_textbook_models(name: str, n: int, broken: bool,
+                                            word_bits: int) -> None:
+    _agree(build_system(name, {"n": n}, {"broken": broken}), word_bits=word_bits)
 
 
 def test_counts_equal_spins_for_pinned_instances() -> None:
@@ -142,13 +162,62 @@ def test_registered_engine_checks_every_safety_kind_and_delegates_liveness() -> 
     assert live.verdict is check(toggle, toggle.property("finishes"), "bfs").verdict
 
 
-def test_model_errors_are_the_explicit_semantics_errors() -> None:
+@pytest.mark.parametrize("word_bits", WORDS)
+def test_model_errors_are_the_explicit_semantics_errors(word_bits: int) -> None:
     ts = Arrays({"n": 3}).build()
     with pytest.raises(ModelError) as ref:
         explore(ts)
     with pytest.raises(ModelError) as vec:
-        explore_vec(ts)
+        explore_vec(ts, batch=compile_batch(ts, layout_of(ts, word_bits)))
     assert str(vec.value) == str(ref.value)
+
+
+def _bad_read_system(guard: Expr, x0: int) -> TransitionSystem:
+    """x (0..3) and a[0..2]; one action guarded by ``guard``; a[x] may read outside a."""
+    cells = IndexSet("cell", 3)
+    variables = (VarDecl("x", DOM, None, 0), VarDecl("a", DOM, cells, 1))
+    act = ActionInstance("act", (), guard, (Assign("a", DOM, Const(1, "int"), Const(0, "int"),
+                                                   3),))
+    return TransitionSystem("bad-read", (), (), variables, ((x0, 0, 0, 0),), (act,),
+                            (ActionInfo("act", (), False, "", ""),), ())
+
+
+_AX = Var("a", DOM, Var("x", DOM), 3)  # a[x]: x = 3 is outside a
+
+
+@pytest.mark.parametrize("word_bits", WORDS)
+@pytest.mark.parametrize(("guard", "x0", "raises"), [
+    # The bad read comes first: the explicit semantics evaluate it whatever x is.
+    (And((Cmp("==", _AX, Const(1, "int")), Cmp("==", Var("x", DOM), Const(0, "int")))), 3,
+     True),
+    # The slot test comes first and is false: the bad read is never evaluated.
+    (And((Cmp("==", Var("x", DOM), Const(0, "int")), Cmp("==", _AX, Const(1, "int")))), 3,
+     False),
+    # A constant-false conjunct after the bad read: still evaluated, still an error.
+    (And((Cmp("==", _AX, Const(1, "int")), Cmp("==", Const(0, "int"), Const(1, "int")))), 3,
+     True),
+    (Or((Cmp("==", _AX, Const(1, "int")), Cmp("==", Const(0, "int"), Const(0, "int")))), 3,
+     True),
+    (Or((Cmp("==", Const(0, "int"), Const(0, "int")), Cmp("==", _AX, Const(1, "int")))), 3,
+     False),
+    (And((Cmp("==", _AX, Const(1, "int")), Cmp("==", Var("x", DOM), Const(0, "int")))), 2,
+     False),
+])
+def test_reordered_guards_raise_exactly_where_bfs_does(guard: Expr, x0: int, raises: bool,
+                                                       word_bits: int) -> None:
+    ts = _bad_read_system(guard, x0)
+    batch = compile_batch(ts, layout_of(ts, word_bits))
+    if raises:
+        with pytest.raises(ModelError) as ref:
+            explore(ts, [DEADLOCK_FREE])
+        with pytest.raises(ModelError) as vec:
+            explore_vec(ts, [DEADLOCK_FREE], batch=batch)
+        assert str(vec.value) == str(ref.value)
+    else:
+        ref_exp = explore(ts, [DEADLOCK_FREE])
+        vec_exp = explore_vec(ts, [DEADLOCK_FREE], batch=batch)
+        assert vec_exp.distinct_states == len(ref_exp.states)
+        assert vec_exp.transitions == ref_exp.transitions
 
 
 @pytest.mark.parametrize("depth", [0, 1, 3, 5])
@@ -166,62 +235,116 @@ def test_states_bound_reports_holds_up_to_bound() -> None:
     assert r.stats.distinct_states >= 100
 
 
-def test_wide_states_fall_back_to_bfs() -> None:
+def test_wide_states_take_several_words() -> None:
     ts = build_system("philosophers", {"n": 30})  # 90 bits
-    assert layout_of(ts) is None
-    [r] = check_safety_vec(ts, [DEADLOCK_FREE], Budget(max_depth=2))
-    assert r.engine == ENGINE and "64 bits" in r.message
+    layout = layout_of(ts)
+    assert layout.n_words == 2 and layout.total_bits == 90
+    [r] = check_safety_vec(ts, [DEADLOCK_FREE], Budget(max_depth=3))
+    assert r.engine == ENGINE and not r.message
     assert r.verdict is Verdict.BOUNDED
+    _agree(ts, Budget(max_depth=4))
+
+
+def test_hotplug_wider_than_64_bits_agrees_with_bfs() -> None:
+    """Two pages per pageblock with every actor on: 72 bits, 160,795 states."""
+    knobs: dict[str, object] = {
+        "population": "VV|LB", "stray": "transient", "signals": True, "allocator": True,
+        "walker": True, "forced_unload": True, "vmem_remove": True, "vmem_unplug": True,
+        "vmem_plug": True, "notifier_veto": True}
+    ts = build_system("hotplug", {"blocks": 1, "pageblocks": 2, "pages": 2, "spare": 2},
+                      knobs, "legacy")  # type: ignore[arg-type]
+    assert layout_of(ts).n_words == 2
+    _agree(ts)
+
+
+@pytest.mark.parametrize("spec_file", sorted(
+    str(p.relative_to(ROOT / "specs" / "hotplug"))
+    for d in ("9-cover-letter", "10-all-features")
+    for p in (ROOT / "specs" / "hotplug" / d).glob("*.toml")))
+def test_hotplug_specs_hold_under_bfs_vec(spec_file: str) -> None:
+    """The pinned counts and trace lengths of the widest hotplug specs (72 bits: two
+    words; 63 bits: one) come out the same with every safety check on bfs-vec."""
+    spec = load_spec(ROOT / "specs" / "hotplug" / spec_file)
+    spec = replace(spec, checks=tuple(
+        replace(c, engine="bfs-vec") if c.engine == "bfs" else c for c in spec.checks))
+    outcomes = run_checks(spec, resolve(spec))
+    assert [o.problems for o in outcomes if not o.ok] == []
+    assert any(o.result.engine == "bfs-vec" for o in outcomes)
 
 
 def test_stores_ten_bytes_per_state() -> None:
     exp = explore_vec(build_system("philosophers", {"n": 10}))
     assert exp.bytes_per_state == 10.0
+    ts = build_system("philosophers", {"n": 10})  # in two words: a key and two words
+    wide = explore_vec(ts, batch=compile_batch(ts, layout_of(ts, 16)))
+    assert wide.bytes_per_state == 26.0 and wide.distinct_states == exp.distinct_states
 
 
-def test_layout_round_trips() -> None:
+@pytest.mark.parametrize("word_bits", [64, 8, 5, 1])
+def test_layout_round_trips(word_bits: int) -> None:
     ts = Shifted({"n": 3}).build()
-    layout = layout_of(ts)
-    assert layout is not None
-    for s in explore(ts).states:
+    layout = layout_of(ts, word_bits)
+    states = explore(ts).states
+    for s in states:
         assert layout.unpack(layout.pack(s)) == s
+    packed = layout.pack_many(states)
+    assert packed.shape == ((len(states),) if layout.n_words == 1
+                            else (layout.n_words, len(states)))
+    assert layout.ints(packed) == [layout.pack(s) for s in states]
+    assert [layout.at(packed, i) for i in range(len(states))] == layout.ints(packed)
+    for slot in range(len(layout.bits)):  # no slot straddles a word; none overlap
+        assert layout.shifts[slot] + layout.bits[slot] <= max(64, *layout.bits)
+    spans = {(layout.words[i], layout.shifts[i] + b) for i in range(len(layout.bits))
+             for b in range(layout.bits[i])}
+    assert len(spans) == layout.total_bits
     batch = compile_batch(ts, layout)
     assert "def post_" in batch.source
 
 
+def test_a_family_wider_than_a_word_is_split_into_runs() -> None:
+    ts = build_system("philosophers", {"n": 4})
+    pc = ts.variables[0]
+    assert (pc.name, pc.width) == ("pc", 4)
+    assert len(layout_of(ts).groups(pc.offset, 4)) == 1
+    groups = layout_of(ts, 5).groups(pc.offset, 4)  # two 2-bit elements a word
+    assert [(g.first, g.count) for g in groups] == [(0, 2), (2, 2)]
+    assert groups[0].word != groups[1].word
+
+
 # -- random systems: the batch compiler against the explicit compiler ---------------------
 
-DOM = IntRange(0, 3)
 _Y2 = Arith("min", Var("y", DOM), Const(2, "int"))  # an index into a[0..2]
 
 
-def _exprs(depth: int) -> st.SearchStrategy[Expr]:
-    """Integer expressions over x, y (0..3) and a[0..2] (0..3), a read at index y % 3."""
+def _exprs(depth: int, bad: bool = False) -> st.SearchStrategy[Expr]:
+    """Integer expressions over x, y (0..3) and a[0..2] (0..3), a read at index min(y, 2)
+    (and with ``bad`` also at index y, which reads outside a when y = 3)."""
     leaves = st.one_of(
         st.integers(-1, 4).map(lambda v: Const(v, "int")),
         st.sampled_from(["x", "y"]).map(lambda n: Var(n, DOM)),
         st.integers(0, 2).map(lambda i: Var("a", DOM, Const(i, "int"), 3)),
         st.just(Var("a", DOM, _Y2, 3)),
+        *([st.just(Var("a", DOM, Var("y", DOM), 3))] if bad else []),
     )
     if depth == 0:
         return leaves
-    sub = _exprs(depth - 1)
+    sub = _exprs(depth - 1, bad)
     return st.one_of(
         leaves,
         st.builds(Arith, st.sampled_from(["+", "-", "*", "min", "max"]), sub, sub),
-        st.builds(Ite, _conds(depth - 1), sub, sub),
+        st.builds(Ite, _conds(depth - 1, bad), sub, sub),
     )
 
 
-def _conds(depth: int) -> st.SearchStrategy[Expr]:
-    sub = _exprs(depth)
+def _conds(depth: int, bad: bool = False) -> st.SearchStrategy[Expr]:
+    sub = _exprs(depth, bad)
     atoms = st.one_of(
         st.builds(Cmp, st.sampled_from(["==", "!=", "<", "<=", ">", ">="]), sub, sub),
         st.builds(lambda i: Var("b", Bool, Const(i, "int"), 2), st.integers(0, 1)),
     )
     if depth == 0:
         return atoms
-    inner = _conds(depth - 1)
+    inner = _conds(depth - 1, bad)
     return st.one_of(
         atoms,
         st.builds(Not, inner),
@@ -277,10 +400,30 @@ def _system(actions: list[tuple[Expr, tuple[Assign, ...]]], inv: Expr,
 @settings(max_examples=150, deadline=None)
 @given(st.lists(st.tuples(st.one_of(st.just(And(())), _conds(1), _conds(2)), _updates()),
                 min_size=1, max_size=6), _conds(1),
-       st.tuples(*[st.integers(0, 3)] * 5, *[st.integers(0, 1)] * 2))
+       st.tuples(*[st.integers(0, 3)] * 5, *[st.integers(0, 1)] * 2),
+       st.sampled_from(WORDS))
 def test_random_systems_agree(actions: list[tuple[Expr, tuple[Assign, ...]]], inv: Expr,
-                              init: tuple[int, ...]) -> None:
-    _agree(_system(actions, inv, init))
+                              init: tuple[int, ...], word_bits: int) -> None:
+    _agree(_system(actions, inv, init), word_bits=word_bits)
+
+
+_SLOT_TESTS = st.builds(lambda n, c: Cmp("==", Var(n, DOM), Const(c, "int")),
+                        st.sampled_from(["x", "y"]), st.integers(0, 3))
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(
+           st.lists(st.one_of(_SLOT_TESTS, _conds(1, bad=True)), min_size=1, max_size=4)
+           .map(lambda cs: And(tuple(cs))), _updates()), min_size=1, max_size=5),
+       _conds(1, bad=True),
+       st.tuples(*[st.integers(0, 3)] * 5, *[st.integers(0, 1)] * 2),
+       st.sampled_from(WORDS))
+def test_random_systems_with_bad_reads_agree(actions: list[tuple[Expr, tuple[Assign, ...]]],
+                                             inv: Expr, init: tuple[int, ...],
+                                             word_bits: int) -> None:
+    """Guards mixing slot tests (which bfs-vec evaluates first) with reads that may fall
+    outside a family: bfs-vec raises a ModelError exactly where bfs does."""
+    _agree(_system(actions, inv, init), word_bits=word_bits)
 
 
 def test_spec_runner_and_check_command_use_bfs_vec(tmp_path: Path) -> None:

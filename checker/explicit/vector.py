@@ -1,30 +1,35 @@
 """The fast explicit engine, ``bfs-vec``: breadth-first search a whole frontier at a time.
 
-States are packed into 64-bit words (``vector_compile.Layout``). Each BFS level is
-expanded in chunks: for every action instance, one generated numpy function
-evaluates the guard over the chunk and another computes the post-states of the
-enabled ones. The level's successors are sorted and deduplicated (``np.unique``),
-and those already visited are dropped by binary search in the visited set.
+States are packed into 64-bit words (``vector_compile.Layout``): one word when they
+fit, else an array of shape ``(words, n)``. Each BFS level is expanded in chunks: for
+every action instance, one generated numpy function evaluates the guard over the chunk
+and another computes the post-states of the enabled ones. The level's successors are
+sorted and deduplicated, and those already visited are dropped by binary search in
+the visited set.
 
-The visited set is a few sorted runs of packed states (a log-structured merge: a
-new level becomes a run, and runs of similar size are merged), each with a parallel
-array of BFS levels: 8 bytes per state plus 2 (4 past depth 65,535). No parent
-links are stored: a shortest trace to a state at level ``d`` is rebuilt backwards by
-re-expanding the states of level ``d - 1`` and picking one (the smallest packed
-word) that reaches it, and so on down to an initial state. That costs one pass over
-the visited set per step, once, when a counterexample is reported.
+The visited set is a few runs sorted by key (a log-structured merge: a new level
+becomes a run, and runs of similar size are merged), each with a parallel array of
+BFS levels. For one-word states the key is the word: 8 bytes per state plus 2 (4
+past depth 65,535). Wider states are ordered by a 64-bit hash of their words and
+stored with it (8 bytes per word plus 10); two states with the same hash are told
+apart by their words, so counts stay exact. No parent links are stored: a shortest
+trace to a state at level ``d`` is rebuilt backwards by re-expanding the states of
+level ``d - 1`` and picking one (the smallest packed state) that reaches it, and so
+on down to an initial state. That costs one pass over the visited set per step,
+once, when a counterexample is reported.
 
 The results have the same meaning as the ``bfs`` engine's: the same distinct-state
-and transition counts, depth, action coverage, verdicts, and shortest traces (the
-same length; possibly another trace of that length). A state wider than 64 bits
-falls back to the pure-Python ``bfs`` engine, and so do liveness properties.
+and transition counts, depth, action coverage, verdicts, errors, and shortest traces
+(the same length; possibly another trace of that length). Liveness properties are
+checked by ``bfs``.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -52,7 +57,7 @@ from ..result import (
     Verdict,
     no_progress,
 )
-from .bfs import SAFETY_KINDS, check_safety
+from .bfs import SAFETY_KINDS
 from .liveness import check_leads_to
 from .vector_compile import BatchFn, BatchSystem, Layout, Mask, Packed, compile_batch, layout_of
 
@@ -63,79 +68,174 @@ CHUNK = 1 << 15
 MERGE_RATIO = 4
 
 Levels = npt.NDArray[np.unsignedinteger]
+Keys = npt.NDArray[np.uint64]
+#: A sorted run of the visited set: its sort keys, its states (the keys themselves for
+#: one-word states) and the BFS level of each.
+Run = tuple[Keys, Packed, Levels]
+
+_H1, _H2, _H3 = np.uint64(0x9E3779B97F4A7C15), np.uint64(0xBF58476D1CE4E5B9), \
+    np.uint64(0x94D049BB133111EB)
+
+
+def state_keys(rows: Packed) -> Keys:
+    """The sort key of each state: the word itself for one-word states, else a 64-bit hash
+    of its words (two states with one key are told apart by their words)."""
+    if rows.ndim == 1:
+        return rows
+    h = rows[0] * _H1
+    for j in range(1, rows.shape[0]):
+        h ^= rows[j]
+        h *= _H2
+        h ^= h >> np.uint64(31)
+    h ^= h >> np.uint64(32)
+    h *= _H3
+    h ^= h >> np.uint64(29)
+    keys: Keys = h
+    return keys
+
+
+def _same(a: Packed, b: Packed) -> Mask:
+    """Element-wise equality of two arrays of states (all words equal)."""
+    if a.ndim == 1:
+        eq: Mask = a == b
+        return eq
+    eq = a[0] == b[0]
+    for j in range(1, a.shape[0]):
+        eq &= a[j] == b[j]
+    return eq
 
 
 @dataclass
 class Visited:
-    """The visited set: sorted runs of packed states, each with the BFS level of its states."""
+    """The visited set: runs sorted by key, each with the BFS level of its states."""
 
-    runs: list[tuple[Packed, Levels]] = field(default_factory=list)
+    runs: list[Run] = field(default_factory=list)
     level_dtype: type[np.unsignedinteger] = np.uint16
 
     def __len__(self) -> int:
-        return sum(len(r) for r, _ in self.runs)
+        return sum(len(r) for r, _, _ in self.runs)
 
     @property
     def nbytes(self) -> int:
-        return sum(r.nbytes + lv.nbytes for r, lv in self.runs)
+        return sum(k.nbytes + (0 if r is k else r.nbytes) + lv.nbytes for k, r, lv in self.runs)
 
-    def unseen(self, words: Packed) -> Packed:
-        """The members of ``words`` (sorted, distinct) not in the set.
+    def unseen(self, keys: Keys, rows: Packed) -> tuple[Keys, Packed]:
+        """The states of ``rows`` (sorted by ``keys``, distinct) not in the set.
 
         The newest runs go first: they are the smallest and hold the last levels, where
         most successors of the frontier fall, so the big old runs see few candidates.
         """
-        for run, _ in reversed(self.runs):
-            if not len(run) or not len(words):
+        for run_keys, run_rows, _ in reversed(self.runs):
+            if not len(run_keys) or not len(keys):
                 continue
-            pos = np.searchsorted(run, words)
-            np.minimum(pos, len(run) - 1, out=pos)
-            words = words[run[pos] != words]
-        return words
+            pos = np.searchsorted(run_keys, keys)
+            np.minimum(pos, len(run_keys) - 1, out=pos)
+            hit = run_keys[pos] == keys
+            if rows.ndim > 1:  # equal keys: compare the words, and look past a collision
+                at = np.flatnonzero(hit)
+                equal = _same(run_rows[:, pos[at]], rows[:, at])
+                hit[at[~equal]] = False
+                for i in at[~equal].tolist():
+                    p = int(pos[i]) + 1
+                    while p < len(run_keys) and run_keys[p] == keys[i]:
+                        if (run_rows[:, p] == rows[:, i]).all():
+                            hit[i] = True
+                            break
+                        p += 1
+            keep = ~hit
+            keys, rows = (keys[keep], rows[..., keep]) if rows is not keys else \
+                (keys[keep],) * 2
+        return keys, rows
 
-    def add(self, words: Packed, level: int) -> None:
-        """Add ``words`` (sorted, distinct, none already present), all found at ``level``."""
+    def add(self, keys: Keys, rows: Packed, level: int) -> None:
+        """Add ``rows`` (sorted by ``keys``, distinct, none present), all found at ``level``."""
         if level >= np.iinfo(self.level_dtype).max:
             self.level_dtype = np.uint32
-            self.runs = [(r, lv.astype(np.uint32)) for r, lv in self.runs]
-        self.runs.append((words, np.full(len(words), level, dtype=self.level_dtype)))
+            self.runs = [(k, r, lv.astype(np.uint32)) for k, r, lv in self.runs]
+        self.runs.append((keys, rows, np.full(len(keys), level, dtype=self.level_dtype)))
         while len(self.runs) >= 2 and len(self.runs[-2][0]) <= MERGE_RATIO * len(self.runs[-1][0]):
-            (a, la), (b, lb) = self.runs[-2], self.runs[-1]
-            self.runs[-2:] = [_merge(a, la, b, lb)]
+            self.runs[-2:] = [_merge(self.runs[-2], self.runs[-1])]
 
     def at_level(self, level: int) -> Packed:
-        """The states found at ``level``, sorted."""
-        parts = [run[lv == level] for run, lv in self.runs]
-        return np.sort(np.concatenate(parts)) if parts else np.zeros(0, np.uint64)
+        """The states found at ``level``, in key order."""
+        parts = [(k[lv == level], r[..., lv == level]) for k, r, lv in self.runs]
+        if not parts:
+            return np.zeros(0, np.uint64)
+        keys = np.concatenate([k for k, _ in parts])
+        rows = np.concatenate([r for _, r in parts], axis=-1)
+        return rows[..., np.argsort(keys, kind="stable")]
 
 
-def _distinct(parts: list[Packed]) -> Packed:
-    """The distinct words of sorted ``parts``, sorted (a merge: timsort finds the runs)."""
+def _distinct(parts: list[Packed], runs: bool = False) -> tuple[Keys, Packed]:
+    """The distinct states of ``parts``, sorted by key. One-word parts come sorted, and so
+    do wide ones when ``runs``: the sort is a merge (timsort finds the runs)."""
+    if parts[0].ndim > 1:
+        return _distinct_wide(np.concatenate(parts, axis=1), runs)
     words = np.sort(np.concatenate(parts), kind="stable")
-    if len(words) < 2:
-        return words
-    keep = np.empty(len(words), dtype=np.bool_)
-    keep[0] = True
-    np.not_equal(words[1:], words[:-1], out=keep[1:])
-    return words[keep]
+    if len(words) >= 2:
+        keep = np.empty(len(words), dtype=np.bool_)
+        keep[0] = True
+        np.not_equal(words[1:], words[:-1], out=keep[1:])
+        words = words[keep]
+    return words, words
 
 
-def _merge(a: Packed, la: Levels, b: Packed, lb: Levels) -> tuple[Packed, Levels]:
-    """Merge two sorted disjoint runs (and their level arrays)."""
-    at = np.searchsorted(a, b) + np.arange(len(b))
-    out = np.empty(len(a) + len(b), dtype=np.uint64)
-    lout = np.empty(len(a) + len(b), dtype=la.dtype)
-    from_a = np.ones(len(out), dtype=np.bool_)
+def _distinct_wide(rows: Packed, runs: bool = False) -> tuple[Keys, Packed]:
+    """The distinct multi-word states of ``rows``, sorted by key.
+
+    One fast sort of one word each: the key's high bits above the state's position
+    (runs of ``rows`` sorted by key stay sorted runs). Equal states then sit side by
+    side; where states that differ share those high bits (rare), their group is sorted
+    again by key and words.
+    """
+    n = rows.shape[1]
+    if n == 0:
+        return np.zeros(0, np.uint64), rows
+    b = max(1, (n - 1).bit_length())
+    low = np.uint64((1 << b) - 1)
+    order = state_keys(rows) & ~low
+    order |= np.arange(n, dtype=np.uint64)
+    order.sort(kind="stable" if runs else None)
+    perm = (order & low).view(np.int64)
+    out = np.empty_like(rows)
+    for j in range(rows.shape[0]):
+        np.take(rows[j], perm, out=out[j])
+    rows = out
+    top = order >> np.uint64(b)
+    same_top = top[1:] == top[:-1]
+    equal = _same(rows[:, 1:], rows[:, :-1])
+    mixed = same_top & ~equal
+    if mixed.any():
+        group = np.concatenate(([0], np.cumsum(~same_top)))
+        sel = np.flatnonzero(np.isin(group, group[1:][mixed]))
+        sub = rows[:, sel]
+        resort = np.lexsort((*sub, state_keys(sub), group[sel]))
+        rows[:, sel] = sub[:, resort]
+        equal = _same(rows[:, 1:], rows[:, :-1])
+    keep = np.concatenate(([True], ~equal))
+    rows = rows[:, keep]
+    return state_keys(rows), rows
+
+
+def _merge(a: Run, b: Run) -> Run:
+    """Merge two sorted disjoint runs (keys, states and levels)."""
+    (ka, ra, la), (kb, rb, lb) = a, b
+    at = np.searchsorted(ka, kb) + np.arange(len(kb))
+    from_a = np.ones(len(ka) + len(kb), dtype=np.bool_)
     from_a[at] = False
-    out[at] = b
-    lout[at] = lb
-    out[from_a] = a
-    lout[from_a] = la
-    return out, lout
+
+    def merged(x: npt.NDArray[Any], y: npt.NDArray[Any]) -> npt.NDArray[Any]:
+        out = np.empty((*x.shape[:-1], len(from_a)), dtype=x.dtype)
+        out[..., at] = y
+        out[..., from_a] = x
+        return out
+
+    keys = merged(ka, kb)
+    return keys, keys if ra is ka else merged(ra, rb), merged(la, lb)
 
 
-#: Where a property failed (or a target was reached): the state's word and level, and
-#: for a step invariant also the action and the post-state's word.
+#: Where a property failed (or a target was reached): the state (as a Python int, see
+#: ``Layout``) and level, and for a step invariant also the action and the post-state.
 Found = tuple[int, int] | tuple[int, int, int, int]
 
 
@@ -170,10 +270,12 @@ class VecExploration:
         return Stats(len(self.visited), self.transitions, self.depth, round(self.seconds, 3))
 
     def coverage(self) -> tuple[tuple[str, int], ...]:
+        """Transitions per action with at least one instance, as ``bfs`` reports them."""
         per_action: dict[str, int] = {info.name: 0 for info in self.ts.action_infos}
+        present = {inst.action for inst in self.ts.actions}
         for k, n in enumerate(self.fired):
             per_action[self.ts.actions[k].action] += n
-        return tuple(per_action.items())
+        return tuple((a, n) for a, n in per_action.items() if a in present)
 
     def path(self, word: int, level: int) -> list[Step]:
         """A shortest run from an initial state to the state ``word`` found at ``level``."""
@@ -181,16 +283,19 @@ class VecExploration:
         chain: list[tuple[int, int]] = [(word, -1)]
         for d in range(level, 0, -1):
             preds = self.visited.at_level(d - 1)
+            target = layout.array([word])
             best: tuple[int, int] | None = None
             for k, act in enumerate(actions):
                 if act.never:
                     continue
-                sub = preds if act.guard is None else preds[act.guard(preds)[0]]
-                if not len(sub):
+                sub = preds if act.guard is None else preds[..., act.guard(preds)[0]]
+                if not sub.shape[-1]:
                     continue
-                hit = sub[act.post(sub)[0] == np.uint64(word)]
-                if len(hit) and (best is None or int(hit[0]) < best[0]):
-                    best = (int(hit[0]), k)
+                hit = sub[..., _same(act.post(sub)[0], target)]
+                if hit.shape[-1]:
+                    w = min(layout.ints(hit))
+                    if best is None or w < best[0]:
+                        best = (w, k)
             if best is None:  # cannot happen: every state at level d has a parent at d - 1
                 raise ModelError(f"internal error: no predecessor at level {d - 1}")
             chain[-1] = (chain[-1][0], best[1])
@@ -219,7 +324,7 @@ class _Reference:
 
     def action(self, layout: Layout, k: int, words: Packed) -> None:
         """Run action ``k`` on each word: raises the reference ModelError if there is one."""
-        for w in words.tolist():
+        for w in layout.ints(words):
             self.compiled.apply[k](layout.unpack(w))
 
     def predicate(self, layout: Layout, prop: Property, words: Packed,
@@ -227,11 +332,11 @@ class _Reference:
         expr = prop.expr  # type: ignore[attr-defined]
         if posts is None:
             pred = self.compiled.predicate(expr, prop.name)
-            for w in words.tolist():
+            for w in layout.ints(words):
                 pred(layout.unpack(w))
         else:
             spred = self.compiled.step_predicate(expr, prop.name)
-            for w, p in zip(words.tolist(), posts.tolist(), strict=True):
+            for w, p in zip(layout.ints(words), layout.ints(posts), strict=True):
                 spred(layout.unpack(w), layout.unpack(p))
 
 
@@ -240,7 +345,7 @@ def _eval(fn: BatchFn, ref: _Reference, layout: Layout, prop: Property,
     """A batch predicate's values, with flagged states checked by the explicit semantics."""
     out, err = fn(x) if y is None else fn(x, y)
     if err is not None and err.any():
-        ref.predicate(layout, prop, x[err], None if y is None else y[err])
+        ref.predicate(layout, prop, x[..., err], None if y is None else y[..., err])
     result: Mask = out
     return result
 
@@ -249,15 +354,9 @@ def explore_vec(ts: TransitionSystem, properties: Sequence[Property] = (),
                 budget: Budget = UNBOUNDED, progress: ProgressFn = no_progress,
                 batch: BatchSystem | None = None,
                 stop_when_decided: bool = False) -> VecExploration:
-    """Explore ``ts`` breadth-first a level at a time, checking safety ``properties``.
-
-    Raises ModelError when a state does not fit in 64 bits (``layout_of`` is None).
-    """
+    """Explore ``ts`` breadth-first a level at a time, checking safety ``properties``."""
     if batch is None:
-        layout = layout_of(ts)
-        if layout is None:
-            raise ModelError(f"model {ts.name}: a state needs more than 64 bits")
-        batch = compile_batch(ts, layout)
+        batch = compile_batch(ts, layout_of(ts))
     layout = batch.layout
     ref = _Reference(ts)
     invariants = [(p, batch.predicate(p.expr, p.name))
@@ -275,32 +374,32 @@ def explore_vec(ts: TransitionSystem, properties: Sequence[Property] = (),
         for p, fn in invariants:
             bad = ~_eval(fn, ref, layout, p, words)
             if bad.any():
-                found[p.name] = (int(words[bad][0]), level)
+                found[p.name] = (layout.at(words, int(np.argmax(bad))), level)
         for t, fn in targets:
             hit = _eval(fn, ref, layout, t, words)
             if hit.any():
-                found[t.name] = (int(words[hit][0]), level)
+                found[t.name] = (layout.at(words, int(np.argmax(hit))), level)
         invariants = [(p, f) for p, f in invariants if p.name not in found]
         targets = [(t, f) for t, f in targets if t.name not in found]
 
     t0 = time.perf_counter()
-    frontier = np.unique(layout.pack_many(ts.init))
+    keys, frontier = _distinct([layout.pack_many(ts.init)])
     visited = Visited()
-    visited.add(frontier, 0)
+    visited.add(keys, frontier, 0)
     check_states(frontier, 0)
     fired = [0] * len(ts.actions)
     transitions = 0
     depth = 0
     bound: str | None = None
     actions = batch.actions
-    while len(frontier) and bound is None:
+    while frontier.shape[-1] and bound is None:
         if budget.max_depth is not None and depth >= budget.max_depth:
             bound = "depth"
             break
         parts: list[Packed] = []
-        for lo in range(0, len(frontier), CHUNK):
-            x = frontier[lo:lo + CHUNK]
-            enabled: Mask | None = np.zeros(len(x), np.bool_) if deadlock else None
+        for lo in range(0, frontier.shape[-1], CHUNK):
+            x = frontier[..., lo:lo + CHUNK]
+            enabled: Mask | None = np.zeros(x.shape[-1], np.bool_) if deadlock else None
             for k, act in enumerate(actions):
                 if act.never:
                     continue
@@ -311,42 +410,46 @@ def explore_vec(ts: TransitionSystem, properties: Sequence[Property] = (),
                 else:
                     g, err = act.guard(x)
                     if err is not None and err.any():
-                        ref.action(layout, k, x[err])
+                        ref.action(layout, k, x[..., err])
                     if enabled is not None:
                         enabled |= g
-                    sub = x[g]
-                if not len(sub):
+                    sub = x[..., g]
+                if not sub.shape[-1]:
                     continue
                 post, err = act.post(sub)
                 if err is not None and err.any():
-                    ref.action(layout, k, sub[err])
-                fired[k] += len(sub)
-                transitions += len(sub)
+                    ref.action(layout, k, sub[..., err])
+                fired[k] += sub.shape[-1]
+                transitions += sub.shape[-1]
                 for p, fn in steps:
                     bad = ~_eval(fn, ref, layout, p, sub, post)
                     if bad.any():
-                        i = int(np.flatnonzero(bad)[0])
-                        found[p.name] = (int(sub[i]), depth, k, int(post[i]))
+                        i = int(np.argmax(bad))
+                        found[p.name] = (layout.at(sub, i), depth, k, layout.at(post, i))
                 steps = [(p, f) for p, f in steps if p.name not in found]
-                parts.append(post if act.monotone else np.sort(post))
+                parts.append(post if act.monotone or post.ndim > 1 else np.sort(post))
             if enabled is not None and not enabled.all() and deadlock[0] not in found:
-                found[deadlock[0]] = (int(x[~enabled][0]), depth)
+                found[deadlock[0]] = (layout.at(x, int(np.argmin(enabled))), depth)
             if budget.timeout is not None and time.perf_counter() - t0 > budget.timeout:
                 bound = "time"
                 break
         if bound is not None:
             break
-        new = visited.unseen(_distinct(parts)) if parts else frontier[:0]
+        if parts:
+            keys, new = visited.unseen(*_distinct(parts))
+        else:
+            keys, new = np.zeros(0, np.uint64), frontier[..., :0]
         depth += 1
-        if len(new):
-            visited.add(new, depth)
+        if new.shape[-1]:
+            visited.add(keys, new, depth)
             check_states(new, depth)
         else:
             depth -= 1
         frontier = new
         now = time.perf_counter()
         progress(Progress(len(visited), depth, transitions, now - t0))
-        if budget.max_states is not None and len(visited) >= budget.max_states and len(new):
+        if (budget.max_states is not None and len(visited) >= budget.max_states
+                and new.shape[-1]):
             bound = "states"
         if stop_when_decided and len(found) == n_props and n_props:
             bound = "stopped at first violation"
@@ -396,14 +499,8 @@ def result_of_vec(exp: VecExploration, prop: Property) -> CheckResult:
 def check_safety_vec(ts: TransitionSystem, properties: Sequence[Property],
                      budget: Budget = UNBOUNDED, progress: ProgressFn = no_progress,
                      stop_when_decided: bool = False) -> list[CheckResult]:
-    """Check safety ``properties`` in one exploration; falls back to ``bfs`` past 64 bits."""
-    layout = layout_of(ts)
-    if layout is None:
-        note = "states need more than 64 bits: checked by the pure-Python bfs engine"
-        return [replace(r, engine=ENGINE, message=note)
-                for r in check_safety(ts, properties, budget, progress,
-                                      stop_when_decided=stop_when_decided)]
-    exp = explore_vec(ts, properties, budget, progress, compile_batch(ts, layout),
+    """Check safety ``properties`` in one exploration."""
+    exp = explore_vec(ts, properties, budget, progress, compile_batch(ts, layout_of(ts)),
                       stop_when_decided)
     return [result_of_vec(exp, p) for p in properties]
 

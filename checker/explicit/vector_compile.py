@@ -39,54 +39,141 @@ Mask = npt.NDArray[np.bool_]
 BatchFn = Callable[..., tuple[Any, Mask | None]]
 
 WORD_BITS = 64
+MASK64 = (1 << WORD_BITS) - 1
+
+
+@dataclass(frozen=True)
+class Group:
+    """Adjacent elements ``first .. first + count - 1`` of a family, side by side in one word."""
+
+    first: int
+    count: int
+    word: int
+    shift: int
 
 
 @dataclass(frozen=True)
 class Layout:
-    """Where each slot lives in a packed 64-bit state."""
+    """Where each slot lives in a packed state: ``bits[k]`` bits of word ``words[k]``,
+    from bit ``shifts[k]`` on, holding ``value - los[k]``.
+
+    A state of at most 64 bits is one word and its slots follow each other in order.
+    A wider one is ``n_words`` words (arrays of shape ``(n_words, n)``); no slot
+    straddles two words, and a family is kept in one word when it fits in one, so a
+    dynamic index is one shift. As a Python int, word ``j`` of a state is its bits
+    ``64 j`` to ``64 j + 63``.
+    """
 
     shifts: tuple[int, ...]
     bits: tuple[int, ...]
     los: tuple[int, ...]
+    words: tuple[int, ...]
+    n_words: int = 1
 
     @property
     def total_bits(self) -> int:
-        return (self.shifts[-1] + self.bits[-1]) if self.shifts else 0
+        return sum(self.bits)
 
     def mask(self, slot: int) -> int:
-        """The bits of ``slot`` in place."""
+        """The bits of ``slot`` in place (in its word)."""
         return ((1 << self.bits[slot]) - 1) << self.shifts[slot]
+
+    def groups(self, base: int, size: int) -> list[Group]:
+        """The family at slots ``base .. base + size - 1`` as runs of adjacent elements."""
+        out: list[Group] = []
+        for i in range(size):
+            slot = base + i
+            last = out[-1] if out else None
+            if (last is not None and self.words[slot] == last.word
+                    and self.shifts[slot] == last.shift + last.count * self.bits[base]):
+                out[-1] = Group(last.first, last.count + 1, last.word, last.shift)
+            else:
+                out.append(Group(i, 1, self.words[slot], self.shifts[slot]))
+        return out
 
     def pack(self, state: State) -> int:
         word = 0
-        for value, shift, lo in zip(state, self.shifts, self.los, strict=True):
-            word |= (value - lo) << shift
+        for value, shift, lo, w in zip(state, self.shifts, self.los, self.words, strict=True):
+            word |= (value - lo) << (shift + WORD_BITS * w)
         return word
 
     def unpack(self, word: int) -> State:
-        return tuple(((word >> shift) & ((1 << bits) - 1)) + lo
-                     for shift, bits, lo in zip(self.shifts, self.bits, self.los, strict=True))
+        return tuple(((word >> (shift + WORD_BITS * w)) & ((1 << bits) - 1)) + lo
+                     for shift, bits, lo, w in zip(self.shifts, self.bits, self.los, self.words,
+                                                   strict=True))
+
+    def array(self, words: list[int]) -> Packed:
+        """Packed states (Python ints) as an array: shape ``(n,)``, or ``(n_words, n)``."""
+        if self.n_words == 1:
+            return np.array(words, dtype=np.uint64)
+        return np.array([[(w >> (WORD_BITS * j)) & MASK64 for w in words]
+                         for j in range(self.n_words)], dtype=np.uint64).reshape(
+                             self.n_words, len(words))
 
     def pack_many(self, states: tuple[State, ...] | list[State]) -> Packed:
-        return np.array([self.pack(s) for s in states], dtype=np.uint64)
+        return self.array([self.pack(s) for s in states])
+
+    def ints(self, x: Packed) -> list[int]:
+        """The packed states of an array as Python ints."""
+        if self.n_words == 1:
+            out: list[int] = x.tolist()
+            return out
+        cols = [x[j].tolist() for j in range(self.n_words)]
+        return [sum(c << (WORD_BITS * j) for j, c in enumerate(col))
+                for col in zip(*cols, strict=True)]
+
+    def at(self, x: Packed, i: int) -> int:
+        """The ``i``-th packed state of an array as a Python int."""
+        if self.n_words == 1:
+            return int(x[i])
+        return sum(int(x[j, i]) << (WORD_BITS * j) for j in range(self.n_words))
 
 
-def layout_of(ts: TransitionSystem) -> Layout | None:
-    """The packed layout of ``ts``'s states, or None when they need more than 64 bits."""
+def layout_of(ts: TransitionSystem, word_bits: int = WORD_BITS) -> Layout:
+    """The packed layout of ``ts``'s states: one word when they fit in 64 bits.
+
+    A smaller ``word_bits`` packs at most that many bits (or one slot) into a word, so
+    that small states take several words (to test and measure the wide path).
+    """
+    widths: list[tuple[int, int, int]] = []  # (first slot, element bits, elements)
     shifts: list[int] = []
     bits: list[int] = []
     los: list[int] = []
-    at = 0
     for v in ts.variables:
         width = (v.domain.hi - v.domain.lo).bit_length()
-        for _ in range(v.width):
+        widths.append((len(bits), width, v.width))
+        bits += [width] * v.width
+        los += [v.domain.lo] * v.width
+    if sum(bits) <= min(word_bits, WORD_BITS):
+        at = 0
+        for b in bits:
             shifts.append(at)
-            bits.append(width)
-            los.append(v.domain.lo)
-            at += width
-    if at > WORD_BITS:
-        return None
-    return Layout(tuple(shifts), tuple(bits), tuple(los))
+            at += b
+        return Layout(tuple(shifts), tuple(bits), tuple(los), (0,) * len(bits))
+    # Pieces: whole families where they fit in a word, else as many elements as fit;
+    # placed largest first into the first word with room (first-fit decreasing).
+    pieces: list[tuple[int, int, int]] = []  # (first slot, element bits, elements)
+    room = max([min(word_bits, WORD_BITS), *bits])
+    for first, width, count in widths:
+        if not width:
+            continue
+        per = room // width
+        for i in range(0, count, per):
+            pieces.append((first + i, width, min(per, count - i)))
+    pieces.sort(key=lambda p: -p[1] * p[2])
+    shifts = [0] * len(bits)
+    words = [0] * len(bits)
+    used: list[int] = []
+    for first, width, count in pieces:
+        size = width * count
+        w = next((j for j, u in enumerate(used) if u + size <= room), len(used))
+        if w == len(used):
+            used.append(0)
+        for i in range(count):
+            shifts[first + i] = used[w] + i * width
+            words[first + i] = w
+        used[w] += size
+    return Layout(tuple(shifts), tuple(bits), tuple(los), tuple(words), len(used))
 
 
 Kind = Literal["const", "bool", "int"]
@@ -130,9 +217,13 @@ class _Emitter:
     def function(self, name: str, args: str, result: str) -> str:
         head = [f"def {name}({args}):"]
         if self.checked:
-            head.append("    err = np.zeros(x.shape, np.bool_)")
+            head.append("    err = np.zeros(x.shape[-1], np.bool_)")
         tail = f"    return {result}, {'err' if self.checked else 'None'}"
         return "\n".join([*head, *self.lines, tail]) + "\n"
+
+    def word(self, state: str, j: int) -> str:
+        """Word ``j`` of the states in ``state`` (the array itself when states are one word)."""
+        return state if self.layout.n_words == 1 else f"{state}[{j}]"
 
     # -- values ------------------------------------------------------------------------
     def field(self, state: str, slot: int) -> _Val:
@@ -145,7 +236,8 @@ class _Emitter:
             val = _Val(str(lay.los[slot]), "const", lay.los[slot])
         else:
             m = (1 << lay.bits[slot]) - 1
-            code = f"(({state} >> {lay.shifts[slot]}) & {m}).view(np.int64)"
+            w = self.word(state, lay.words[slot])
+            code = f"(({w} >> {lay.shifts[slot]}) & {m}).view(np.int64)"
             if lay.los[slot]:
                 code = f"({code} + {lay.los[slot]})"
             val = self.tmp(code, "int")
@@ -173,9 +265,10 @@ class _Emitter:
         return self.cache[key]
 
     def _static_test(self, e: Expr) -> tuple[str, int, int, int, bool] | None:
-        """``slot == c`` (or ``!=``) as (word, slot, mask, value bits, negated), if it is one.
+        """``slot == c`` (or ``!=``) as (state, slot, mask, value bits, negated), if it is one.
 
-        ``word`` is ``x`` for the pre-state and ``y`` for the post-state (primed reads).
+        ``state`` is ``x`` for the pre-state and ``y`` for the post-state (primed reads);
+        the mask and value are in the slot's word.
         """
         if not isinstance(e, Cmp) or e.op not in ("==", "!="):
             return None
@@ -191,8 +284,14 @@ class _Emitter:
         code = const.value - lay.los[slot]
         if not 0 <= code < (1 << lay.bits[slot]) or lay.bits[slot] == 0:
             return None  # constant outside the slot, or a one-value slot: general path
-        word = "y" if var.primed else "x"
-        return word, slot, lay.mask(slot), code << lay.shifts[slot], e.op == "!="
+        state = "y" if var.primed else "x"
+        return state, slot, lay.mask(slot), code << lay.shifts[slot], e.op == "!="
+
+    def mask_test(self, state: str, tests: dict[int, list[int]], conj: bool) -> str:
+        """``all(word & M == V)`` (``conj``) or ``any(word & M != V)`` over words' (M, V)."""
+        op, join = ("==", " & ") if conj else ("!=", " | ")
+        parts = [f"(({self.word(state, j)} & {m}) {op} {v})" for j, (m, v) in sorted(tests.items())]
+        return parts[0] if len(parts) == 1 else "(" + join.join(parts) + ")"
 
     def _expr(self, e: Expr, state: str) -> _Val:
         where = self.where
@@ -209,20 +308,29 @@ class _Emitter:
                 return self.field(st, base + index.const)
             lo, hi = bounds(e.index)
             lay = self.layout
-            first = base
             ix = index.code
             if lo < 0 or hi >= e.size:
                 self.flag(f"(({ix} < 0) | ({ix} >= {e.size}))")
                 ix = self.tmp(f"np.clip({ix}, 0, {e.size - 1})", "int").code
-            if lay.bits[first] == 0:  # a one-value domain: every element reads the same
-                return self.field(st, first)
-            # The elements of a family are adjacent slots of one width: shift by the index.
-            width, m = lay.bits[first], (1 << lay.bits[first]) - 1
-            shift = f"({lay.shifts[first]} + {width} * {ix}).astype(np.uint64)"
-            code = f"(({st} >> {shift}) & {m}).view(np.int64)"
-            if lay.los[first]:
-                code = f"({code} + {lay.los[first]})"
-            return self.tmp(code, "int")
+            if lay.bits[base] == 0:  # a one-value domain: every element reads the same
+                return self.field(st, base)
+            # The elements of a family are adjacent slots of one width: shift by the index
+            # (within each run of the family that shares a word, then pick the run).
+            width, m = lay.bits[base], (1 << lay.bits[base]) - 1
+            out: _Val | None = None
+            for g in lay.groups(base, e.size):
+                local = ix if g.first == 0 else f"({ix} - {g.first})"
+                if len(lay.groups(base, e.size)) > 1:
+                    local = f"np.clip({local}, 0, {g.count - 1})"
+                shift = f"({g.shift} + {width} * {local}).astype(np.uint64)"
+                code = f"(({self.word(st, g.word)} >> {shift}) & {m}).view(np.int64)"
+                val = self.tmp(code, "int")
+                out = val if out is None else self.tmp(
+                    f"np.where({ix} >= {g.first}, {val.code}, {out.code})", "int")
+            assert out is not None
+            if lay.los[base]:
+                return self.tmp(f"({out.code} + {lay.los[base]})", "int")
+            return out
         if isinstance(e, Not):
             a = self.expr(e.arg, state)
             if a.kind == "const":
@@ -237,8 +345,9 @@ class _Emitter:
         if isinstance(e, Cmp):
             test = self._static_test(e)
             if test is not None:
-                word, _, mask, value, neg = test
-                return self.tmp(f"({word} & {mask}) {'!=' if neg else '=='} {value}", "bool")
+                word, slot, mask, value, neg = test
+                w = self.word(word, self.layout.words[slot])
+                return self.tmp(f"({w} & {mask}) {'!=' if neg else '=='} {value}", "bool")
             a, b = self.expr(e.lhs, state), self.expr(e.rhs, state)
             if a.kind == "const" and b.kind == "const":
                 r = int(_CMP[e.op](a.const, b.const))
@@ -267,7 +376,11 @@ class _Emitter:
         raise ModelError(f"{where}: unknown expression node {type(e).__name__}")
 
     def _junction(self, args: tuple[Expr, ...], state: str, conj: bool) -> _Val:
-        """A conjunction (or disjunction), with slot tests against constants merged."""
+        """A conjunction (or disjunction), with slot tests against constants merged.
+
+        Every operand is evaluated on every state (flagging bad reads); the reference
+        check of flagged states restores the short-circuit semantics.
+        """
         flat: list[Expr] = []
         todo = list(args)
         while todo:
@@ -276,17 +389,19 @@ class _Emitter:
                 todo[0:0] = list(a.args)
             else:
                 flat.append(a)
-        mask = value = 0
+        tests: dict[int, list[int]] = {}
         used: set[int] = set()
         parts: list[str] = []
         for a in flat:
             test = self._static_test(a)
             # In a conjunction, x == c tests merge; in a disjunction, x != c tests do.
-            if test is not None and test[0] == "x" and test[4] != conj and test[1] not in used:
+            if (test is not None and test[0] == "x" and state == "x" and test[4] != conj
+                    and test[1] not in used):
                 _, slot, m, v, _ = test
                 used.add(slot)
-                mask |= m
-                value |= v
+                mv = tests.setdefault(self.layout.words[slot], [0, 0])
+                mv[0] |= m
+                mv[1] |= v
                 continue
             val = self.expr(a, state)
             if val.kind == "const":
@@ -295,8 +410,8 @@ class _Emitter:
                     return _Val(str(r), "const", r)
                 continue
             parts.append(self.as_bool(val))
-        if mask:
-            parts.insert(0, f"(({state} & {mask}) {'==' if conj else '!='} {value})")
+        if tests:
+            parts.insert(0, self.mask_test(state, tests, conj))
         if not parts:
             r = int(conj)
             return _Val(str(r), "const", r)
@@ -328,7 +443,7 @@ def _update_lines(em: _Emitter, updates: tuple[Assign, ...]) -> str:
             lo, hi = 0, 1
         if lo < u.domain.lo or hi > u.domain.hi:
             if value.kind == "const":
-                em.flag("np.ones(x.shape, np.bool_)")
+                em.flag("np.ones(x.shape[-1], np.bool_)")
             else:
                 v = em.as_int(value)
                 em.flag(f"(({v} < {u.domain.lo}) | ({v} > {u.domain.hi}))")
@@ -337,24 +452,35 @@ def _update_lines(em: _Emitter, updates: tuple[Assign, ...]) -> str:
             static[base] = value
         elif isinstance(u.index, Const):
             if not 0 <= u.index.value < u.size:
-                em.flag("np.ones(x.shape, np.bool_)")
+                em.flag("np.ones(x.shape[-1], np.bool_)")
             else:
                 static[base + u.index.value] = value
         else:
             index = em.expr(u.index)
             dynamic.append((u, index, value))
-    keep = (1 << WORD_BITS) - 1
-    const_bits = 0
+    keep = [MASK64] * lay.n_words
+    const_bits = [0] * lay.n_words
     for slot, value in static.items():
-        keep &= ~lay.mask(slot)
+        w = lay.words[slot]
+        keep[w] &= ~lay.mask(slot)
         if value.kind == "const":
-            const_bits |= ((value.const - lay.los[slot]) & ((1 << lay.bits[slot]) - 1)) \
+            const_bits[w] |= ((value.const - lay.los[slot]) & ((1 << lay.bits[slot]) - 1)) \
                 << lay.shifts[slot]
-    out = em.tmp(f"(x & {keep}) | {const_bits}" if keep != (1 << WORD_BITS) - 1 or const_bits
-                 else "x.copy()", "int").code
+    if keep == [MASK64] * lay.n_words and not any(const_bits):
+        out = em.tmp("x.copy()", "int").code
+    elif lay.n_words == 1:
+        out = em.tmp(f"(x & {keep[0]}) | {const_bits[0]}", "int").code
+    else:
+        out = em.tmp("np.empty_like(x)", "int").code
+        for j in range(lay.n_words):
+            if keep[j] == MASK64 and not const_bits[j]:
+                em.lines.append(f"    {out}[{j}] = x[{j}]")
+            else:
+                em.lines.append(f"    np.bitwise_or(x[{j}] & {keep[j]}, {const_bits[j]}, "
+                                f"out={out}[{j}])")
     for slot, value in static.items():
         if value.kind != "const" and lay.bits[slot]:
-            em.lines.append(f"    {out} |= {_bits(em, value, slot)}")
+            em.lines.append(f"    {em.word(out, lay.words[slot])} |= {_bits(em, value, slot)}")
     for u, index, value in dynamic:
         base = em.offsets[u.name]
         lo, hi = (index.const, index.const) if index.kind == "const" else bounds(u.index)  # type: ignore[arg-type]
@@ -363,15 +489,29 @@ def _update_lines(em: _Emitter, updates: tuple[Assign, ...]) -> str:
             em.flag(f"(({ix} < 0) | ({ix} >= {u.size}))")
             if index.kind != "const":
                 ix = em.tmp(f"np.clip({ix}, 0, {u.size - 1})", "int").code
+        if index.kind == "const":  # a constant expression as index: clipped like the rest
+            ix = str(min(max(index.const, 0), u.size - 1))
         width = lay.bits[base]
         if not width:
             continue
         m = (1 << width) - 1
-        shift = em.tmp(f"({lay.shifts[base]} + {width} * {ix}).astype(np.uint64)", "int").code
         code = value.code if value.kind == "bool" else f"({value.code} - {lay.los[base]})"
         bits = (f"np.uint64({(value.const - lay.los[base]) & m})" if value.kind == "const"
                 else f"(({code}).astype(np.uint64) & {m})")
-        em.lines.append(f"    {out} = ({out} & ~(np.uint64({m}) << {shift})) | ({bits} << {shift})")
+        groups = lay.groups(base, u.size)
+        for g in groups:
+            word = em.word(out, g.word)
+            local = ix if g.first == 0 else f"({ix} - {g.first})"
+            if len(groups) > 1:
+                local = f"np.clip({local}, 0, {g.count - 1})"
+            shift = em.tmp(f"np.asarray({g.shift} + {width} * {local}).astype(np.uint64)",
+                           "int").code
+            new = f"({word} & ~(np.uint64({m}) << {shift})) | ({bits} << {shift})"
+            if len(groups) == 1:
+                em.lines.append(f"    {word} = {new}")
+            else:
+                inside = f"({ix} >= {g.first}) & ({ix} < {g.first + g.count})"
+                em.lines.append(f"    {word} = np.where({inside}, {new}, {word})")
     return out
 
 
@@ -421,7 +561,7 @@ class BatchSystem:
 def _pred(em: _Emitter, expr: Expr) -> str:
     v = em.expr(expr)
     if v.kind == "const":
-        return f"np.full(x.shape, {bool(v.const)})"
+        return f"np.full(x.shape[-1], {bool(v.const)})"
     return em.as_bool(v)
 
 
@@ -436,38 +576,56 @@ def _compile_one(ts: TransitionSystem, layout: Layout, where: str,
     return fn
 
 
+def may_fail(e: Expr) -> bool:
+    """Whether evaluating ``e`` can raise: it reads a family at an index that may be outside
+    it (interval analysis, as the explicit semantics decide where to check)."""
+    if isinstance(e, Var) and e.index is not None and not isinstance(e.index, Const):
+        lo, hi = bounds(e.index)
+        if lo < 0 or hi >= e.size:
+            return True
+    return any(may_fail(c) for c in e.children())
+
+
 def _guard_source(ts: TransitionSystem, layout: Layout, where: str, k: int,
                   guard: Expr) -> str:
     """``guard_k(x)``: the slot tests first, the rest only on the states that pass them.
 
-    Reordering conjuncts keeps the value of the guard; only a malformed model whose
-    later conjunct reads outside a family where an earlier test fails could differ
-    (the explicit semantics would report the bad read; here it is never evaluated).
+    Only the slot tests that come before every conjunct that may read outside a family
+    are moved first: a state failing one of them fails the guard in the explicit
+    semantics too before anything that could raise is evaluated, so skipping the rest
+    on it changes neither the value nor the errors.
     """
     em = _Emitter(ts, layout, where)
     conjuncts = list(guard.args) if isinstance(guard, And) else [guard]
-    mask = value = 0
+    tests: dict[int, list[int]] = {}
+    used = 0
     rest: list[Expr] = []
-    for c in conjuncts:
+    for n, c in enumerate(conjuncts):
+        if may_fail(c):
+            rest += conjuncts[n:]
+            break
         t = em._static_test(c)
-        if t is not None and t[0] == "x" and not t[4] and not t[2] & mask:
-            mask, value = mask | t[2], value | t[3]
+        mv = tests.get(layout.words[t[1]], [0, 0]) if t is not None else [0, 0]
+        if t is not None and t[0] == "x" and not t[4] and not mv[0] & t[2]:
+            _, slot, m, v, _ = t
+            tests[layout.words[slot]] = [mv[0] | m, mv[1] | v]
+            used += 1
         else:
             rest.append(c)
-    if not mask or not rest:
-        return em.function(f"guard_{k}", "x", em.as_bool(em.expr(guard)))
+    if not used or not rest:
+        return em.function(f"guard_{k}", "x", _pred(em, guard))
     em_rest = _Emitter(ts, layout, where)
     tail = em_rest.as_bool(em_rest.expr(And(tuple(rest))))
     lines = [f"def guard_{k}(x_all):",
-             f"    g = (x_all & {mask}) == {value}",
+             f"    g = {em.mask_test('x_all', tests, True)}",
              "    i = np.flatnonzero(g)",
-             "    x = x_all[i]"]
+             "    x = x_all[..., i]"]
     if em_rest.checked:
-        lines.append("    err = np.zeros(x.shape, np.bool_)")
+        lines.append("    err = np.zeros(x.shape[-1], np.bool_)")
     lines += em_rest.lines
     lines.append(f"    g[i] = {tail}")
     if em_rest.checked:
-        lines += ["    err_all = np.zeros(x_all.shape, np.bool_)", "    err_all[i] = err",
+        lines += ["    err_all = np.zeros(x_all.shape[-1], np.bool_)", "    err_all[i] = err",
                   "    return g, err_all"]
     else:
         lines.append("    return g, None")
@@ -500,6 +658,8 @@ def _slot_codes(em: _Emitter, slot: int) -> int:
 
 
 def _monotone(em: _Emitter, guard: Expr, updates: tuple[Assign, ...]) -> bool:
+    if em.layout.n_words != 1:  # wide states are ordered by a hash: nothing is monotone
+        return False
     written = 0
     for u in updates:
         if not isinstance(u.value, Const) or (u.index is not None
@@ -510,8 +670,9 @@ def _monotone(em: _Emitter, guard: Expr, updates: tuple[Assign, ...]) -> bool:
     return written & ~_fixed_bits(em, guard) == 0
 
 
-def compile_batch(ts: TransitionSystem, layout: Layout) -> BatchSystem:
+def compile_batch(ts: TransitionSystem, layout: Layout | None = None) -> BatchSystem:
     """Generate and compile the batch guard and post-state function of every action."""
+    layout = layout or layout_of(ts)
     chunks: list[str] = []
     ns: dict[str, Any] = {"np": np}
     flags: list[tuple[bool, bool, bool]] = []
@@ -519,8 +680,9 @@ def compile_batch(ts: TransitionSystem, layout: Layout) -> BatchSystem:
         where = f"model {ts.name}, action {inst.label}"
         em = _Emitter(ts, layout, where)
         g = em.expr(inst.guard)
-        never = g.kind == "const" and not g.const
-        always = g.kind == "const" and bool(g.const)
+        # A constant guard whose evaluation may still raise keeps its function.
+        never = g.kind == "const" and not g.const and not em.checked
+        always = g.kind == "const" and bool(g.const) and not em.checked
         if not always and not never:
             chunks.append(_guard_source(ts, layout, where, k, inst.guard))
         em = _Emitter(ts, layout, where)
