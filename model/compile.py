@@ -191,7 +191,25 @@ def _compile_pred(ts: TransitionSystem, expr: Expr, where: str,
     return ns["pred"]  # type: ignore[return-value]
 
 
+#: The systems compiled last, newest first: a spec's checks, the replay of each of their
+#: traces and the engines all ask for the same system's semantics in turn.
+_RECENT: list[tuple[TransitionSystem, Compiled]] = []
+_KEEP = 4
+
+
 def compile_system(ts: TransitionSystem) -> Compiled:
+    """The explicit semantics of ``ts``, compiled once per system object (systems are
+    immutable; the last few compiled are kept)."""
+    for seen, compiled in _RECENT:
+        if seen is ts:
+            return compiled
+    compiled = _compile_system(ts)
+    _RECENT.insert(0, (ts, compiled))
+    del _RECENT[_KEEP:]
+    return compiled
+
+
+def _compile_system(ts: TransitionSystem) -> Compiled:
     """Generate and compile the successor function and one ``apply`` per action instance."""
     em = _Emitter(ts)
     n = ts.n_slots
