@@ -252,6 +252,7 @@ class VecExploration:
     bound: str | None
     fired: list[int]
     found: dict[str, Found]
+    _chains: dict[tuple[int, int], list[tuple[int, int]]] = field(default_factory=dict)
 
     @property
     def complete(self) -> bool:
@@ -278,35 +279,58 @@ class VecExploration:
         return tuple((a, n) for a, n in per_action.items() if a in present)
 
     def path(self, word: int, level: int) -> list[Step]:
-        """A shortest run from an initial state to the state ``word`` found at ``level``."""
+        """A shortest run from an initial state to the state ``word`` found at ``level``.
+
+        The first call rebuilds the runs to every state in ``found`` together (one pass
+        over each level for all of them) and keeps them.
+        """
+        if (word, level) not in self._chains:
+            targets = {(w[0], w[1]) for w in self.found.values()} | {(word, level)}
+            self._chains.update(self._backwards(sorted(targets)))
+        layout = self.batch.layout
+        chain = self._chains[(word, level)]
+        steps = [Step(None, (), layout.unpack(chain[0][0]))]
+        for w, k in chain[1:]:
+            inst = self.ts.actions[k]
+            steps.append(Step(inst.action, inst.args, layout.unpack(w)))
+        return steps
+
+    def _backwards(self, targets: list[tuple[int, int]]) -> dict[tuple[int, int],
+                                                                  list[tuple[int, int]]]:
+        """For each (state, level): the run to it from an initial state, as (state, action
+        into it) pairs. Level by level, the states of the level before are re-expanded
+        once for every run still to extend, and each run steps back to the smallest
+        state (then the first action) that reaches its current head."""
         layout, actions = self.batch.layout, self.batch.actions
-        chain: list[tuple[int, int]] = [(word, -1)]
-        for d in range(level, 0, -1):
+        chains = {t: [(t[0], -1)] for t in targets}
+        for d in range(max((lv for _, lv in targets), default=0), 0, -1):
+            heads = {c[-1][0] for t, c in chains.items() if t[1] >= d}
+            if not heads:
+                continue
+            head_keys = state_keys(layout.array(sorted(heads)))
             preds = self.visited.at_level(d - 1)
-            target = layout.array([word])
-            best: tuple[int, int] | None = None
+            best: dict[int, tuple[int, int]] = {}
             for k, act in enumerate(actions):
                 if act.never:
                     continue
                 sub = preds if act.guard is None else preds[..., act.guard(preds)[0]]
                 if not sub.shape[-1]:
                     continue
-                hit = sub[..., _same(act.post(sub)[0], target)]
-                if hit.shape[-1]:
-                    w = min(layout.ints(hit))
-                    if best is None or w < best[0]:
-                        best = (w, k)
-            if best is None:  # cannot happen: every state at level d has a parent at d - 1
-                raise ModelError(f"internal error: no predecessor at level {d - 1}")
-            chain[-1] = (chain[-1][0], best[1])
-            chain.append((best[0], -1))
-            word = best[0]
-        chain.reverse()
-        steps = [Step(None, (), layout.unpack(chain[0][0]))]
-        for w, k in chain[1:]:
-            inst = self.ts.actions[k]
-            steps.append(Step(inst.action, inst.args, layout.unpack(w)))
-        return steps
+                post = act.post(sub)[0]
+                near = np.flatnonzero(np.isin(state_keys(post), head_keys))
+                for i in near.tolist():
+                    head, pred = layout.at(post, i), layout.at(sub, i)
+                    if head in heads and (head not in best or (pred, k) < best[head]):
+                        best[head] = (pred, k)
+            for t, chain in chains.items():
+                if t[1] >= d:
+                    head = chain[-1][0]
+                    if head not in best:  # cannot happen: every state has a parent
+                        raise ModelError(f"internal error: no predecessor at level {d - 1}")
+                    pred, k = best[head]
+                    chain[-1] = (head, k)
+                    chain.append((pred, -1))
+        return {t: chain[::-1] for t, chain in chains.items()}
 
 
 class _Reference:
