@@ -43,6 +43,14 @@ HOTPLUG_KNOBS: dict[str, Any] = {
     "kthread_offline": True,
 }
 
+#: A hotplug configuration wider than 64 bits (72: bfs-vec packs it into two words):
+#: two pageblocks of two pages (two unplugged subblocks, an LRU folio, a balloon page).
+HOTPLUG_WIDE_KNOBS: dict[str, Any] = {
+    "population": "VV|LB", "allocator": True, "walker": True, "vmem_unplug": True,
+    "vmem_plug": True, "balloon_ops": True, "stray": "transient", "signals": True,
+    "notifier_veto": True, "forced_unload": True, "vmem_remove": True,
+}
+
 
 @dataclass(frozen=True)
 class Instance:
@@ -62,6 +70,9 @@ INSTANCES = (
     Instance("peterson N=6", "peterson", {"n": 6}, ("bfs-vec",)),
     Instance("hotplug legacy, 3 pageblocks V|L|B, all actors", "hotplug", {"pageblocks": 3},
              ("bfs-vec",), HOTPLUG_KNOBS, "legacy"),
+    Instance("hotplug legacy, 2 pageblocks of 2 pages VV|LB, 72 bits (two words)", "hotplug",
+             {"pageblocks": 2, "pages": 2, "spare": 2}, ("bfs-vec",), HOTPLUG_WIDE_KNOBS,
+             "legacy"),
 )
 QUICK = ("philosophers N=10", "peterson N=5")
 

@@ -143,7 +143,7 @@ class Visited:
                             break
                         p += 1
             keep = ~hit
-            keys, rows = (keys[keep], rows[..., keep]) if rows is not keys else \
+            keys, rows = (keys[keep], rows.compress(keep, axis=-1)) if rows is not keys else \
                 (keys[keep],) * 2
         return keys, rows
 
@@ -158,7 +158,7 @@ class Visited:
 
     def at_level(self, level: int) -> Packed:
         """The states found at ``level``, in key order."""
-        parts = [(k[lv == level], r[..., lv == level]) for k, r, lv in self.runs]
+        parts = [(k[lv == level], r.compress(lv == level, axis=-1)) for k, r, lv in self.runs]
         if not parts:
             return np.zeros(0, np.uint64)
         keys = np.concatenate([k for k, _ in parts])
@@ -213,7 +213,7 @@ def _distinct_wide(rows: Packed, runs: bool = False) -> tuple[Keys, Packed]:
         rows[:, sel] = sub[:, resort]
         equal = _same(rows[:, 1:], rows[:, :-1])
     keep = np.concatenate(([True], ~equal))
-    rows = rows[:, keep]
+    rows = rows.compress(keep, axis=1)
     return state_keys(rows), rows
 
 
@@ -226,8 +226,9 @@ def _merge(a: Run, b: Run) -> Run:
 
     def merged(x: npt.NDArray[Any], y: npt.NDArray[Any]) -> npt.NDArray[Any]:
         out = np.empty((*x.shape[:-1], len(from_a)), dtype=x.dtype)
-        out[..., at] = y
-        out[..., from_a] = x
+        for o, xr, yr in ((out, x, y),) if x.ndim == 1 else zip(out, x, y, strict=True):
+            o[at] = yr
+            o[from_a] = xr
         return out
 
     keys = merged(ka, kb)
@@ -313,7 +314,7 @@ class VecExploration:
             for k, act in enumerate(actions):
                 if act.never:
                     continue
-                sub = preds if act.guard is None else preds[..., act.guard(preds)[0]]
+                sub = preds if act.guard is None else preds.compress(act.guard(preds)[0], axis=-1)
                 if not sub.shape[-1]:
                     continue
                 post = act.post(sub)[0]
@@ -369,7 +370,8 @@ def _eval(fn: BatchFn, ref: _Reference, layout: Layout, prop: Property,
     """A batch predicate's values, with flagged states checked by the explicit semantics."""
     out, err = fn(x) if y is None else fn(x, y)
     if err is not None and err.any():
-        ref.predicate(layout, prop, x[..., err], None if y is None else y[..., err])
+        ref.predicate(layout, prop, x.compress(err, axis=-1),
+                      None if y is None else y.compress(err, axis=-1))
     result: Mask = out
     return result
 
@@ -434,15 +436,15 @@ def explore_vec(ts: TransitionSystem, properties: Sequence[Property] = (),
                 else:
                     g, err = act.guard(x)
                     if err is not None and err.any():
-                        ref.action(layout, k, x[..., err])
+                        ref.action(layout, k, x.compress(err, axis=-1))
                     if enabled is not None:
                         enabled |= g
-                    sub = x[..., g]
+                    sub = x.compress(g, axis=-1)
                 if not sub.shape[-1]:
                     continue
                 post, err = act.post(sub)
                 if err is not None and err.any():
-                    ref.action(layout, k, sub[..., err])
+                    ref.action(layout, k, sub.compress(err, axis=-1))
                 fired[k] += sub.shape[-1]
                 transitions += sub.shape[-1]
                 for p, fn in steps:

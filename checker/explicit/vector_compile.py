@@ -619,7 +619,7 @@ def _guard_source(ts: TransitionSystem, layout: Layout, where: str, k: int,
     lines = [f"def guard_{k}(x_all):",
              f"    g = {em.mask_test('x_all', tests, True)}",
              "    i = np.flatnonzero(g)",
-             "    x = x_all[..., i]"]
+             f"    x = x_all[{'' if layout.n_words == 1 else ':, '}i]"]
     if em_rest.checked:
         lines.append("    err = np.zeros(x.shape[-1], np.bool_)")
     lines += em_rest.lines
