@@ -40,8 +40,9 @@ class Peterson(Model):
         All n! renamings up to n = 6; beyond, the rotations only (a subgroup is still
         a symmetry, and canonicalising over n! renamings would cost more than it saves).
         """
-        group = "full" if self.p.n <= 6 else "rotation"
-        return (Symmetry("proc", group, values_of=("victim",)),)
+        if self.p.n <= 6:
+            return (Symmetry("proc", "full", values_of=("victim",)),)
+        return (Symmetry("proc", "rotation", values_of=("victim",)),)
 
     @init
     def start(self, s: StateView) -> Effect:
