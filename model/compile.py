@@ -191,21 +191,14 @@ def _compile_pred(ts: TransitionSystem, expr: Expr, where: str,
     return ns["pred"]  # type: ignore[return-value]
 
 
-#: The systems compiled last, newest first: a spec's checks, the replay of each of their
-#: traces and the engines all ask for the same system's semantics in turn.
-_RECENT: list[tuple[TransitionSystem, Compiled]] = []
-_KEEP = 4
-
-
 def compile_system(ts: TransitionSystem) -> Compiled:
-    """The explicit semantics of ``ts``, compiled once per system object (systems are
-    immutable; the last few compiled are kept)."""
-    for seen, compiled in _RECENT:
-        if seen is ts:
-            return compiled
-    compiled = _compile_system(ts)
-    _RECENT.insert(0, (ts, compiled))
-    del _RECENT[_KEEP:]
+    """The explicit semantics of ``ts``, compiled once per system object and kept with
+    it (systems are immutable): a spec's checks, every trace's replay and the engines
+    ask for the same system's semantics in turn."""
+    compiled = ts.memo.get("compiled")
+    if not isinstance(compiled, Compiled):
+        compiled = _compile_system(ts)
+        ts.memo["compiled"] = compiled
     return compiled
 
 

@@ -197,3 +197,11 @@ def test_the_installed_command_never_shows_a_traceback(tmp_path: Path) -> None:
                           cwd=ROOT)
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr and proc.stderr.count("\n") == 1
+
+
+def test_coverage_lists_actions_that_never_fired_while_properties_held() -> None:
+    spec = str(ROOT / "specs/hotplug/4-class2-owner/legacy.toml")
+    code, _, err = run("run", "-q", spec)
+    assert code == 0 and "--coverage lists them" in err
+    code, _, err = run("run", "-q", "--coverage", spec)
+    assert code == 0 and "never fired" in err and "test_pages_isolated" in err
