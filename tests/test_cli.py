@@ -202,6 +202,7 @@ def test_the_installed_command_never_shows_a_traceback(tmp_path: Path) -> None:
 def test_coverage_lists_actions_that_never_fired_while_properties_held() -> None:
     spec = str(ROOT / "specs/hotplug/4-class2-owner/legacy.toml")
     code, _, err = run("run", "-q", spec)
-    assert code == 0 and "--coverage lists them" in err
+    assert code == 0 and "--coverage" in " ".join(err.split())
     code, _, err = run("run", "-q", "--coverage", spec)
-    assert code == 0 and "never fired" in err and "test_pages_isolated" in err
+    flat = " ".join(err.split())
+    assert code == 0 and "never fired" in flat and "test_pages_isolated" in flat
