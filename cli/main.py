@@ -28,7 +28,14 @@ from mhpcheck.model.registry import build_system, model_class, names
 from mhpcheck.model.system import TransitionSystem
 
 from .render import render_trace
-from .report import outcome_json, report_json, result_json, results_table, verdict_matrix
+from .report import (
+    outcome_json,
+    report_json,
+    result_json,
+    results_table,
+    variant_table,
+    verdict_matrix,
+)
 from .runner import Outcome, exit_code, run_checks
 from .spec import collect, load_spec, resolve
 
@@ -193,6 +200,9 @@ def run_cmd(paths: tuple[str, ...], as_json: bool, matrix: bool, quiet: bool, co
         console.print(results_table(outcomes))
         if matrix:
             console.print(verdict_matrix(outcomes))
+            variants = variant_table(outcomes)
+            if variants is not None:
+                console.print(variants)
         idle = never_fired_by_spec(outcomes)
         if coverage:
             for spec_path, actions in idle.items():

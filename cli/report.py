@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -111,20 +112,45 @@ def _column_order(outcomes: Sequence[Outcome]) -> list[str]:
     return sorted(first, key=lambda c: first[c])
 
 
+def _cell(letters: list[str], statuses: set[str]) -> str:
+    text = max(letters, key=lambda letter: STRENGTH[letter])
+    if "mismatch" in statuses:
+        return f"[red]{text}![/]"
+    if "inconclusive" in statuses:
+        return f"[yellow]{text}?[/]"
+    return text
+
+
+def _design_columns(outcomes: Sequence[Outcome], columns: list[str]) -> list[str]:
+    """Columns that are designs: named like a preset, or repeated across scenario
+    folders. The rest are one-off variants, listed below the matrix."""
+    from mhpcheck.model.registry import model_class
+
+    folders: dict[str, set[str]] = {}
+    presets: set[str] = set()
+    for o in outcomes:
+        folders.setdefault(Path(o.spec.path).stem, set()).add(str(Path(o.spec.path).parent))
+        with contextlib.suppress(MhpError):
+            presets.update(model_class(o.spec.model).presets)
+    return [c for c in columns if c in presets or len(folders[c]) > 1]
+
+
 def verdict_matrix(outcomes: Sequence[Outcome]) -> Table:
-    """Properties as rows, specs (designs: the file name) as columns, a letter per verdict.
+    """Properties as rows, designs (spec file names) as columns, a letter per verdict.
 
     Specs with the same file name in different folders (populations) share a column,
     whose cell shows the strongest verdict (V before R before H). A cell carries "!"
     where some verdict differs from its spec's expectation and "?" where one was
-    inconclusive.
+    inconclusive. One-off variant specs get a row each in ``variant_table``.
     """
-    columns = _column_order(outcomes)
+    columns = _design_columns(outcomes, _column_order(outcomes))
     rows: list[str] = []
     letters: dict[tuple[str, str], list[str]] = {}
     marks: dict[tuple[str, str], set[str]] = {}
     for o in outcomes:
         key = (o.check.property, Path(o.spec.path).stem)
+        if key[1] not in columns:
+            continue
         if key[0] not in rows:
             rows.append(key[0])
         letters.setdefault(key, []).append(LETTER[o.result.verdict])
@@ -133,23 +159,30 @@ def verdict_matrix(outcomes: Sequence[Outcome]) -> Table:
                   "B bounded; ! differs from expectation, ? inconclusive)")
     table.add_column("property", no_wrap=True)
     for col in columns:
-        table.add_column(col, justify="center", overflow="fold")
+        table.add_column(col.replace("-", "-\n"), justify="center")
     for row in rows:
-        cells = []
-        for col in columns:
-            got = letters.get((row, col))
-            if not got:
-                cells.append("")
-                continue
-            text = max(got, key=lambda letter: STRENGTH[letter])
-            status = marks[(row, col)]
-            if "mismatch" in status:
-                cells.append(f"[red]{text}![/]")
-            elif "inconclusive" in status:
-                cells.append(f"[yellow]{text}?[/]")
-            else:
-                cells.append(text)
-        table.add_row(row, *cells)
+        table.add_row(row, *(_cell(letters[(row, col)], marks[(row, col)])
+                             if (row, col) in letters else "" for col in columns))
+    return table
+
+
+def variant_table(outcomes: Sequence[Outcome]) -> Table | None:
+    """One row per variant spec (not a design column): its verdicts, property by property."""
+    columns = _column_order(outcomes)
+    designs = set(_design_columns(outcomes, columns))
+    by_spec: dict[str, list[Outcome]] = {}
+    for o in outcomes:
+        if Path(o.spec.path).stem not in designs:
+            by_spec.setdefault(o.spec.path, []).append(o)
+    if not by_spec:
+        return None
+    table = Table(title="variants")
+    table.add_column("spec", no_wrap=True)
+    table.add_column("verdicts")
+    for path, group in by_spec.items():
+        cells = [f"{o.check.property} {_cell([LETTER[o.result.verdict]], {o.status})}"
+                 for o in group]
+        table.add_row(str(Path(path).relative_to(Path(path).parents[1])), ", ".join(cells))
     return table
 
 

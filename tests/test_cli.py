@@ -206,3 +206,12 @@ def test_coverage_lists_actions_that_never_fired_while_properties_held() -> None
     code, _, err = run("run", "-q", "--coverage", spec)
     flat = " ".join(err.split())
     assert code == 0 and "never fired" in flat and "test_pages_isolated" in flat
+
+
+def test_matrix_has_the_designs_as_columns_and_lists_variants_below() -> None:
+    code, out, _ = run("run", "-q", "--matrix", str(ROOT / "specs/hotplug"))
+    assert code == 0
+    matrix = out[out.index("verdicts ("):out.index("variants")]
+    assert "naive-" in matrix and "nocompaction" in matrix
+    assert "long-held" not in matrix
+    assert "skippable-v2-long-held-stray.toml" in out[out.index("variants"):]
