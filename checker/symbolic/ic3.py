@@ -80,6 +80,12 @@ class IC3:
             bad = z.or_([enc.error, goal.bad, goal.perr])
             lift_bad = bad
         s.add(z.implies(self.bad_on, bad))
+        # every frame F_i, i >= 1, lies inside the property once its bad states are
+        # blocked, so relative induction may assume it (a stronger, property-directed
+        # hypothesis); a step invariant's states are only known to be error-free
+        self.p_on = z.bool_var("ic3:P")
+        good = z.not_(enc.error) if goal.step else z.not_(bad)
+        s.add(z.implies(self.p_on, good))
         self.lift = z.Solver()
         self.lift.add(enc.domain(enc.x))
         if enc.n_actions:
@@ -149,8 +155,8 @@ class IC3:
         self.lemmas.append(set())
 
     def frame(self, i: int) -> list[Term]:
-        """Assumptions that restrict x to F_i."""
-        return [self.init_on] if i == 0 else self.levels[i:]
+        """Assumptions that restrict x to F_i (for i >= 1 inside the property)."""
+        return [self.init_on] if i == 0 else [self.p_on, *self.levels[i:]]
 
     def add_lemma(self, cube: Cube, level: int) -> None:
         for j in range(1, level + 1):  # drop lemmas this one subsumes
@@ -216,7 +222,7 @@ class IC3:
 
     def bad_cube(self, k: int) -> Cube | None:
         s = self.solver
-        answer = self._check(s, [*self.frame(k), self.bad_on])
+        answer = self._check(s, [*self.levels[k:], self.bad_on])
         if answer == "unsat":
             return None
         m = s.model()

@@ -1,0 +1,199 @@
+"""How far BFS and PDR get in 60 seconds, on the hotplug skippable-v2 preset and on
+the dining philosophers, measured in one run on one machine.
+
+For each configuration of a ladder (smallest first):
+
+- BFS: the explicit engine explores the whole state space (checking S1, or the
+  philosophers' mutex) within 60 s; we record the distinct states and the time;
+- PDR: the symbolic engine proves every safety property of the set (S1..S6, or the
+  two philosophers invariants) within 60 s *in total*; we record the time and the
+  lemma counts of the certificates.
+
+The figure of merit is the ratio of the state counts of the largest configuration
+each engine finishes (for PDR the state count comes from BFS where BFS finishes, and
+otherwise from the model's own exact count when it has one, or stays "unknown").
+
+    .venv/bin/python bench/symbolic_scale.py [--quick] [--out bench/results]
+
+Writes symbolic_scale.json and symbolic_scale.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import time
+from pathlib import Path
+from typing import Any
+
+from mhpcheck.checker.engines import check
+from mhpcheck.checker.result import Budget, Verdict
+from mhpcheck.model.registry import build_system
+from mhpcheck.model.system import TransitionSystem
+
+LIMIT = 60.0
+
+ALL_FEATURES = {"stray": "transient", "signals": True, "allocator": True, "walker": True,
+                "forced_unload": True, "vmem_remove": True, "vmem_unplug": True,
+                "vmem_plug": True, "notifier_veto": True}
+
+#: (label, params, knobs) of the hotplug ladder, smallest first.
+HOTPLUG = [
+    ("1 block x 2 pageblocks x 1 page, no actors",
+     {"blocks": 1, "pageblocks": 2, "pages": 1, "spare": 1}, {}),
+    ("1x1x1 V, all features", {"blocks": 1, "pageblocks": 1, "pages": 1, "spare": 1},
+     {**ALL_FEATURES, "population": "V"}),
+    ("1x2x1 V|L, all features", {"blocks": 1, "pageblocks": 2, "pages": 1, "spare": 1},
+     {**ALL_FEATURES, "population": "V|L"}),
+    ("1x3x1 V|L|B, all features", {"blocks": 1, "pageblocks": 3, "pages": 1, "spare": 2},
+     {**ALL_FEATURES, "population": "V|L|B"}),
+    ("1x4x1 V|L|B|L, all features", {"blocks": 1, "pageblocks": 4, "pages": 1, "spare": 2},
+     {**ALL_FEATURES, "population": "V|L|B|L"}),
+]
+HOTPLUG_PROPS = ["S1", "S2", "S3", "S4", "S5", "S6"]
+PHIL_PROPS = ["neighbours-never-both-eat", "eating-holds-both-forks"]
+
+
+def bfs_run(ts: TransitionSystem, prop: str) -> dict[str, Any]:
+    t0 = time.perf_counter()
+    r = check(ts, ts.property(prop), "bfs", Budget(timeout=LIMIT))
+    return {"verdict": r.verdict.value, "states": r.stats.distinct_states,
+            "seconds": round(time.perf_counter() - t0, 2),
+            "finished": r.verdict.conclusive}
+
+
+def pdr_run(ts: TransitionSystem, props: list[str]) -> dict[str, Any]:
+    t0 = time.perf_counter()
+    out: dict[str, Any] = {"properties": {}, "finished": True}
+    for p in props:
+        left = LIMIT - (time.perf_counter() - t0)
+        if left <= 0:
+            out["finished"] = False
+            out["properties"][p] = {"verdict": "not run (time)"}
+            continue
+        r = check(ts, ts.property(p), "pdr", Budget(timeout=left))
+        out["properties"][p] = {"verdict": r.verdict.value, "message": r.message,
+                                "lemmas": r.extra.get("lemmas")}
+        if r.verdict not in (Verdict.PROVED, Verdict.VIOLATED):
+            out["finished"] = False
+    out["seconds"] = round(time.perf_counter() - t0, 2)
+    return out
+
+
+def ladder_hotplug(quick: bool) -> list[dict[str, Any]]:
+    rows = []
+    for label, params, knobs in HOTPLUG[:3] if quick else HOTPLUG:
+        ts = build_system("hotplug", params, knobs, preset="skippable-v2")
+        row = {"config": label, "params": params, "knobs": knobs, "slots": ts.n_slots,
+               "actions": len(ts.actions), "bfs": bfs_run(ts, "S1"),
+               "pdr": pdr_run(ts, HOTPLUG_PROPS)}
+        print(json.dumps(row), flush=True)
+        rows.append(row)
+    return rows
+
+
+def ladder_philosophers(quick: bool) -> list[dict[str, Any]]:
+    rows = []
+    bfs_done = True
+    pdr_done = True
+    for n in (8, 10, 12, 16, 24) if quick else (8, 10, 12, 13, 14, 16, 20, 24, 28, 32):
+        ts = build_system("philosophers", {"n": n})
+        row: dict[str, Any] = {"config": f"n = {n}", "params": {"n": n}, "slots": ts.n_slots,
+                               "actions": len(ts.actions)}
+        if bfs_done:
+            row["bfs"] = bfs_run(ts, PHIL_PROPS[0])
+            bfs_done = row["bfs"]["finished"]
+        if pdr_done:
+            row["pdr"] = pdr_run(ts, PHIL_PROPS)
+            pdr_done = row["pdr"]["finished"]
+        print(json.dumps(row), flush=True)
+        rows.append(row)
+        if not bfs_done and not pdr_done:
+            break
+    return rows
+
+
+def philosophers_states(n: int) -> int:
+    """Reachable states of the philosophers model, exactly (checked against BFS, n <= 9).
+
+    A state is fixed by the ring of pcs (fork i is taken iff philosopher i holds it or
+    i-1 eats); the reachable rings are those where an eating philosopher's right
+    neighbour thinks: the trace of the n-th power of a 3x3 transfer matrix.
+    """
+    m = [[1, 1, 1], [1, 1, 1], [1, 0, 0]]  # rows: pc_i, cols: pc_(i+1); e -> only t
+    size = 3
+    # matrix power trace
+    res = [[int(i == j) for j in range(size)] for i in range(size)]
+    base = m
+    k = n
+    while k:
+        if k & 1:
+            res = [[sum(res[i][t] * base[t][j] for t in range(size)) for j in range(size)]
+                   for i in range(size)]
+        base = [[sum(base[i][t] * base[t][j] for t in range(size)) for j in range(size)]
+                for i in range(size)]
+        k >>= 1
+    return sum(res[i][i] for i in range(size))
+
+
+def summary(rows: list[dict[str, Any]], exact: Any = None) -> dict[str, Any]:
+    bfs_best = max((r for r in rows if r.get("bfs", {}).get("finished")),
+                   key=lambda r: r["bfs"]["states"], default=None)
+    pdr_ok = [r for r in rows if r.get("pdr", {}).get("finished")]
+    pdr_best = pdr_ok[-1] if pdr_ok else None
+    out: dict[str, Any] = {"bfs_largest": bfs_best and bfs_best["config"],
+                           "bfs_states": bfs_best and bfs_best["bfs"]["states"],
+                           "pdr_largest": pdr_best and pdr_best["config"]}
+    if pdr_best is not None:
+        states = pdr_best.get("bfs", {}).get("states") if pdr_best.get("bfs", {}).get(
+            "finished") else (exact(pdr_best) if exact else None)
+        out["pdr_states"] = states
+        if states and out["bfs_states"]:
+            out["ratio"] = round(states / out["bfs_states"], 1)
+    return out
+
+
+def markdown(result: dict[str, Any]) -> str:
+    lines = ["# Symbolic scale: BFS vs PDR in 60 s", "",
+             f"Machine: {result['machine']}; one run, {result['date']}.", ""]
+    for name in ("hotplug", "philosophers"):
+        lines += [f"## {name}", "",
+                  "| configuration | slots | BFS states | BFS s | BFS done | PDR s | PDR done |",
+                  "|---|---|---|---|---|---|---|"]
+        for r in result[name]["rows"]:
+            b, p = r.get("bfs", {}), r.get("pdr", {})
+            lines.append(f"| {r['config']} | {r['slots']} | {b.get('states', '-')} | "
+                         f"{b.get('seconds', '-')} | {b.get('finished', '-')} | "
+                         f"{p.get('seconds', '-')} | {p.get('finished', '-')} |")
+        lines += ["", "Summary: " + json.dumps(result[name]["summary"]), ""]
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--out", default="bench/results")
+    args = ap.parse_args()
+    hot = ladder_hotplug(args.quick)
+    phil = ladder_philosophers(args.quick)
+    result = {
+        "machine": f"{platform.machine()} {platform.processor() or ''} python "
+                   f"{platform.python_version()}".strip(),
+        "date": time.strftime("%Y-%m-%d"),
+        "limit_s": LIMIT,
+        "hotplug": {"preset": "skippable-v2", "properties": HOTPLUG_PROPS, "rows": hot,
+                    "summary": summary(hot)},
+        "philosophers": {"properties": PHIL_PROPS, "rows": phil,
+                         "summary": summary(phil, lambda r: philosophers_states(
+                             r["params"]["n"]))},
+    }
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "symbolic_scale.json").write_text(json.dumps(result, indent=1, sort_keys=True) + "\n")
+    (out / "symbolic_scale.md").write_text(markdown(result))
+    print(markdown(result))
+
+
+if __name__ == "__main__":
+    main()

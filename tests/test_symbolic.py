@@ -1,0 +1,175 @@
+"""The symbolic engines on the textbook models and on small hand-made systems."""
+
+from __future__ import annotations
+
+import pytest
+
+from mhpcheck.checker.engines import check
+from mhpcheck.checker.explicit.bfs import explore
+from mhpcheck.checker.result import Budget, Verdict, no_progress
+from mhpcheck.checker.symbolic import pdr
+from mhpcheck.checker.symbolic.certificate import Printer
+from mhpcheck.model.compile import compile_system
+from mhpcheck.model.domains import Bool, IntRange
+from mhpcheck.model.errors import ModelError
+from mhpcheck.model.expr import TRUE, And, Arith, Assign, Cmp, Const, Expr, Implies, Not, Var
+from mhpcheck.model.registry import build_system
+from mhpcheck.model.system import (
+    ActionInfo,
+    ActionInstance,
+    Invariant,
+    Reachable,
+    StepInvariant,
+    TransitionSystem,
+    VarDecl,
+)
+
+A = Var("a", Bool)
+B = Var("b", Bool)
+X = Var("x", IntRange(0, 2))
+
+
+def toy(inc_guard: Expr = TRUE, clamp: bool = True) -> TransitionSystem:
+    """a, b: Bool; x: 0..2. set_a; set_b when a; inc x (clamped, or not)."""
+    value: Expr = Arith("+", X, Const(1))
+    if clamp:
+        value = Arith("min", value, Const(2))
+    acts = (
+        ActionInstance("set_a", (), TRUE, (Assign("a", Bool, Const(1, "bool")),), fair=True),
+        ActionInstance("set_b", (), A, (Assign("b", Bool, Const(1, "bool")),), fair=True),
+        ActionInstance("inc", (), inc_guard, (Assign("x", IntRange(0, 2), value),)),
+    )
+    infos = tuple(ActionInfo(a.action, (), a.fair, "", "") for a in acts)
+    props = (
+        Invariant("b-needs-a", "", ("I1",), Implies(B, A)),
+        Invariant("x-small", "", (), Cmp("<=", X, Const(1))),
+        Reachable("b-without-a", "", (), And((B, Not(A)))),
+        Reachable("both", "", (), And((A, B))),
+        StepInvariant("x-grows", "", (), Cmp(">=", Var("x", IntRange(0, 2), primed=True), X)),
+    )
+    return TransitionSystem("toy", (), (), (VarDecl("a", Bool, None, 0),
+                                            VarDecl("b", Bool, None, 1),
+                                            VarDecl("x", IntRange(0, 2), None, 2)),
+                            ((0, 0, 0),), acts, infos, props)
+
+
+@pytest.mark.parametrize("engine", ["bmc", "kind", "pdr"])
+def test_engines_on_the_toy(engine: str) -> None:
+    ts = toy()
+    budget = Budget(max_depth=6, timeout=60)
+    got = {p.name: check(ts, p, engine, budget) for p in ts.properties}
+    assert got["x-small"].verdict is Verdict.VIOLATED
+    assert got["x-small"].trace is not None and len(got["x-small"].trace) == 2
+    assert got["both"].verdict is Verdict.REACHABLE
+    assert got["both"].trace is not None and len(got["both"].trace) == 2
+    if engine == "bmc":
+        assert got["b-needs-a"].verdict is Verdict.BOUNDED
+        assert got["b-without-a"].verdict is Verdict.UNKNOWN
+        assert got["x-grows"].verdict is Verdict.BOUNDED
+    else:
+        assert got["b-needs-a"].verdict is Verdict.PROVED
+        assert got["b-without-a"].verdict is Verdict.UNREACHABLE
+        assert got["x-grows"].verdict is Verdict.PROVED
+
+
+def test_model_errors_are_reported_not_wrapped() -> None:
+    ts = toy(clamp=False)
+    with pytest.raises(ModelError):
+        check(ts, ts.property("b-needs-a"), "bfs")
+    for engine in ("bmc", "kind", "pdr"):
+        with pytest.raises(ModelError, match=r"sets x outside its domain.*after inc\(\), inc\(\)"):
+            check(ts, ts.property("b-needs-a"), engine, Budget(max_depth=6, timeout=60))
+    # a guard keeps x in range: no error, and b-needs-a is proved
+    guarded = toy(Cmp("<", X, Const(2)), clamp=False)
+    assert check(guarded, guarded.property("b-needs-a"), "pdr").verdict is Verdict.PROVED
+
+
+def test_inductive_engine_proves_and_gives_ctis() -> None:
+    ts = toy()
+    proved = check(ts, ts.property("I1"), "inductive")
+    assert proved.verdict is Verdict.PROVED
+    assert proved.certificate is not None and "b ⇒ a" in proved.certificate
+    # philosophers: "eating holds both forks" alone is not inductive
+    phil = build_system("philosophers", {"n": 3})
+    r = check(phil, phil.property("eating-holds-both-forks"), "inductive")
+    assert r.verdict is Verdict.UNKNOWN and r.bound == "cti"
+    assert r.trace is not None and r.trace.kind == "cti" and not r.trace.reachable
+    assert len(r.trace.steps) == 2 and "not necessarily reachable" in r.trace.note
+    # strengthening with the other invariant is named in the message
+    r2 = check(phil, phil.property("mutex"), "inductive",
+               invariants=("eating-holds-both-forks",))
+    assert "neighbours-never-both-eat ∧ eating-holds-both-forks" in r2.message
+    with pytest.raises(ModelError, match="not an invariant"):
+        check(phil, phil.property("mutex"), "inductive", invariants=("someone-eats",))
+
+
+@pytest.mark.parametrize(("name", "knobs"), [("philosophers", {}), ("philosophers",
+                                                                    {"broken": True}),
+                                              ("peterson", {}), ("peterson", {"broken": True})])
+def test_textbook_safety_matches_bfs(name: str, knobs: dict[str, bool]) -> None:
+    ts = build_system(name, {"n": 3}, knobs)
+    states = explore(ts).states
+    for prop in [*ts.properties, ts.property("deadlock-free")]:
+        if prop.kind in ("leads-to", "eventually"):
+            continue
+        want = check(ts, prop, "bfs")
+        for engine in ("pdr", "kind"):
+            got = check(ts, prop, engine, Budget(max_depth=20, timeout=120))
+            if want.verdict is Verdict.VIOLATED:
+                assert got.verdict is Verdict.VIOLATED, (prop.name, engine)
+                assert got.trace is not None and want.trace is not None
+                assert len(got.trace) == len(want.trace)
+            elif engine == "pdr":
+                assert got.verdict is Verdict.PROVED, (prop.name, got.message)
+                inv = got.extra["invariant"]
+                assert isinstance(inv, Expr)
+                pred = compile_system(ts).predicate(inv)
+                assert all(pred(s) for s in states)
+            else:
+                assert got.verdict in (Verdict.PROVED, Verdict.UNKNOWN)
+
+
+def test_certificate_reads_in_model_names() -> None:
+    ts = build_system("philosophers", {"n": 3})
+    r = check(ts, ts.property("mutex"), "pdr")
+    assert r.verdict is Verdict.PROVED and r.certificate is not None
+    assert r.certificate.startswith("# inductive invariant for neighbours-never-both-eat")
+    assert "pc[" in r.certificate and "eating" in r.certificate
+    assert "@" not in r.certificate  # no solver frame names leak
+    printer = Printer(ts)
+    pc0 = Var("pc", ts.var("pc").domain, Const(0), 3)
+    fork1 = Var("fork", Bool, Const(1), 3)
+    text = printer.show(Implies(Cmp("==", pc0, Const(2)), Cmp("==", fork1, Const(1, "bool"))))
+    assert text == "pc[0] = eating ⇒ fork[1]"
+    assert printer.show(Cmp("<=", pc0, Const(1))) == "pc[0] ≠ eating"
+
+
+def test_spacer_backend_agrees() -> None:
+    ts = build_system("philosophers", {"n": 3})
+    r = pdr.check(ts, ts.property("mutex"), Budget(timeout=60), no_progress, backend="spacer")
+    assert r.verdict is Verdict.PROVED and r.certificate
+    assert "spacer" in r.message
+
+
+def test_liveness() -> None:
+    ts = build_system("philosophers", {"n": 3})
+    prop = ts.property("someone-eats")
+    lasso = check(ts, prop, "bmc", Budget(max_depth=8))
+    assert lasso.verdict is Verdict.VIOLATED
+    assert lasso.trace is not None and lasso.trace.kind == "lasso"
+    assert len(lasso.trace) == 3  # every philosopher takes its left fork: a deadlock
+    for engine in ("kind", "pdr"):
+        r = check(ts, prop, engine)
+        assert r.verdict is Verdict.UNKNOWN and "unsupported" in r.message
+    fair = build_system("peterson", {"n": 2})
+    r = check(fair, fair.property("waiting-process-enters"), "bmc", Budget(max_depth=6))
+    assert r.verdict is Verdict.BOUNDED  # no fair lasso: a bound, never "holds"
+
+
+def test_timeouts_give_bounded_or_unknown() -> None:
+    ts = build_system("peterson", {"n": 3})
+    prop = ts.property("mutex")
+    for engine in ("bmc", "kind", "pdr"):
+        r = check(ts, prop, engine, Budget(max_depth=50, timeout=0.05))
+        assert r.verdict in (Verdict.BOUNDED, Verdict.UNKNOWN, Verdict.PROVED), engine
+        assert r.verdict is not Verdict.HOLDS
