@@ -173,3 +173,40 @@ def test_timeouts_give_bounded_or_unknown() -> None:
         r = check(ts, prop, engine, Budget(max_depth=50, timeout=0.05))
         assert r.verdict in (Verdict.BOUNDED, Verdict.UNKNOWN, Verdict.PROVED), engine
         assert r.verdict is not Verdict.HOLDS
+
+
+def test_houdini_invariant_is_inductive_and_holds_on_reachable_states() -> None:
+    from mhpcheck.checker.symbolic import houdini
+    from mhpcheck.checker.symbolic.certificate import Inductiveness
+    from mhpcheck.checker.symbolic.common import Clock, make_goal
+    from mhpcheck.checker.symbolic.encode import Encoding
+    from mhpcheck.checker.symbolic.ic3 import invariant_expr
+
+    for ts in (build_system("philosophers", {"n": 4}),
+               build_system("peterson", {"n": 2}, {"broken": True})):
+        enc = Encoding(ts)
+        found, hints = houdini.invariant(enc, Clock(60))
+        assert found, ts.name
+        assert not set(found) & set(hints)
+        inv = invariant_expr(enc, tuple(found))
+        pred = compile_system(ts).predicate(inv)
+        assert all(pred(s) for s in explore(ts).states)
+        checker = Inductiveness(enc, make_goal(enc, ts.properties[0]))
+        assert checker.consecution(inv, Clock(60)) == "unsat"
+
+
+def test_pdr_proves_hotplug_s1_to_s6_sharing_lemmas() -> None:
+    ts = build_system("hotplug", {"blocks": 1, "pageblocks": 1, "pages": 1, "spare": 1},
+                      {"stray": "transient", "signals": True, "allocator": True,
+                       "walker": True, "forced_unload": True, "vmem_remove": True,
+                       "vmem_unplug": True, "vmem_plug": True, "notifier_veto": True,
+                       "population": "V"}, preset="skippable-v2")
+    states = explore(ts).states
+    for name in ("S1", "S2", "S3", "S4", "S5", "S6"):
+        r = check(ts, ts.property(name), "pdr", Budget(timeout=60))
+        assert r.verdict is Verdict.PROVED, (name, r.message)
+        inv = r.extra["invariant"]
+        assert isinstance(inv, Expr)
+        pred = compile_system(ts).predicate(inv)
+        assert all(pred(s) for s in states)
+    assert ts.memo.get(pdr.PROVED_KEY)

@@ -18,7 +18,12 @@ reachability", 2011), for states whose variables have finite domains:
 - bad states and predecessors are *lifted* (a core over the full-state literals shows
   which of them matter), so obligations are small;
 - after each round lemmas are pushed forward; when a level empties, the lemmas above
-  it form an inductive invariant.
+  it form an inductive invariant;
+- ``seed``: cubes whose lemmas together form an inductive invariant found beforehand
+  (the model's Houdini invariant, ``houdini.py``, and the lemmas of certificates
+  already proved on the same system): every frame assumes them and they join the
+  invariant; ``hints``: candidate cubes (true in sampled reachable states), each
+  added to F_1 when it is inductive relative to Init and pushed like any lemma.
 
 Reaching an obligation at level 0 means a real path to a bad state of length at most
 the frame count; the shortest one is then found by BMC and replayed.
@@ -28,6 +33,7 @@ from __future__ import annotations
 
 import heapq
 import itertools
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from mhpcheck.model.expr import TRUE, And, Cmp, Const, Expr, Not
@@ -59,7 +65,8 @@ class Outcome:
 
 
 class IC3:
-    def __init__(self, enc: Encoding, goal: Goal, clock: Clock, progress: ProgressFn) -> None:
+    def __init__(self, enc: Encoding, goal: Goal, clock: Clock, progress: ProgressFn,
+                 seed: Sequence[Cube] = (), hints: Sequence[Cube] = ()) -> None:
         self.enc = enc
         self.goal = goal
         self.clock = clock
@@ -98,6 +105,15 @@ class IC3:
         self._cur: dict[tuple[int, int], Term] = {}
         self._by_name: dict[str, tuple[int, int]] = {}
         self._lits: dict[tuple[int, int, int], Term] = {}
+        # an inductive invariant found beforehand (houdini.py): it holds in every
+        # reachable state, so every frame may assume it, and it joins the certificate
+        self.seed = tuple(seed)
+        for cube in self.seed:
+            s.add(self.clause(cube))
+        # candidate lemmas (believed invariant, not known inductive): each enters F_1
+        # once it is inductive relative to Init, like any lemma, and propagation then
+        # pushes it as far as the frames allow
+        self.hints = tuple(hints)
 
     # -- literals ---------------------------------------------------------------------
     def _literal(self, frame: list[Term], slot: int, value: int) -> Term:
@@ -190,9 +206,11 @@ class IC3:
             raise TimeoutError(solver.reason_unknown())
         return answer
 
-    def relative(self, cube: Cube, i: int) -> tuple[bool, Cube | None]:
+    def relative(self, cube: Cube, i: int, pred: bool = True) -> tuple[bool, Cube | None]:
         """Is ``¬cube`` inductive relative to F_i? (True, a core-reduced cube) or
-        (False, a lifted predecessor in F_i)."""
+        (False, a lifted predecessor in F_i; None unless ``pred``: generalisation and
+        pushing only need the answer, and reading and lifting a model costs more than
+        the query)."""
         s = self.solver
         lits = [self.next_lit(lit) for lit in cube]  # proxies are defined outside push
         s.push()
@@ -203,6 +221,9 @@ class IC3:
             s.pop()
             small = {lit for lit in cube if lit in core}
             return True, self._repair_init(small, cube)
+        if not pred:
+            s.pop()
+            return False, None
         m = s.model()
         state = tuple(m.value(t) for t in self.enc.x)
         action = m.value(self.enc.a)
@@ -254,7 +275,7 @@ class IC3:
             if self.meets_init(cand) is not None:
                 continue
             attempts += 1
-            ok, smaller = self.relative(cand, i)
+            ok, smaller = self.relative(cand, i, pred=False)
             if ok and smaller is not None:
                 cube = smaller
         return cube
@@ -276,7 +297,7 @@ class IC3:
                 g = self.generalize(other, i - 1)
                 level = i
                 while level < k:
-                    up, _ = self.relative(g, level)
+                    up, _ = self.relative(g, level, pred=False)
                     if not up:
                         break
                     level += 1
@@ -290,6 +311,16 @@ class IC3:
                 heapq.heappush(queue, (i, next(tick), dist, cube))
         return None
 
+    def use_hints(self) -> None:
+        for cube in self.hints:
+            if self.clock.expired():
+                raise TimeoutError("timeout")
+            if self.meets_init(cube) is not None or self.blocked(cube, 1):
+                continue
+            ok, small = self.relative(cube, 0, pred=False)
+            if ok and small is not None:
+                self.add_lemma(small, 1)
+
     def propagate(self) -> int | None:
         """Push lemmas forward; the level that emptied (a fixpoint), if any."""
         k = self.depth
@@ -297,7 +328,7 @@ class IC3:
             for cube in sorted(self.lemmas[i]):
                 if cube not in self.lemmas[i]:
                     continue
-                ok, _ = self.relative(cube, i)
+                ok, _ = self.relative(cube, i, pred=False)
                 if ok:
                     self.lemmas[i].discard(cube)
                     self.add_lemma(cube, i + 1)
@@ -310,6 +341,7 @@ class IC3:
             if self._check(self.solver, [self.init_on, self.bad_on]) == "sat":
                 return Outcome("violated", depth=0, frames=0, queries=self.solver.checks)
             self.new_frame()
+            self.use_hints()
             while True:
                 k = self.depth
                 while (bad := self.bad_cube(k)) is not None:
@@ -323,8 +355,9 @@ class IC3:
                 self.progress(Progress(0, k, 0, self.clock.elapsed,
                                        f"ic3: frame {k} done, {n} lemmas"))
                 if fixed is not None:
-                    cubes = tuple(sorted(c for j in range(fixed + 1, len(self.lemmas))
-                                         for c in self.lemmas[j]))
+                    cubes = tuple(sorted({*self.seed, *(
+                        c for j in range(fixed + 1, len(self.lemmas))
+                        for c in self.lemmas[j])}))
                     return Outcome("proved", cubes, frames=k, queries=self.solver.checks)
         except TimeoutError as err:
             return Outcome("unknown", frames=self.depth, queries=self.solver.checks,

@@ -15,6 +15,13 @@ Two backends find the invariant:
   textbook models it is much slower than ``ic3`` (seconds where ic3 needs a tenth),
   so it is kept as a second opinion, not the default.
 
+IC3 starts from a seed (``_seed``): the model's Houdini invariant (pairwise facts
+about sampled reachable states, pruned to an inductive set, ``houdini.py``) and the
+lemmas of the certificates already proved, and re-checked, for other properties of
+the same system object (kept in ``ts.memo``), so proving S1..S6 one after another
+shares the work. The seed's lemmas join the certificate, which is re-checked as a
+whole; trimming leaves them be.
+
 Either way the invariant is trimmed (lemmas that only restate variable domains go,
 then lemmas the rest does not need, while time allows) and re-checked independently
 by ``certificate.recheck`` (initiation by the explicit evaluator, consecution and
@@ -31,11 +38,12 @@ from mhpcheck.model.expr import TRUE, Expr
 from mhpcheck.model.system import LeadsTo, Property, TransitionSystem
 
 from ..result import Budget, CheckResult, Progress, ProgressFn, Verdict
+from . import houdini
 from . import z3api as z
 from .certificate import Unreadable, conjoin, from_solver, lemmas, recheck, render
 from .common import Clock, Goal, make_goal, result, safe_verdict
 from .encode import Encoding
-from .ic3 import IC3, invariant_expr
+from .ic3 import IC3, Cube, invariant_expr
 
 ENGINE = "pdr"
 
@@ -43,6 +51,11 @@ ENGINE = "pdr"
 #: (and never more than this many seconds).
 TRIM_SHARE = 0.5
 TRIM_MAX_S = 20.0
+#: Seed IC3 with the model's Houdini invariant (houdini.py).
+HOUDINI = True
+#: Seed IC3 also with the lemmas of certificates already proved on the same system.
+SHARE_PROVED = True
+PROVED_KEY = "symbolic:proved-lemmas"
 
 
 def check(ts: TransitionSystem, prop: Property, budget: Budget,
@@ -57,7 +70,8 @@ def check(ts: TransitionSystem, prop: Property, budget: Budget,
     goal = make_goal(enc, prop)
     if backend == "spacer":
         return _spacer(enc, goal, budget, progress, clock)
-    outcome = IC3(enc, goal, clock, progress).run()
+    seed, hints = _seed(enc, clock)
+    outcome = IC3(enc, goal, clock, progress, seed, hints).run()
     if outcome.status == "violated":
         return _counterexample(ts, prop, budget, progress, clock, outcome.depth)
     if outcome.status == "unknown":
@@ -65,16 +79,56 @@ def check(ts: TransitionSystem, prop: Property, budget: Budget,
                       bound="time" if "time" in outcome.message or "cancel" in
                       outcome.message else "solver",
                       message=f"ic3 stopped at frame {outcome.frames}: {outcome.message}")
-    invariant = invariant_expr(enc, outcome.cubes)
-    return _proved(enc, goal, invariant, clock, outcome.frames,
-                   f"ic3, {outcome.frames} frames, {outcome.queries} queries")
+    # the seed's lemmas first: trimming leaves them be (they are cheap facts about the
+    # model, and trying to drop each would cost a query apiece)
+    seeded = set(seed)
+    fixed = [c for c in outcome.cubes if c in seeded]
+    own = [c for c in outcome.cubes if c not in seeded]
+    invariant = invariant_expr(enc, (*fixed, *own))
+    how = f"ic3, {outcome.frames} frames, {outcome.queries} queries"
+    if seed:
+        how += f", seeded with {len(seed)} lemmas"
+    proved = _proved(enc, goal, invariant, clock, outcome.frames, how, fixed=len(fixed))
+    _remember(enc, proved, {*fixed, *own})
+    return proved
+
+
+def _seed(enc: Encoding, clock: Clock) -> tuple[list[Cube], list[Cube]]:
+    """Lemmas every frame may assume: the model's Houdini invariant, and the lemmas of
+    the invariants already proved (and re-checked) for other properties of the same
+    system object. Each is an inductive invariant by itself (a re-checked certificate
+    rules out the error states, from which alone a transition may leave it), so their
+    conjunction holds in every reachable state. Also Houdini's dropped candidates, as
+    hints (see ``IC3``)."""
+    found, hints = houdini.invariant(enc, clock) if HOUDINI else ([], [])
+    seed: list[Cube] = list(found)
+    if SHARE_PROVED:
+        proved = enc.ts.memo.get(PROVED_KEY)
+        if isinstance(proved, list):
+            have = set(seed)
+            seed += [c for c in proved if c not in have]
+    return seed, hints
+
+
+def _remember(enc: Encoding, proved: CheckResult, cubes: set[Cube]) -> None:
+    """Keep the lemmas of a re-checked certificate for the next property's proof."""
+    inv = proved.extra.get("invariant")
+    if not SHARE_PROVED or not isinstance(inv, Expr) or not proved.verdict.conclusive:
+        return
+    by_expr = {invariant_expr(enc, (c,)): c for c in cubes}
+    kept = [by_expr.get(x) for x in lemmas(inv)]
+    if any(c is None for c in kept):
+        return  # not the cubes' own lemmas (cannot happen): share nothing
+    store = enc.ts.memo.setdefault(PROVED_KEY, [])
+    have = set(store)
+    store.extend(c for c in kept if c is not None and c not in have)
 
 
 def _proved(enc: Encoding, goal: Goal, invariant: Expr, clock: Clock, depth: int,
-            how: str) -> CheckResult:
+            how: str, fixed: int = 0) -> CheckResult:
     ts, prop = enc.ts, goal.prop
     proof_s = clock.elapsed
-    invariant = trim(enc, goal, invariant, clock, min(TRIM_MAX_S, TRIM_SHARE * proof_s + 1))
+    invariant = trim(enc, goal, invariant, clock, min(TRIM_MAX_S, TRIM_SHARE * proof_s + 1), fixed)
     checked = recheck(enc, goal, invariant, clock)
     if not checked.ok:
         return result(prop, ENGINE, Verdict.UNKNOWN, clock, depth, bound="certificate",
@@ -124,8 +178,10 @@ def _spacer(enc: Encoding, goal: Goal, budget: Budget, progress: ProgressFn,
     return _proved(enc, goal, invariant, clock, levels, f"spacer, {levels} levels")
 
 
-def trim(enc: Encoding, goal: Goal, inv: Expr, clock: Clock, seconds: float) -> Expr:
-    """``inv`` without lemmas implied by the domains, then without lemmas not needed.
+def trim(enc: Encoding, goal: Goal, inv: Expr, clock: Clock, seconds: float,
+         fixed: int = 0) -> Expr:
+    """``inv`` without lemmas implied by the domains, then without lemmas not needed
+    (the first ``fixed`` lemmas are kept as they are).
 
     Each lemma is translated once, for the pre- and the post-state, behind a selector
     literal; a candidate subset is then one query for strength and one for consecution.
@@ -138,8 +194,12 @@ def trim(enc: Encoding, goal: Goal, inv: Expr, clock: Clock, seconds: float) -> 
     nxt = [z.and_([nxt_tr.defined(x), nxt_tr.pred(x)]) for x in parts]
     s = z.Solver()
     s.add(enc.domain(enc.x))
-    kept = []
-    for i in range(len(parts)):
+    kept = list(range(min(fixed, len(parts))))
+    stop = clock.elapsed + seconds
+    for i in range(len(kept), len(parts)):
+        if clock.elapsed >= stop or clock.expired():
+            kept.append(i)
+            continue
         s.push()
         s.add(z.not_(now[i]))
         if s.check(timeout=clock.left()) != "unsat":
@@ -155,7 +215,6 @@ def trim(enc: Encoding, goal: Goal, inv: Expr, clock: Clock, seconds: float) -> 
     else:
         bad = z.or_([goal.bad, goal.perr, enc.error])
     trans = z.and_([z.not_(enc.error), enc.trans])
-    stop = clock.elapsed + seconds
 
     def enough(subset: list[int]) -> bool:
         assume = [sel[i] for i in subset]
@@ -173,7 +232,7 @@ def trim(enc: Encoding, goal: Goal, inv: Expr, clock: Clock, seconds: float) -> 
         return cons == "unsat"
 
     j = len(kept) - 1
-    while j >= 0 and len(kept) > 1 and clock.elapsed < stop and not clock.expired():
+    while j >= fixed and len(kept) > 1 and clock.elapsed < stop and not clock.expired():
         candidate = kept[:j] + kept[j + 1:]
         if enough(candidate):
             kept = candidate

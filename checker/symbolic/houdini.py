@@ -1,0 +1,185 @@
+"""Candidate lemmas drawn from the model, pruned to an inductive set (Houdini).
+
+IC3 spends most of its queries rediscovering simple facts about the model: that a
+variable never takes some value, or that two variables never take some pair of values
+together. This module finds such facts up front:
+
+1. *samples*: reachable states, by a bounded breadth-first search of the explicit
+   semantics from the initial states and by random walks beyond it;
+2. *candidates*: every literal ``x = v`` never seen in a sample gives the unit clause
+   ``x != v``; every pair of literals (of different variables) seen alone but never
+   together gives the binary clause ``x != v or y != w``;
+3. *pruning* (Houdini, Flanagan and Leino 2001): while some transition leaves the
+   conjunction of the candidates (from a state satisfying all of them to one that
+   breaks some), drop every candidate the successor breaks. What remains holds in the
+   initial states (the samples include them) and is inductive: a sound
+   over-approximation of the reachable states, whatever the samples were.
+
+The result is a set of cubes (each a lemma ``not cube``) that IC3 assumes in every
+frame and adds to its certificate; the certificate is re-checked independently
+as before. The invariant does not depend on the property, so it is computed once
+per system and kept in ``ts.memo``.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import deque
+
+import numpy as np
+
+from mhpcheck.model.compile import compile_system
+from mhpcheck.model.system import State
+
+from . import z3api as z
+from .common import Clock
+from .encode import Encoding
+from .z3api import Term
+
+Cube = tuple[tuple[int, int], ...]
+
+#: Sampling budget: states by BFS, then random walks (count, length).
+BFS_STATES = 100000
+WALKS = 200
+WALK_LEN = 300
+#: Share of the clock's time left that sampling and pruning may take.
+SHARE = 0.4
+
+
+def _values(enc: Encoding, slot: int) -> list[int]:
+    if enc.sorts[slot] == "bool":
+        return [0, 1]
+    d = enc.domains[slot]
+    return list(range(d.lo, d.hi + 1))
+
+
+def sample(enc: Encoding, clock: Clock, seconds: float) -> list[State]:
+    """Reachable states: BFS up to BFS_STATES, then random walks (model errors end a
+    path; the states seen so far still count)."""
+    succ = compile_system(enc.ts).successors
+    stop = clock.elapsed + seconds
+    seen: set[State] = set(enc.ts.init)
+    queue = deque(seen)
+    while queue and len(seen) < BFS_STATES and clock.elapsed < stop:
+        s = queue.popleft()
+        try:
+            nxt = succ(s)
+        except Exception:  # a model error: the property checks report it
+            continue
+        for _, t in nxt:
+            if t not in seen:
+                seen.add(t)
+                queue.append(t)
+    rng = random.Random(1)
+    inits = sorted(set(enc.ts.init))
+    for _ in range(WALKS):
+        if clock.elapsed >= stop or not inits:
+            break
+        s = rng.choice(inits)
+        for _ in range(WALK_LEN):
+            try:
+                nxt = succ(s)
+            except Exception:
+                break
+            if not nxt:
+                break
+            s = rng.choice(nxt)[1]
+            seen.add(s)
+    return sorted(seen)
+
+
+def candidates(enc: Encoding, states: list[State]) -> list[Cube]:
+    """Unit and binary cubes that no sample meets."""
+    lits = [(slot, v) for slot in range(len(enc.sorts)) for v in _values(enc, slot)]
+    index = {lit: k for k, lit in enumerate(lits)}
+    arr = np.zeros((len(states), len(lits)), dtype=np.float32)
+    for r, s in enumerate(states):
+        for slot, v in enumerate(s):
+            k = index.get((slot, v))
+            if k is not None:
+                arr[r, k] = 1.0
+    co = arr.T @ arr
+    seen = np.diag(co) > 0
+    out: list[Cube] = [(lit,) for k, lit in enumerate(lits) if not seen[k]]
+    pos = [k for k in range(len(lits)) if seen[k]]
+    for a_i, a in enumerate(pos):
+        la = lits[a]
+        for b in pos[a_i + 1:]:
+            lb = lits[b]
+            if la[0] != lb[0] and co[a, b] == 0:
+                out.append((la, lb))
+    return out
+
+
+class _Lits:
+    def __init__(self, enc: Encoding, solver: z.Solver, frame: list[Term], tag: str) -> None:
+        self.enc, self.solver, self.frame, self.tag = enc, solver, frame, tag
+        self.map: dict[tuple[int, int], Term] = {}
+
+    def __call__(self, lit: tuple[int, int]) -> Term:
+        p = self.map.get(lit)
+        if p is None:
+            p = z.bool_var(f"h:{self.tag}:{lit[0]}={lit[1]}")
+            self.solver.add(z.eq(p, z.eq(self.frame[lit[0]],
+                                         self.enc.value_term(lit[0], lit[1]))))
+            self.map[lit] = p
+        return p
+
+
+def prune(enc: Encoding, cands: list[Cube], clock: Clock, seconds: float) -> list[Cube] | None:
+    """The largest inductive subset of ``cands`` (Houdini); None when out of time."""
+    stop = clock.elapsed + seconds
+    s = z.Solver()
+    s.add(enc.domain(enc.x))
+    s.add(enc.domain(enc.xn))
+    s.add(enc.trans)
+    cur = _Lits(enc, s, enc.x, "c")
+    nxt = _Lits(enc, s, enc.xn, "n")
+    acts: list[Term] = []
+    broken: list[Term] = []
+    for k, cube in enumerate(cands):
+        a = z.bool_var(f"h:a{k}")
+        s.add(z.or_raw([z.not_raw(a), *[z.not_raw(cur(lit)) for lit in cube]]))
+        acts.append(a)
+        broken.append(z.and_raw([nxt(lit) for lit in cube]))
+    alive = list(range(len(cands)))
+    while alive:
+        left = stop - clock.elapsed
+        if left <= 0:
+            return None
+        s.push()
+        s.add(z.or_raw([broken[k] for k in alive]))
+        answer = s.check([acts[k] for k in alive], timeout=left)
+        if answer == "unsat":
+            s.pop()
+            break
+        if answer == "unknown":
+            s.pop()
+            return None
+        m = s.model()
+        state = [m.value(t) for t in enc.xn]
+        s.pop()
+        alive = [k for k in alive if not all(state[slot] == v for slot, v in cands[k])]
+    return [cands[k] for k in alive]
+
+
+def invariant(enc: Encoding, clock: Clock) -> tuple[list[Cube], list[Cube]]:
+    """The Houdini invariant of ``enc.ts`` and the candidates it dropped (cached per
+    system); ([], []) when out of time. The dropped candidates hold in every sample
+    but are not inductive on their own: IC3 may still find them inductive relative to
+    its frames (they are hints, each checked like any lemma before it is used)."""
+    memo = enc.ts.memo
+    hit = memo.get("symbolic:houdini")
+    if isinstance(hit, tuple):
+        return hit
+    left = clock.left()
+    budget = SHARE * (left if left is not None else 60.0)
+    states = sample(enc, clock, budget / 3)
+    cands = candidates(enc, states)
+    found = prune(enc, cands, clock, budget - budget / 3)
+    if found is None:
+        return [], []
+    kept = set(found)
+    out = (found, [c for c in cands if c not in kept])
+    memo["symbolic:houdini"] = out
+    return out
