@@ -128,7 +128,11 @@ def _proved(enc: Encoding, goal: Goal, invariant: Expr, clock: Clock, depth: int
             how: str, fixed: int = 0) -> CheckResult:
     ts, prop = enc.ts, goal.prop
     proof_s = clock.elapsed
-    invariant = trim(enc, goal, invariant, clock, min(TRIM_MAX_S, TRIM_SHARE * proof_s + 1), fixed)
+    left = clock.left()
+    seconds = min(TRIM_MAX_S, TRIM_SHARE * proof_s + 1)
+    if left is not None:  # leave the re-check at least half of the time left
+        seconds = min(seconds, left / 2)
+    invariant = trim(enc, goal, invariant, clock, seconds, fixed)
     checked = recheck(enc, goal, invariant, clock)
     if not checked.ok:
         return result(prop, ENGINE, Verdict.UNKNOWN, clock, depth, bound="certificate",
