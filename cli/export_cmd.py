@@ -9,14 +9,12 @@ import click
 
 from mhpcheck.model.promela import export_promela
 
+from .options import model_options, system_from_options, user_errors
+
 
 @click.command("export")
 @click.argument("model")
-@click.option("--param", "params", multiple=True, metavar="NAME=VALUE",
-              help="Set a size parameter (repeatable).")
-@click.option("--set", "knobs", multiple=True, metavar="KNOB=VALUE",
-              help="Set a design knob (repeatable).")
-@click.option("--preset", default=None, help="A named set of knob values.")
+@model_options
 @click.option("--format", "fmt", type=click.Choice(["promela"]), default="promela",
               show_default=True, help="Output language.")
 @click.option("--invariants", is_flag=True,
@@ -31,8 +29,6 @@ def export_cmd(model: str, params: tuple[str, ...], knobs: tuple[str, ...],
     with -c0) equals our distinct-state count; with several initial states it is one
     more, and the header says so.
     """
-    from .main import system_from_options, user_errors  # main registers this command
-
     with user_errors():
         ts = system_from_options(model, params, knobs, preset)
         twin = export_promela(ts, invariants=invariants)

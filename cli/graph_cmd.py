@@ -23,6 +23,7 @@ from mhpcheck.model.system import State, TransitionSystem
 from mhpcheck.model.trace import Trace
 from mhpcheck.model.view import View, view_for
 
+from .options import model_options, system_from_options
 from .trace_cmd import load_trace
 from .viewer.story import complete_view, describe_setting, show_value
 
@@ -136,11 +137,7 @@ def write_graph(g: nx.MultiDiGraph, fmt: str, path: str) -> None:
 
 @click.command("graph")
 @click.argument("model")
-@click.option("--param", "params", multiple=True, metavar="NAME=VALUE",
-              help="Set a size parameter (repeatable).")
-@click.option("--set", "knobs", multiple=True, metavar="KNOB=VALUE",
-              help="Set a design knob (repeatable).")
-@click.option("--preset", default=None, help="A named set of knob values.")
+@model_options
 @click.option("--format", "fmt", type=click.Choice(["dot", "graphml"]), default="dot",
               show_default=True, help="Output format.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), required=True,
@@ -152,7 +149,6 @@ def write_graph(g: nx.MultiDiGraph, fmt: str, path: str) -> None:
 def graph_cmd(model: str, params: tuple[str, ...], knobs: tuple[str, ...], preset: str | None,
               fmt: str, output: str, max_states: int, trace_file: str | None) -> None:
     """Write the reachable state graph of MODEL (DOT or GraphML), a trace highlighted."""
-    from .main import system_from_options
     try:
         ts = system_from_options(model, params, knobs, preset)
         trace = None

@@ -11,10 +11,9 @@ import json
 import os
 import sys
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, NoReturn, TypeVar
+from typing import Any, TypeVar
 
 import click
 from rich.console import Console
@@ -23,10 +22,17 @@ from mhpcheck import __version__
 from mhpcheck.checker.engines import ENGINES
 from mhpcheck.checker.engines import check as engine_check
 from mhpcheck.checker.result import Budget, Progress, ProgressFn, Verdict, no_progress
-from mhpcheck.model.errors import MhpError
-from mhpcheck.model.registry import build_system, model_class, names
-from mhpcheck.model.system import TransitionSystem
+from mhpcheck.model.registry import model_class, names
 
+from .options import (
+    EXIT_FAIL,
+    EXIT_INCONCLUSIVE,
+    EXIT_OK,
+    fail,
+    model_options,
+    system_from_options,
+    user_errors,
+)
 from .render import render_trace
 from .report import (
     outcome_json,
@@ -39,24 +45,9 @@ from .report import (
 from .runner import Outcome, exit_code, run_checks
 from .spec import collect, load_spec, resolve
 
-EXIT_OK, EXIT_FAIL, EXIT_ERROR, EXIT_INCONCLUSIVE = 0, 1, 2, 3
-
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def fail(message: str) -> NoReturn:
-    """Print ``message`` on stderr and exit 2 (usage, spec or model error)."""
-    click.echo(f"check-model: error: {message}", err=True)
-    sys.exit(EXIT_ERROR)
-
-
-@contextmanager
-def user_errors() -> Iterator[None]:
-    """Turn every MhpError into a one-line message and exit code 2, never a traceback."""
-    try:
-        yield
-    except MhpError as err:
-        fail(str(err))
 
 
 def stdout_console() -> Console:
@@ -78,27 +69,6 @@ def progress_printer(enabled: bool) -> ProgressFn:
         console.print(f"  {p.states:,} states, depth {p.depth}, {p.transitions:,} transitions, "
                       f"{rate:,.0f} states/s", end=end, highlight=False)
     return show
-
-
-def parse_value(raw: str) -> bool | int | str:
-    """A command-line value: true/false, an integer, or a string."""
-    low = raw.lower()
-    if low in ("true", "false"):
-        return low == "true"
-    try:
-        return int(raw)
-    except ValueError:
-        return raw
-
-
-def parse_pairs(pairs: tuple[str, ...], option: str) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key:
-            fail(f"{option} expects KEY=VALUE, got {pair!r}")
-        out[key.strip()] = parse_value(value.strip())
-    return out
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -241,23 +211,6 @@ def never_fired_by_spec(outcomes: list[Outcome]) -> dict[str, list[str]]:
             never[path] += [a for a in o.result.never_fired if a not in never[path]]
     return {path: [a for a in acts if a not in fired[path]]
             for path, acts in never.items() if any(a not in fired[path] for a in acts)}
-
-
-def system_from_options(model: str, params: tuple[str, ...], knobs: tuple[str, ...],
-                        preset: str | None) -> TransitionSystem:
-    """Build MODEL with --param, --set and --preset values."""
-    return build_system(model, parse_pairs(params, "--param"), parse_pairs(knobs, "--set"),
-                        preset)
-
-
-def model_options(fn: F) -> F:
-    """--param, --set and --preset, shared by commands that build a model."""
-    fn = click.option("--preset", default=None, help="A named set of knob values.")(fn)
-    fn = click.option("--set", "knobs", multiple=True, metavar="KNOB=VALUE",
-                      help="Set a design knob (repeatable).")(fn)
-    fn = click.option("--param", "params", multiple=True, metavar="NAME=VALUE",
-                      help="Set a size parameter (repeatable).")(fn)
-    return fn
 
 
 @main.command("check")

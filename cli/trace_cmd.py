@@ -17,6 +17,7 @@ from mhpcheck.model.registry import build_system
 from mhpcheck.model.system import TransitionSystem
 from mhpcheck.model.trace import Trace
 
+from .options import fail
 from .viewer import Options, render_story, tell
 from .viewer.html import render_html
 
@@ -55,11 +56,6 @@ def terminal_options(colour: str, ascii_only: bool, full: bool, width: int | Non
                    show_map=show_map, docs=docs)
 
 
-def _fail(message: str) -> None:
-    click.echo(f"check-model: error: {message}", err=True)
-    sys.exit(2)
-
-
 @click.group("trace")
 def trace_group() -> None:
     """Read a trace written by `check --trace-out` (ITF JSON)."""
@@ -88,7 +84,7 @@ def show_cmd(file: str, full: bool, ascii_only: bool, colour: str, width: int | 
         opts = terminal_options(colour, ascii_only, full, width, not no_map, not no_doc)
         click.echo(render_story(tell(ts, trace), opts), nl=False, color=opts.colour)
     except MhpError as err:
-        _fail(str(err))
+        fail(str(err))
 
 
 @trace_group.command("html")
@@ -101,7 +97,7 @@ def html_cmd(file: str, output: str) -> None:
         trace, ts = load_trace(file, check=True)
         Path(output).write_text(render_html(tell(ts, trace)), encoding="utf-8")
     except MhpError as err:
-        _fail(str(err))
+        fail(str(err))
     click.echo(f"wrote {output}", err=True)
 
 
@@ -115,7 +111,7 @@ def diff_cmd(first: str, second: str) -> None:
         ta, sa = load_trace(first)
         tb, sb = load_trace(second)
     except MhpError as err:
-        _fail(str(err))
+        fail(str(err))
     result = diverge(ta, sa, tb, sb, (first, second))
     click.echo("\n".join(result.lines))
     sys.exit(0 if result.identical else 1)
@@ -136,7 +132,7 @@ def export_cmd(file: str, output: str | None, families: str, mbt: bool) -> None:
     try:
         trace, ts = load_trace(file)
     except MhpError as err:
-        _fail(str(err))
+        fail(str(err))
     text = itf_dumps(trace, ts, families, mbt)
     if output:
         Path(output).write_text(text, encoding="utf-8")
