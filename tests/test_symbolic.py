@@ -177,7 +177,7 @@ def test_timeouts_give_bounded_or_unknown() -> None:
 
 def test_houdini_invariant_is_inductive_and_holds_on_reachable_states() -> None:
     from mhpcheck.checker.symbolic import houdini
-    from mhpcheck.checker.symbolic.certificate import Inductiveness
+    from mhpcheck.checker.symbolic.certificate import Inductiveness, conjoin, lemmas
     from mhpcheck.checker.symbolic.common import Clock, make_goal
     from mhpcheck.checker.symbolic.encode import Encoding
     from mhpcheck.checker.symbolic.ic3 import invariant_expr
@@ -185,10 +185,10 @@ def test_houdini_invariant_is_inductive_and_holds_on_reachable_states() -> None:
     for ts in (build_system("philosophers", {"n": 4}),
                build_system("peterson", {"n": 2}, {"broken": True})):
         enc = Encoding(ts)
-        found, hints = houdini.invariant(enc, Clock(60))
-        assert found, ts.name
-        assert not set(found) & set(hints)
-        inv = invariant_expr(enc, tuple(found))
+        found = houdini.invariant(enc, Clock(60))
+        assert found.cubes, ts.name
+        assert not set(found.cubes) & set(found.hints)
+        inv = conjoin([*found.relations, *lemmas(invariant_expr(enc, found.cubes))])
         pred = compile_system(ts).predicate(inv)
         assert all(pred(s) for s in explore(ts).states)
         checker = Inductiveness(enc, make_goal(enc, ts.properties[0]))

@@ -25,12 +25,17 @@ from __future__ import annotations
 
 import random
 from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
 from mhpcheck.model.compile import compile_system
+from mhpcheck.model.errors import ModelError
+from mhpcheck.model.expr import Expr
 from mhpcheck.model.system import State
 
+from . import affine
 from . import z3api as z
 from .common import Clock
 from .encode import Encoding
@@ -126,8 +131,10 @@ class _Lits:
         return p
 
 
-def prune(enc: Encoding, cands: list[Cube], clock: Clock, seconds: float) -> list[Cube] | None:
-    """The largest inductive subset of ``cands`` (Houdini); None when out of time."""
+def prune(enc: Encoding, cands: list[Cube], clock: Clock, seconds: float,
+          exprs: Sequence[Expr] = ()) -> tuple[list[Cube], list[Expr]] | None:
+    """The largest inductive subset of the cube candidates ``cands`` and the lemma
+    candidates ``exprs`` together (Houdini); None when out of time."""
     stop = clock.elapsed + seconds
     s = z.Solver()
     s.add(enc.domain(enc.x))
@@ -142,7 +149,25 @@ def prune(enc: Encoding, cands: list[Cube], clock: Clock, seconds: float) -> lis
         s.add(z.or_raw([z.not_raw(a), *[z.not_raw(cur(lit)) for lit in cube]]))
         acts.append(a)
         broken.append(z.and_raw([nxt(lit) for lit in cube]))
-    alive = list(range(len(cands)))
+    now_tr, nxt_tr = enc.translator(enc.x), enc.translator(enc.xn)
+    compiled = compile_system(enc.ts)
+    preds = [compiled.predicate(e, "houdini candidate") for e in exprs]
+    for k, e in enumerate(exprs):
+        a = z.bool_var(f"h:e{k}")
+        s.add(z.implies(a, z.and_([now_tr.defined(e), now_tr.pred(e)])))
+        acts.append(a)
+        broken.append(z.not_(z.and_([nxt_tr.defined(e), nxt_tr.pred(e)])))
+    n = len(cands)
+
+    def breaks(k: int, state: State) -> bool:
+        if k < n:
+            return all(state[slot] == v for slot, v in cands[k])
+        try:
+            return not preds[k - n](state)
+        except ModelError:
+            return True
+
+    alive = list(range(n + len(exprs)))
     while alive:
         left = stop - clock.elapsed
         if left <= 0:
@@ -157,29 +182,43 @@ def prune(enc: Encoding, cands: list[Cube], clock: Clock, seconds: float) -> lis
             s.pop()
             return None
         m = s.model()
-        state = [m.value(t) for t in enc.xn]
+        state = tuple(m.value(t) for t in enc.xn)
         s.pop()
-        alive = [k for k in alive if not all(state[slot] == v for slot, v in cands[k])]
-    return [cands[k] for k in alive]
+        alive = [k for k in alive if not breaks(k, state)]
+    return [cands[k] for k in alive if k < n], [exprs[k - n] for k in alive if k >= n]
 
 
-def invariant(enc: Encoding, clock: Clock) -> tuple[list[Cube], list[Cube]]:
-    """The Houdini invariant of ``enc.ts`` and the candidates it dropped (cached per
-    system); ([], []) when out of time. The dropped candidates hold in every sample
-    but are not inductive on their own: IC3 may still find them inductive relative to
-    its frames (they are hints, each checked like any lemma before it is used)."""
+@dataclass(frozen=True)
+class Found:
+    """The Houdini invariant: its cubes (lemmas ``not cube``) and affine relations
+    (``affine.py``); and the candidates it dropped, as hints for IC3."""
+
+    cubes: tuple[Cube, ...] = ()
+    relations: tuple[Expr, ...] = ()
+    hints: tuple[Cube, ...] = ()
+    guesses: tuple[Expr, ...] = ()
+
+
+def invariant(enc: Encoding, clock: Clock) -> Found:
+    """The Houdini invariant of ``enc.ts`` (cached per system); empty when out of time.
+    The dropped cube candidates hold in every sample but are not inductive on their
+    own: IC3 may still find them inductive relative to its frames (they are hints,
+    each checked like any lemma before it is used)."""
     memo = enc.ts.memo
     hit = memo.get("symbolic:houdini")
-    if isinstance(hit, tuple):
+    if isinstance(hit, Found):
         return hit
     left = clock.left()
     budget = SHARE * (left if left is not None else 60.0)
     states = sample(enc, clock, budget / 3)
     cands = candidates(enc, states)
-    found = prune(enc, cands, clock, budget - budget / 3)
-    if found is None:
-        return [], []
-    kept = set(found)
-    out = (found, [c for c in cands if c not in kept])
+    exprs = [affine.as_expr(enc.ts, r) for r in affine.relations(enc.ts, states)]
+    pruned = prune(enc, cands, clock, budget - budget / 3, exprs)
+    if pruned is None:
+        return Found()
+    found, relations = pruned
+    kept, held = set(found), set(relations)
+    out = Found(tuple(found), tuple(relations), tuple(c for c in cands if c not in kept),
+                tuple(e for e in exprs if e not in held))
     memo["symbolic:houdini"] = out
     return out

@@ -22,8 +22,13 @@ reachability", 2011), for states whose variables have finite domains:
 - ``seed``: cubes whose lemmas together form an inductive invariant found beforehand
   (the model's Houdini invariant, ``houdini.py``, and the lemmas of certificates
   already proved on the same system): every frame assumes them and they join the
-  invariant; ``hints``: candidate cubes (true in sampled reachable states), each
-  added to F_1 when it is inductive relative to Init and pushed like any lemma.
+  invariant; ``facts``: the lemmas of that invariant that are not clauses (affine
+  relations, ``affine.py``), assumed the same way; ``hints``: candidate cubes (true
+  in sampled reachable states), each added to F_1 when it is inductive relative to
+  Init and pushed like any lemma; ``guesses``: candidate lemmas that are not clauses
+  (affine relations Houdini could not keep on its own), handled like hints: one
+  enters F_1 when it is inductive relative to Init, is pushed while it is inductive
+  relative to its frame, and joins the invariant when it reaches the fixpoint.
 
 Reaching an obligation at level 0 means a real path to a bad state of length at most
 the frame count; the shortest one is then found by BMC and replayed.
@@ -48,6 +53,16 @@ from .z3api import Term
 
 Cube = tuple[tuple[int, int], ...]  # sorted (slot, value) pairs
 
+
+@dataclass(frozen=True)
+class Guess:
+    """A candidate lemma that is not a clause: its terms over x and x', and whether
+    the initial states satisfy it (checked by the caller, explicitly)."""
+
+    now: Term
+    nxt: Term
+    initial: bool
+
 #: Literal-dropping attempts per generalisation (beyond the unsat core).
 MIC_ATTEMPTS = 40
 
@@ -62,11 +77,14 @@ class Outcome:
     frames: int = 0
     queries: int = 0
     message: str = ""
+    #: indices of the guesses that are part of the invariant
+    guesses: tuple[int, ...] = ()
 
 
 class IC3:
     def __init__(self, enc: Encoding, goal: Goal, clock: Clock, progress: ProgressFn,
-                 seed: Sequence[Cube] = (), hints: Sequence[Cube] = ()) -> None:
+                 seed: Sequence[Cube] = (), hints: Sequence[Cube] = (),
+                 facts: Sequence[Term] = (), guesses: Sequence[Guess] = ()) -> None:
         self.enc = enc
         self.goal = goal
         self.clock = clock
@@ -110,10 +128,17 @@ class IC3:
         self.seed = tuple(seed)
         for cube in self.seed:
             s.add(self.clause(cube))
+        # the rest of that invariant: lemmas that are not clauses (affine relations,
+        # affine.py), over the current state
+        for fact in facts:
+            s.add(fact)
         # candidate lemmas (believed invariant, not known inductive): each enters F_1
         # once it is inductive relative to Init, like any lemma, and propagation then
         # pushes it as far as the frames allow
         self.hints = tuple(hints)
+        self.guesses = tuple(guesses)
+        #: per level, the guesses blocked at exactly that level (like ``lemmas``)
+        self.guessed: list[set[int]] = [set()]
 
     # -- literals ---------------------------------------------------------------------
     def _literal(self, frame: list[Term], slot: int, value: int) -> Term:
@@ -169,6 +194,7 @@ class IC3:
     def new_frame(self) -> None:
         self.levels.append(z.bool_var(f"ic3:F{len(self.levels)}"))
         self.lemmas.append(set())
+        self.guessed.append(set())
 
     def frame(self, i: int) -> list[Term]:
         """Assumptions that restrict x to F_i (for i >= 1 inside the property)."""
@@ -321,10 +347,35 @@ class IC3:
             if ok and small is not None:
                 self.add_lemma(small, 1)
 
+    def guess_holds(self, g: int, i: int) -> bool:
+        """Is guess ``g`` inductive relative to F_i?"""
+        s = self.solver
+        s.push()
+        s.add(self.guesses[g].now)
+        s.add(z.not_(self.guesses[g].nxt))
+        answer = self._check(s, [*self.frame(i), self.t_on])
+        s.pop()
+        return answer == "unsat"
+
+    def add_guess(self, g: int, level: int) -> None:
+        self.guessed[level].add(g)
+        self.solver.add(z.or_raw([z.not_raw(self.levels[level]), self.guesses[g].now]))
+
+    def use_guesses(self) -> None:
+        for g, guess in enumerate(self.guesses):
+            if self.clock.expired():
+                raise TimeoutError("timeout")
+            if guess.initial and self.guess_holds(g, 0):
+                self.add_guess(g, 1)
+
     def propagate(self) -> int | None:
         """Push lemmas forward; the level that emptied (a fixpoint), if any."""
         k = self.depth
         for i in range(1, k):
+            for g in sorted(self.guessed[i]):
+                if self.guess_holds(g, i):
+                    self.guessed[i].discard(g)
+                    self.add_guess(g, i + 1)
             for cube in sorted(self.lemmas[i]):
                 if cube not in self.lemmas[i]:
                     continue
@@ -332,7 +383,7 @@ class IC3:
                 if ok:
                     self.lemmas[i].discard(cube)
                     self.add_lemma(cube, i + 1)
-            if not self.lemmas[i]:
+            if not self.lemmas[i] and not self.guessed[i]:
                 return i
         return None
 
@@ -342,6 +393,7 @@ class IC3:
                 return Outcome("violated", depth=0, frames=0, queries=self.solver.checks)
             self.new_frame()
             self.use_hints()
+            self.use_guesses()
             while True:
                 k = self.depth
                 while (bad := self.bad_cube(k)) is not None:
@@ -358,7 +410,10 @@ class IC3:
                     cubes = tuple(sorted({*self.seed, *(
                         c for j in range(fixed + 1, len(self.lemmas))
                         for c in self.lemmas[j])}))
-                    return Outcome("proved", cubes, frames=k, queries=self.solver.checks)
+                    kept = tuple(sorted(g for j in range(fixed + 1, len(self.guessed))
+                                        for g in self.guessed[j]))
+                    return Outcome("proved", cubes, frames=k, queries=self.solver.checks,
+                                   guesses=kept)
         except TimeoutError as err:
             return Outcome("unknown", frames=self.depth, queries=self.solver.checks,
                            message=str(err) or "timeout")

@@ -16,7 +16,8 @@ Two backends find the invariant:
   so it is kept as a second opinion, not the default.
 
 IC3 starts from a seed (``_seed``): the model's Houdini invariant (pairwise facts
-about sampled reachable states, pruned to an inductive set, ``houdini.py``) and the
+and affine relations guessed from sampled reachable states, pruned to an inductive
+set, ``houdini.py`` and ``affine.py``) and the
 lemmas of the certificates already proved, and re-checked, for other properties of
 the same system object (kept in ``ts.memo``), so proving S1..S6 one after another
 shares the work. The seed's lemmas join the certificate, which is re-checked as a
@@ -35,15 +36,15 @@ replayed like every other). Liveness is unsupported here.
 from __future__ import annotations
 
 from mhpcheck.model.expr import TRUE, Expr
-from mhpcheck.model.system import LeadsTo, Property, TransitionSystem
+from mhpcheck.model.system import Invariant, LeadsTo, Property, TransitionSystem
 
 from ..result import Budget, CheckResult, Progress, ProgressFn, Verdict
 from . import houdini
 from . import z3api as z
-from .certificate import Unreadable, conjoin, from_solver, lemmas, recheck, render
+from .certificate import Unreadable, conjoin, failing_init, from_solver, lemmas, recheck, render
 from .common import Clock, Goal, make_goal, result, safe_verdict
 from .encode import Encoding
-from .ic3 import IC3, Cube, invariant_expr
+from .ic3 import IC3, Cube, Guess, invariant_expr
 
 ENGINE = "pdr"
 
@@ -56,6 +57,12 @@ HOUDINI = True
 #: Seed IC3 also with the lemmas of certificates already proved on the same system.
 SHARE_PROVED = True
 PROVED_KEY = "symbolic:proved-lemmas"
+PROVED_RELATIONS_KEY = "symbolic:proved-relations"
+#: Prove Houdini's dropped affine relations with IC3 first (``_prove_guesses``), with
+#: at most this share of the time left.
+GUESSES = True
+GUESS_SHARE = 0.5
+GUESSES_KEY = "symbolic:guesses"
 
 
 def check(ts: TransitionSystem, prop: Property, budget: Budget,
@@ -70,8 +77,13 @@ def check(ts: TransitionSystem, prop: Property, budget: Budget,
     goal = make_goal(enc, prop)
     if backend == "spacer":
         return _spacer(enc, goal, budget, progress, clock)
-    seed, hints = _seed(enc, clock)
-    outcome = IC3(enc, goal, clock, progress, seed, hints).run()
+    seed, relations, hints, guessed = _seed(enc, clock)
+    now, nxt = enc.translator(enc.x), enc.translator(enc.xn)
+    facts = [z.and_([now.defined(r), now.pred(r)]) for r in relations]
+    guesses = [Guess(z.and_([now.defined(e), now.pred(e)]),
+                     z.and_([nxt.defined(e), nxt.pred(e)]),
+                     failing_init(ts, e) is None) for e in guessed]
+    outcome = IC3(enc, goal, clock, progress, seed, hints, facts, guesses).run()
     if outcome.status == "violated":
         return _counterexample(ts, prop, budget, progress, clock, outcome.depth)
     if outcome.status == "unknown":
@@ -84,44 +96,92 @@ def check(ts: TransitionSystem, prop: Property, budget: Budget,
     seeded = set(seed)
     fixed = [c for c in outcome.cubes if c in seeded]
     own = [c for c in outcome.cubes if c not in seeded]
-    invariant = invariant_expr(enc, (*fixed, *own))
+    invariant = conjoin([*relations, *lemmas(invariant_expr(enc, tuple(fixed))),
+                         *(guessed[g] for g in outcome.guesses),
+                         *lemmas(invariant_expr(enc, tuple(own)))])
     how = f"ic3, {outcome.frames} frames, {outcome.queries} queries"
-    if seed:
-        how += f", seeded with {len(seed)} lemmas"
-    proved = _proved(enc, goal, invariant, clock, outcome.frames, how, fixed=len(fixed))
-    _remember(enc, proved, {*fixed, *own})
+    if seed or relations:
+        how += f", seeded with {len(seed) + len(relations)} lemmas"
+        if relations:
+            how += f" ({len(relations)} affine)"
+    proved = _proved(enc, goal, invariant, clock, outcome.frames, how,
+                     fixed=len(relations) + len(fixed))
+    _remember(enc, proved, {*fixed, *own}, set(relations))
     return proved
 
 
-def _seed(enc: Encoding, clock: Clock) -> tuple[list[Cube], list[Cube]]:
-    """Lemmas every frame may assume: the model's Houdini invariant, and the lemmas of
-    the invariants already proved (and re-checked) for other properties of the same
-    system object. Each is an inductive invariant by itself (a re-checked certificate
-    rules out the error states, from which alone a transition may leave it), so their
-    conjunction holds in every reachable state. Also Houdini's dropped candidates, as
-    hints (see ``IC3``)."""
-    found, hints = houdini.invariant(enc, clock) if HOUDINI else ([], [])
-    seed: list[Cube] = list(found)
+def _seed(enc: Encoding, clock: Clock
+          ) -> tuple[list[Cube], list[Expr], list[Cube], list[Expr]]:
+    """Lemmas every frame may assume: the model's Houdini invariant (cubes and affine
+    relations), and the lemmas of the invariants already proved (and re-checked) for
+    other properties of the same system object. Each is an inductive invariant by
+    itself (a re-checked certificate rules out the error states, from which alone a
+    transition may leave it), so their conjunction holds in every reachable state. Also
+    Houdini's dropped candidates, as hints and guesses (see ``IC3``)."""
+    found = houdini.invariant(enc, clock) if HOUDINI else houdini.Found()
+    seed: list[Cube] = list(found.cubes)
+    relations = list(found.relations)
+    guesses = list(found.guesses)
+    if guesses and GUESSES:
+        more, support = _prove_guesses(enc, clock, seed, relations, list(found.hints),
+                                       guesses)
+        relations += more
+        seed += [c for c in support if c not in set(seed)]
+        guesses = [e for e in guesses if e not in more]
     if SHARE_PROVED:
         proved = enc.ts.memo.get(PROVED_KEY)
         if isinstance(proved, list):
             have = set(seed)
             seed += [c for c in proved if c not in have]
-    return seed, hints
+        shared = enc.ts.memo.get(PROVED_RELATIONS_KEY)
+        if isinstance(shared, list):
+            relations += [e for e in shared if e not in relations]
+            guesses = [e for e in guesses if e not in relations]
+    return seed, relations, list(found.hints), guesses
 
 
-def _remember(enc: Encoding, proved: CheckResult, cubes: set[Cube]) -> None:
-    """Keep the lemmas of a re-checked certificate for the next property's proof."""
+def _prove_guesses(enc: Encoding, clock: Clock, seed: list[Cube], relations: list[Expr],
+                   hints: list[Cube], guesses: list[Expr]) -> tuple[list[Expr], list[Cube]]:
+    """The guesses (affine relations Houdini could not keep on its own) proved by IC3 as
+    one invariant, with the cubes that support them; ([], []) if that fails. Cached per
+    system. Nothing is trusted yet: whatever a proof assumes joins its certificate,
+    which is re-checked as a whole."""
+    memo = enc.ts.memo
+    hit = memo.get(GUESSES_KEY)
+    if isinstance(hit, tuple):
+        return hit
+    left = clock.left()
+    budget = GUESS_SHARE * (left if left is not None else 60.0)
+    target = Invariant("affine-relations", "the relations affine.py guessed", (),
+                       conjoin(guesses))
+    goal = make_goal(enc, target)
+    now = enc.translator(enc.x)
+    facts = [z.and_([now.defined(r), now.pred(r)]) for r in relations]
+    sub = Clock(budget)
+    outcome = IC3(enc, goal, sub, lambda _: None, seed, hints, facts).run()
+    out: tuple[list[Expr], list[Cube]] = ([], [])
+    if outcome.status == "proved":
+        have = set(seed)
+        out = (guesses, [c for c in outcome.cubes if c not in have])
+    memo[GUESSES_KEY] = out
+    return out
+
+
+def _remember(enc: Encoding, proved: CheckResult, cubes: set[Cube],
+              seeded: set[Expr]) -> None:
+    """Keep the lemmas of a re-checked certificate for the next property's proof: its
+    cubes, and its other lemmas (affine relations) that were not seeded already."""
     inv = proved.extra.get("invariant")
     if not SHARE_PROVED or not isinstance(inv, Expr) or not proved.verdict.conclusive:
         return
     by_expr = {invariant_expr(enc, (c,)): c for c in cubes}
-    kept = [by_expr.get(x) for x in lemmas(inv)]
-    if any(c is None for c in kept):
-        return  # not the cubes' own lemmas (cannot happen): share nothing
+    parts = lemmas(inv)
     store = enc.ts.memo.setdefault(PROVED_KEY, [])
     have = set(store)
-    store.extend(c for c in kept if c is not None and c not in have)
+    store.extend(c for x in parts if (c := by_expr.get(x)) is not None and c not in have)
+    others = enc.ts.memo.setdefault(PROVED_RELATIONS_KEY, [])
+    others.extend(x for x in parts if x not in by_expr and x not in seeded
+                  and x not in others)
 
 
 def _proved(enc: Encoding, goal: Goal, invariant: Expr, clock: Clock, depth: int,
