@@ -36,7 +36,7 @@ from math import lcm
 import numpy as np
 
 from mhpcheck.model.domains import IntRangeDomain
-from mhpcheck.model.expr import Arith, Cmp, Const, Expr, Implies, Ite
+from mhpcheck.model.expr import Arith, Cmp, Const, Expr, Implies, Ite, Var
 from mhpcheck.model.system import State, TransitionSystem, VarDecl
 
 from .certificate import slot_var
@@ -166,7 +166,8 @@ def _rref_first_row(null: np.ndarray) -> np.ndarray | None:
         others = np.arange(rows) != r
         m[others] -= np.outer(m[others, c], m[r])
         r += 1
-    return m[0]
+    first: np.ndarray = m[0]
+    return first
 
 
 def _integer(row: np.ndarray) -> list[int] | None:
@@ -238,8 +239,7 @@ def as_expr(ts: TransitionSystem, rel: Relation) -> Expr:
         v = slot_var(ts, slot)
         if value is None:
             return v
-        sort = "bool" if v.sort == "bool" else "int"
-        return Ite(Cmp("==", v, Const(value, sort)), Const(1), Const(0))
+        return Ite(Cmp("==", v, _code(v, value)), Const(1), Const(0))
 
     def feature(f: Feature) -> Expr:
         acc = one(f.slots[0], f.value)
@@ -262,5 +262,9 @@ def as_expr(ts: TransitionSystem, rel: Relation) -> Expr:
     if rel.guard is None:
         return eq
     g = slot_var(ts, rel.guard[0])
-    sort = "bool" if g.sort == "bool" else "int"
-    return Implies(Cmp("==", g, Const(rel.guard[1], sort)), eq)
+    return Implies(Cmp("==", g, _code(g, rel.guard[1])), eq)
+
+
+def _code(v: Var, value: int) -> Const:
+    """The constant ``value`` of the sort of ``v``."""
+    return Const(value, "bool") if v.sort == "bool" else Const(value)

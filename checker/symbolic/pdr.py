@@ -61,7 +61,7 @@ PROVED_RELATIONS_KEY = "symbolic:proved-relations"
 #: Prove Houdini's dropped affine relations with IC3 first (``_prove_guesses``), with
 #: at most this share of the time left.
 GUESSES = True
-GUESS_SHARE = 0.5
+GUESS_SHARE = 0.8
 GUESSES_KEY = "symbolic:guesses"
 
 

@@ -1,0 +1,73 @@
+"""Affine relations guessed from samples (checker/symbolic/affine.py) and their use by PDR."""
+
+from __future__ import annotations
+
+from mhpcheck.checker.engines import check
+from mhpcheck.checker.explicit.bfs import explore
+from mhpcheck.checker.result import Budget, Verdict
+from mhpcheck.checker.symbolic import affine
+from mhpcheck.checker.symbolic.certificate import Printer, lemmas
+from mhpcheck.model.compile import compile_system
+from mhpcheck.model.expr import Expr
+from mhpcheck.model.registry import build_system
+from mhpcheck.model.system import TransitionSystem
+
+ALL_FEATURES = {"stray": "transient", "signals": True, "allocator": True, "walker": True,
+                "forced_unload": True, "vmem_remove": True, "vmem_unplug": True,
+                "vmem_plug": True, "notifier_veto": True}
+
+
+def hotplug(population: str) -> TransitionSystem:
+    n = len(population.split("|"))
+    return build_system("hotplug", {"blocks": 1, "pageblocks": n, "pages": 1,
+                                    "spare": 2 if "B" in population else 1},
+                        {**ALL_FEATURES, "population": population}, preset="skippable-v2")
+
+
+def test_every_guessed_relation_as_a_lemma_holds_on_the_states_it_came_from() -> None:
+    ts = hotplug("V|L|B")
+    states = sorted(explore(ts).states)
+    found = affine.relations(ts, states)
+    assert found
+    compiled = compile_system(ts)
+    for rel in found:
+        pred = compiled.predicate(affine.as_expr(ts, rel))
+        assert all(pred(s) for s in states), rel
+
+
+def test_the_balloon_pages_and_the_pages_migrated_elsewhere_add_up() -> None:
+    """Balloon migration moves a balloon page out and counts it in balloon_elsewhere:
+    with one B page the two always add up to one (no guard needed)."""
+    ts = hotplug("V|L|B")
+    found = affine.relations(ts, sorted(explore(ts).states))
+    texts = [Printer(ts).show(affine.as_expr(ts, r)) for r in found]
+    assert any(t.startswith("balloon_elsewhere + ") and t.endswith("= 1") and "⇒" not in t
+               for t in texts), texts
+
+
+def test_a_relation_the_samples_contradict_is_not_guessed() -> None:
+    """Two samples that differ only in the counter admit no relation defining it."""
+    ts = hotplug("V|L")
+    states = sorted(explore(ts).states)
+    slot = ts.var("managed").offset
+    base = next(s for s in states if s[slot] == 1)
+    other = (*base[:slot], 0, *base[slot + 1:])
+    found = affine.relations(ts, [*states, other])
+    compiled = compile_system(ts)
+    for rel in found:
+        pred = compiled.predicate(affine.as_expr(ts, rel))
+        assert pred(base) and pred(other)
+
+
+def test_pdr_proof_on_three_pageblocks_uses_affine_relations_and_is_rechecked() -> None:
+    ts = hotplug("V|L|B")
+    states = explore(ts).states
+    r = check(ts, ts.property("S1"), "pdr", Budget(timeout=120))
+    assert r.verdict is Verdict.PROVED, r.message
+    assert "affine" in r.message
+    inv = r.extra["invariant"]
+    assert isinstance(inv, Expr)
+    printed = [Printer(ts).show(x) for x in lemmas(inv)]
+    assert any("managed[memory0]" in t and "=" in t for t in printed)
+    pred = compile_system(ts).predicate(inv)
+    assert all(pred(s) for s in states)
