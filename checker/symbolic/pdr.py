@@ -143,8 +143,8 @@ def _seed(enc: Encoding, clock: Clock
 def _prove_guesses(enc: Encoding, clock: Clock, seed: list[Cube], relations: list[Expr],
                    hints: list[Cube], guesses: list[Expr]) -> tuple[list[Expr], list[Cube]]:
     """The guesses (affine relations Houdini could not keep on its own) proved by IC3 as
-    one invariant, with the cubes that support them; ([], []) if that fails. Cached per
-    system. Nothing is trusted yet: whatever a proof assumes joins its certificate,
+    one invariant (each may need the others), with the cubes that support them; ([], [])
+    if that fails. Cached per system, unless it ran out of time. Nothing is trusted yet: whatever a proof assumes joins its certificate,
     which is re-checked as a whole."""
     memo = enc.ts.memo
     hit = memo.get(GUESSES_KEY)
@@ -163,7 +163,8 @@ def _prove_guesses(enc: Encoding, clock: Clock, seed: list[Cube], relations: lis
     if outcome.status == "proved":
         have = set(seed)
         out = (guesses, [c for c in outcome.cubes if c not in have])
-    memo[GUESSES_KEY] = out
+    if outcome.status != "unknown":  # out of time: a later proof with more may retry
+        memo[GUESSES_KEY] = out
     return out
 
 
