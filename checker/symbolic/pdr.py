@@ -144,8 +144,8 @@ def _prove_guesses(enc: Encoding, clock: Clock, seed: list[Cube], relations: lis
                    hints: list[Cube], guesses: list[Expr]) -> tuple[list[Expr], list[Cube]]:
     """The guesses (affine relations Houdini could not keep on its own) proved by IC3 as
     one invariant (each may need the others), with the cubes that support them; ([], [])
-    if that fails. Cached per system, unless it ran out of time. Nothing is trusted yet: whatever a proof assumes joins its certificate,
-    which is re-checked as a whole."""
+    if that fails. Cached per system, unless it ran out of time. Nothing is trusted yet:
+    whatever a proof assumes joins its certificate, which is re-checked as a whole."""
     memo = enc.ts.memo
     hit = memo.get(GUESSES_KEY)
     if isinstance(hit, tuple):
