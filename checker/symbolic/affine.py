@@ -28,6 +28,7 @@ guess costs time, never soundness.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
@@ -178,9 +179,12 @@ def _integer(row: np.ndarray) -> list[int] | None:
     return [int(f * scale) for f in fracs]
 
 
-def relations(ts: TransitionSystem, states: Sequence[State]) -> list[Relation]:
+def relations(ts: TransitionSystem, states: Sequence[State],
+              seconds: float | None = None) -> list[Relation]:
     """The affine relations guessed for every counter of ``ts`` from ``states``: one
-    without a guard where the samples allow, else one per guard."""
+    without a guard where the samples allow, else one per guard; those found within
+    ``seconds`` when it is given."""
+    stop = None if seconds is None else time.monotonic() + seconds
     targets = counters(ts)
     if not targets or not states:
         return []
@@ -192,6 +196,8 @@ def relations(ts: TransitionSystem, states: Sequence[State]) -> list[Relation]:
         full = matrix(feats, arr)
         seen: set[tuple[int, ...]] = set()
         for guard in [None, *guards_for(ts, slot)]:
+            if stop is not None and time.monotonic() > stop:
+                return out
             rows = full if guard is None else full[arr[:, guard[0]] == guard[1]]
             if len(rows) < MIN_ROWS or np.ptp(rows[:, 0]) == 0:
                 continue  # too few samples, or the counter is constant there (a cube says so)

@@ -8,17 +8,20 @@ together. This module finds such facts up front:
    semantics from the initial states and by random walks beyond it;
 2. *candidates*: every literal ``x = v`` never seen in a sample gives the unit clause
    ``x != v``; every pair of literals (of different variables) seen alone but never
-   together gives the binary clause ``x != v or y != w``;
+   together gives the binary clause ``x != v or y != w``; and the affine relations
+   between counters and counts of values that every sample satisfies (``affine.py``);
 3. *pruning* (Houdini, Flanagan and Leino 2001): while some transition leaves the
    conjunction of the candidates (from a state satisfying all of them to one that
    breaks some), drop every candidate the successor breaks. What remains holds in the
    initial states (the samples include them) and is inductive: a sound
    over-approximation of the reachable states, whatever the samples were.
 
-The result is a set of cubes (each a lemma ``not cube``) that IC3 assumes in every
-frame and adds to its certificate; the certificate is re-checked independently
-as before. The invariant does not depend on the property, so it is computed once
-per system and kept in ``ts.memo``.
+The result is a set of cubes (each a lemma ``not cube``) and relations that IC3
+assumes in every frame and adds to its certificate; the certificate is re-checked
+independently as before. The dropped candidates go to IC3 as hints (cubes) and
+guesses (relations, which ``pdr`` tries to prove together first). The invariant does
+not depend on the property, so it is computed once per system and kept in
+``ts.memo``.
 """
 
 from __future__ import annotations
@@ -212,7 +215,8 @@ def invariant(enc: Encoding, clock: Clock) -> Found:
     budget = SHARE * (left if left is not None else 60.0)
     states = sample(enc, clock, budget / 3)
     cands = candidates(enc, states)
-    exprs = [affine.as_expr(enc.ts, r) for r in affine.relations(enc.ts, states)]
+    guessed = affine.relations(enc.ts, states, budget / 6)
+    exprs = [affine.as_expr(enc.ts, r) for r in guessed]
     pruned = prune(enc, cands, clock, budget - budget / 3, exprs)
     if pruned is None:
         return Found()
