@@ -6,7 +6,7 @@ from mhpcheck.checker.engines import check
 from mhpcheck.checker.explicit.bfs import explore
 from mhpcheck.checker.result import Budget, Verdict
 from mhpcheck.checker.symbolic import affine
-from mhpcheck.checker.symbolic.certificate import Printer, lemmas
+from mhpcheck.checker.symbolic.certificate import Printer, lemmas, slot_var
 from mhpcheck.model.compile import compile_system
 from mhpcheck.model.expr import Expr
 from mhpcheck.model.registry import build_system
@@ -71,3 +71,16 @@ def test_pdr_proof_on_three_pageblocks_uses_affine_relations_and_is_rechecked() 
     assert any("managed[memory0]" in t and "=" in t for t in printed)
     pred = compile_system(ts).predicate(inv)
     assert all(pred(s) for s in states)
+
+
+def test_counts_print_as_sums_of_iverson_brackets() -> None:
+    from mhpcheck.model.expr import Arith, Cmp, Const, Ite
+
+    ts = hotplug("V|L")
+    owner = [slot_var(ts, ts.var("owner").offset + p) for p in range(2)]
+    vmem = Const(ts.var("owner").domain.encode("vmem"), ts.var("owner").domain)
+    terms = [Ite(Cmp("==", o, vmem), Const(1), Const(0)) for o in owner]
+    total = Arith("+", Arith("+", terms[0], terms[1]), Const(1))
+    assert Printer(ts).show(total) == "[owner[pfn0] = vmem] + [owner[pfn1] = vmem] + 1"
+    assert Printer(ts).show(Arith("-", Const(3), Arith("-", terms[0], terms[1]))) == (
+        "3 - ([owner[pfn0] = vmem] - [owner[pfn1] = vmem])")

@@ -305,8 +305,11 @@ class Printer:
         if isinstance(e, Arith):
             if e.op in ("min", "max"):
                 return f"{e.op}({self.show(e.lhs)}, {self.show(e.rhs)})"
-            text = f"{self.show(e.lhs, 5)} {e.op} {self.show(e.rhs, 6)}"
+            left = 4 if e.op in ("+", "-") else 5  # a + b + c needs no parentheses
+            text = f"{self.show(e.lhs, left)} {e.op} {self.show(e.rhs, 6)}"
             return text if prec < 5 else f"({text})"
+        if isinstance(e, Ite) and e.then == Const(1) and e.orelse == Const(0):
+            return f"[{self.show(e.cond)}]"  # Iverson's bracket: 1 if it holds, else 0
         if isinstance(e, Ite):
             text = (f"if {self.show(e.cond)} then {self.show(e.then)} "
                     f"else {self.show(e.orelse)}")
