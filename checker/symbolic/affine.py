@@ -82,7 +82,7 @@ def counters(ts: TransitionSystem) -> list[int]:
 
 def features(ts: TransitionSystem, target: int) -> list[Feature]:
     """The columns a relation for counter slot ``target`` may use, the target first:
-    the scalar counters; the indicators of the other scalars' values (and of the
+    the other scalar integer variables; the indicators of the other scalars' values (and of the
     values of the target's own element of the families over its index set); the
     count of each value over every family (the sum, for an integer family). Each
     family contributes one column fewer than it has values (the indicators of one
