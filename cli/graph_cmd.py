@@ -36,7 +36,7 @@ def state_label(ts: TransitionSystem, view: View, state: State) -> str:
     for entity in view.entities:
         parts = []
         for f in entity.fields:
-            decl = next(v for v in ts.variables if v.offset <= f.slot < v.offset + v.width)
+            decl = ts.var_at(f.slot)
             value = show_value(decl.domain.decode(state[f.slot]))
             parts.append(f"{f.label} {value}" if f.label else value)
         lines.append(f"{entity.name}: {', '.join(parts)}")

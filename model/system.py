@@ -204,6 +204,13 @@ class TransitionSystem:
             raise ModelError(
                 f"model {self.name}: no variable {name!r} (variables: {known})") from None
 
+    def var_at(self, slot: int) -> VarDecl:
+        """The variable that stores state slot ``slot``."""
+        for v in self.variables:
+            if v.offset <= slot < v.offset + v.width:
+                return v
+        raise ModelError(f"model {self.name}: no slot {slot}")
+
     def property(self, name: str) -> Property:
         """The property called ``name`` (or with that alias), or a ModelError listing them."""
         for prop in (*self.properties, DEADLOCK_FREE):

@@ -651,10 +651,7 @@ def _fixed_bits(em: _Emitter, guard: Expr) -> int:
 
 
 def _slot_codes(em: _Emitter, slot: int) -> int:
-    for v in em.ts.variables:
-        if v.offset <= slot < v.offset + v.width:
-            return v.domain.size
-    return 0
+    return em.ts.var_at(slot).domain.size
 
 
 def _monotone(em: _Emitter, guard: Expr, updates: tuple[Assign, ...]) -> bool:

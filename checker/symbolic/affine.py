@@ -38,7 +38,7 @@ import numpy as np
 
 from mhpcheck.model.domains import IntRangeDomain
 from mhpcheck.model.expr import Arith, Cmp, Const, Expr, Implies, Ite, Var
-from mhpcheck.model.system import State, TransitionSystem, VarDecl
+from mhpcheck.model.system import State, TransitionSystem
 
 from .certificate import slot_var
 
@@ -70,10 +70,6 @@ class Relation:
     constant: int
 
 
-def _owner(ts: TransitionSystem, slot: int) -> VarDecl:
-    return next(v for v in ts.variables if v.offset <= slot < v.offset + v.width)
-
-
 def counters(ts: TransitionSystem) -> list[int]:
     """Integer slots with more than two values: the ones a relation may define."""
     return [v.offset + i for v in ts.variables if isinstance(v.domain, IntRangeDomain)
@@ -87,7 +83,7 @@ def features(ts: TransitionSystem, target: int) -> list[Feature]:
     count of each value over every family (the sum, for an integer family). Each
     family contributes one column fewer than it has values (the indicators of one
     slot sum to one)."""
-    mine = _owner(ts, target)
+    mine = ts.var_at(target)
     element = target - mine.offset
     scalars: list[Feature] = []
     indicators: list[Feature] = []
@@ -119,7 +115,7 @@ def features(ts: TransitionSystem, target: int) -> list[Feature]:
 def guards_for(ts: TransitionSystem, slot: int) -> list[tuple[int, int]]:
     """Literals a relation for counter ``slot`` may be conditioned on: those of scalar
     variables, and of the same element of families over the counter's index set."""
-    owner = _owner(ts, slot)
+    owner = ts.var_at(slot)
     element = slot - owner.offset
     out: list[tuple[int, int]] = []
     for v in ts.variables:

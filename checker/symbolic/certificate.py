@@ -52,12 +52,10 @@ class Unreadable(Exception):
 # -- solver formula -> IR -----------------------------------------------------------------
 def slot_var(ts: TransitionSystem, slot: int) -> Var:
     """The IR read of state slot ``slot``."""
-    for v in ts.variables:
-        if v.offset <= slot < v.offset + v.width:
-            if v.index is None:
-                return Var(v.name, v.domain)
-            return Var(v.name, v.domain, Const(slot - v.offset), v.index.size)
-    raise ModelError(f"model {ts.name}: no slot {slot}")
+    v = ts.var_at(slot)
+    if v.index is None:
+        return Var(v.name, v.domain)
+    return Var(v.name, v.domain, Const(slot - v.offset), v.index.size)
 
 
 def from_solver(enc: Encoding, t: Term) -> Expr:
