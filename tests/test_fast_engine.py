@@ -15,6 +15,7 @@ from test_fast_models import Shifted, Starts
 from toys import Arrays, Counter, Toggle
 
 from mhpcheck.checker.engines import ENGINES, check, verified
+from mhpcheck.checker.explicit import vector
 from mhpcheck.checker.explicit.bfs import explore, result_of
 from mhpcheck.checker.explicit.vector import (
     ENGINE,
@@ -243,6 +244,17 @@ def test_wide_states_take_several_words() -> None:
     assert r.engine == ENGINE and not r.message
     assert r.verdict is Verdict.BOUNDED
     _agree(ts, Budget(max_depth=4))
+
+
+@pytest.mark.parametrize("word_bits", WORDS)
+def test_successors_reduced_mid_level_change_nothing(word_bits: int,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """With a level's successors reduced to its new states every few hundred (instead
+    of every 16 million), counts, verdicts and traces stay those of bfs."""
+    monkeypatch.setattr(vector, "COMPACT", 300)
+    monkeypatch.setattr(vector, "CHUNK", 64)
+    _agree(build_system("philosophers", {"n": 7}), word_bits=word_bits)
+    _agree(build_system("peterson", {"n": 3}, {"broken": True}), word_bits=word_bits)
 
 
 def test_hotplug_wider_than_64_bits_agrees_with_bfs() -> None:

@@ -64,6 +64,9 @@ from .vector_compile import BatchFn, BatchSystem, Layout, Mask, Packed, compile_
 ENGINE = "bfs-vec"
 #: States expanded per batch: big enough to amortise Python, small enough for the cache.
 CHUNK = 1 << 15
+#: Successors of one level kept before they are reduced to the new states among them
+#: (then whenever they double): bounds memory and the time between timeout checks.
+COMPACT = 1 << 24
 #: A run is merged into the one before it when that one is at most this many times larger.
 MERGE_RATIO = 4
 
@@ -423,6 +426,7 @@ def explore_vec(ts: TransitionSystem, properties: Sequence[Property] = (),
             bound = "depth"
             break
         parts: list[Packed] = []
+        compacted = 0
         for lo in range(0, frontier.shape[-1], CHUNK):
             x = frontier[..., lo:lo + CHUNK]
             enabled: Mask | None = np.zeros(x.shape[-1], np.bool_) if deadlock else None
@@ -456,6 +460,10 @@ def explore_vec(ts: TransitionSystem, properties: Sequence[Property] = (),
                 parts.append(post if act.monotone or post.ndim > 1 else np.sort(post))
             if enabled is not None and not enabled.all() and deadlock[0] not in found:
                 found[deadlock[0]] = (layout.at(x, int(np.argmin(enabled))), depth)
+            if sum(part.shape[-1] for part in parts) > max(COMPACT, 2 * compacted):
+                # bound the memory and the work left before the next time check
+                parts = [visited.unseen(*_distinct(parts))[1]]
+                compacted = parts[0].shape[-1]
             if budget.timeout is not None and time.perf_counter() - t0 > budget.timeout:
                 bound = "time"
                 break
