@@ -3,15 +3,18 @@ the dining philosophers, measured in one run on one machine.
 
 For each configuration of a ladder (smallest first):
 
-- BFS: the explicit engine explores the whole state space (checking S1, or the
-  philosophers' mutex) within 60 s; we record the distinct states and the time;
+- BFS: each explicit engine (``bfs``, the interpreter, and ``bfs-vec``, the vectorised
+  one) explores the whole state space (checking S1, or the philosophers' mutex) within
+  60 s; we record the distinct states and the time;
 - PDR: the symbolic engine proves every safety property of the set (S1..S6, or the
   two philosophers invariants) within 60 s *in total*; we record the time and the
   lemma counts of the certificates.
 
-The figure of merit is the ratio of the state counts of the largest configuration
-each engine finishes (for PDR the state count comes from BFS where BFS finishes, and
-otherwise from the model's own exact count when it has one, or stays "unknown").
+An engine that fails a rung is not run on the larger ones (PDR gets one more rung, as
+its cost does not grow with the state count alone). The figure of merit is the ratio
+of the state counts of the largest configuration each engine finishes, against each
+BFS engine (for PDR the state count comes from BFS where BFS finishes, and otherwise
+from the model's own exact count when it has one, or stays "unknown").
 
     .venv/bin/python bench/symbolic_scale.py [--quick] [--out bench/results]
 
@@ -50,14 +53,26 @@ HOTPLUG = [
      {**ALL_FEATURES, "population": "V|L|B"}),
     ("1x4x1 V|L|B|L, all features", {"blocks": 1, "pageblocks": 4, "pages": 1, "spare": 2},
      {**ALL_FEATURES, "population": "V|L|B|L"}),
+    ("2x2x1 V|L/V|L, all features", {"blocks": 2, "pageblocks": 2, "pages": 1, "spare": 2},
+     {**ALL_FEATURES, "population": "V|L/V|L"}),
+    ("2x3x1 V|L|B/V|L|B, all features",
+     {"blocks": 2, "pageblocks": 3, "pages": 1, "spare": 2},
+     {**ALL_FEATURES, "population": "V|L|B/V|L|B"}),
+    ("2x4x1 V|L|B|L/V|L|B|L, all features",
+     {"blocks": 2, "pageblocks": 4, "pages": 1, "spare": 2},
+     {**ALL_FEATURES, "population": "V|L|B|L/V|L|B|L"}),
 ]
 HOTPLUG_PROPS = ["S1", "S2", "S3", "S4", "S5", "S6"]
+#: The explicit engines, each measured on its own.
+BFS_ENGINES = ("bfs", "bfs-vec")
+#: PDR is tried on this many rungs past its first failure.
+PDR_GRACE = 1
 PHIL_PROPS = ["neighbours-never-both-eat", "eating-holds-both-forks"]
 
 
-def bfs_run(ts: TransitionSystem, prop: str) -> dict[str, Any]:
+def bfs_run(ts: TransitionSystem, prop: str, engine: str) -> dict[str, Any]:
     t0 = time.perf_counter()
-    r = check(ts, ts.property(prop), "bfs", Budget(timeout=LIMIT))
+    r = check(ts, ts.property(prop), engine, Budget(timeout=LIMIT))
     return {"verdict": r.verdict.value, "states": r.stats.distinct_states,
             "seconds": round(time.perf_counter() - t0, 2),
             "finished": r.verdict.conclusive}
@@ -81,37 +96,42 @@ def pdr_run(ts: TransitionSystem, props: list[str]) -> dict[str, Any]:
     return out
 
 
-def ladder_hotplug(quick: bool) -> list[dict[str, Any]]:
+def ladder(configs: list[tuple[str, TransitionSystem, dict[str, Any]]], bfs_prop: str,
+           pdr_props: list[str]) -> list[dict[str, Any]]:
+    """Run the engines up the ladder of (label, system, params), each until it fails."""
     rows = []
-    for label, params, knobs in HOTPLUG[:3] if quick else HOTPLUG:
-        ts = build_system("hotplug", params, knobs, preset="skippable-v2")
-        row = {"config": label, "params": params, "knobs": knobs, "slots": ts.n_slots,
-               "actions": len(ts.actions), "bfs": bfs_run(ts, "S1"),
-               "pdr": pdr_run(ts, HOTPLUG_PROPS)}
+    bfs_on = set(BFS_ENGINES)
+    pdr_misses = 0
+    for label, ts, params in configs:
+        row: dict[str, Any] = {"config": label, "params": params, "slots": ts.n_slots,
+                               "actions": len(ts.actions)}
+        for engine in BFS_ENGINES:
+            if engine in bfs_on:
+                row[engine] = bfs_run(ts, bfs_prop, engine)
+                if not row[engine]["finished"]:
+                    bfs_on.discard(engine)
+        if pdr_misses <= PDR_GRACE:
+            row["pdr"] = pdr_run(ts, pdr_props)
+            pdr_misses += not row["pdr"]["finished"]
         print(json.dumps(row), flush=True)
         rows.append(row)
+        if not bfs_on and pdr_misses > PDR_GRACE:
+            break
     return rows
+
+
+def ladder_hotplug(quick: bool) -> list[dict[str, Any]]:
+    configs = [(label, build_system("hotplug", params, knobs, preset="skippable-v2"),
+                {**params, **knobs}) for label, params, knobs in
+               (HOTPLUG[:3] if quick else HOTPLUG)]
+    return ladder(configs, "S1", HOTPLUG_PROPS)
 
 
 def ladder_philosophers(quick: bool) -> list[dict[str, Any]]:
-    rows = []
-    bfs_done = True
-    pdr_done = True
-    for n in (8, 10, 12, 16, 24) if quick else (8, 10, 12, 13, 14, 16, 20, 24, 28, 32):
-        ts = build_system("philosophers", {"n": n})
-        row: dict[str, Any] = {"config": f"n = {n}", "params": {"n": n}, "slots": ts.n_slots,
-                               "actions": len(ts.actions)}
-        if bfs_done:
-            row["bfs"] = bfs_run(ts, PHIL_PROPS[0])
-            bfs_done = row["bfs"]["finished"]
-        if pdr_done:
-            row["pdr"] = pdr_run(ts, PHIL_PROPS)
-            pdr_done = row["pdr"]["finished"]
-        print(json.dumps(row), flush=True)
-        rows.append(row)
-        if not bfs_done and not pdr_done:
-            break
-    return rows
+    sizes = (8, 10, 12, 16, 24) if quick else (8, 10, 12, 13, 14, 16, 20, 24, 28, 32)
+    configs = [(f"n = {n}", build_system("philosophers", {"n": n}), {"n": n})
+               for n in sizes]
+    return ladder(configs, PHIL_PROPS[0], PHIL_PROPS)
 
 
 def philosophers_states(n: int) -> int:
@@ -137,34 +157,46 @@ def philosophers_states(n: int) -> int:
     return sum(res[i][i] for i in range(size))
 
 
+def states_of(row: dict[str, Any]) -> int | None:
+    """The row's state count, from whichever BFS engine finished it."""
+    for engine in BFS_ENGINES:
+        if row.get(engine, {}).get("finished"):
+            return int(row[engine]["states"])
+    return None
+
+
 def summary(rows: list[dict[str, Any]], exact: Any = None) -> dict[str, Any]:
-    bfs_best = max((r for r in rows if r.get("bfs", {}).get("finished")),
-                   key=lambda r: r["bfs"]["states"], default=None)
     pdr_ok = [r for r in rows if r.get("pdr", {}).get("finished")]
-    pdr_best = pdr_ok[-1] if pdr_ok else None
-    out: dict[str, Any] = {"bfs_largest": bfs_best and bfs_best["config"],
-                           "bfs_states": bfs_best and bfs_best["bfs"]["states"],
-                           "pdr_largest": pdr_best and pdr_best["config"]}
+    pdr_best = max(pdr_ok, key=lambda r: states_of(r) or (exact(r) if exact else 0) or 0,
+                   default=None)
+    out: dict[str, Any] = {"pdr_largest": pdr_best and pdr_best["config"]}
+    pdr_states = None
     if pdr_best is not None:
-        states = pdr_best.get("bfs", {}).get("states") if pdr_best.get("bfs", {}).get(
-            "finished") else (exact(pdr_best) if exact else None)
-        out["pdr_states"] = states
-        if states and out["bfs_states"]:
-            out["ratio"] = round(states / out["bfs_states"], 1)
+        pdr_states = states_of(pdr_best) or (exact(pdr_best) if exact else None)
+        out["pdr_states"] = pdr_states
+    for engine in BFS_ENGINES:
+        best = max((r for r in rows if r.get(engine, {}).get("finished")),
+                   key=lambda r: r[engine]["states"], default=None)
+        out[f"{engine}_largest"] = best and best["config"]
+        out[f"{engine}_states"] = best and best[engine]["states"]
+        if pdr_states and best:
+            out[f"ratio_vs_{engine}"] = round(pdr_states / best[engine]["states"], 4)
     return out
 
 
 def markdown(result: dict[str, Any]) -> str:
     lines = ["# Symbolic scale: BFS vs PDR in 60 s", "",
              f"Machine: {result['machine']}; one run, {result['date']}.", ""]
+    head = " | ".join(f"{e} states | {e} s | {e} done" for e in BFS_ENGINES)
     for name in ("hotplug", "philosophers"):
         lines += [f"## {name}", "",
-                  "| configuration | slots | BFS states | BFS s | BFS done | PDR s | PDR done |",
-                  "|---|---|---|---|---|---|---|"]
+                  f"| configuration | slots | {head} | PDR s | PDR done |",
+                  "|---|---|" + "---|---|---|" * len(BFS_ENGINES) + "---|---|"]
         for r in result[name]["rows"]:
-            b, p = r.get("bfs", {}), r.get("pdr", {})
-            lines.append(f"| {r['config']} | {r['slots']} | {b.get('states', '-')} | "
-                         f"{b.get('seconds', '-')} | {b.get('finished', '-')} | "
+            cells = [f"{r.get(e, {}).get('states', '-')} | {r.get(e, {}).get('seconds', '-')}"
+                     f" | {r.get(e, {}).get('finished', '-')}" for e in BFS_ENGINES]
+            p = r.get("pdr", {})
+            lines.append(f"| {r['config']} | {r['slots']} | {' | '.join(cells)} | "
                          f"{p.get('seconds', '-')} | {p.get('finished', '-')} |")
         lines += ["", "Summary: " + json.dumps(result[name]["summary"]), ""]
     return "\n".join(lines) + "\n"
