@@ -195,6 +195,31 @@ def test_houdini_invariant_is_inductive_and_holds_on_reachable_states() -> None:
         assert checker.consecution(inv, Clock(60)) == "unsat"
 
 
+def test_houdini_keeps_ternary_facts_about_the_block_a_selector_names() -> None:
+    """Two blocks: ``op_block`` selects the block the offline steps work on, so facts
+    such as "block 0 is not online while its offlining scans" hold only together with
+    ``op_block = 0``; Houdini's ternary candidates keep them, soundly."""
+    from mhpcheck.checker.symbolic import houdini
+    from mhpcheck.checker.symbolic.certificate import conjoin, lemmas
+    from mhpcheck.checker.symbolic.common import Clock
+    from mhpcheck.checker.symbolic.encode import Encoding
+    from mhpcheck.checker.symbolic.ic3 import invariant_expr
+
+    ts = build_system("hotplug", {"blocks": 2, "pageblocks": 1, "pages": 1, "spare": 1},
+                      {"stray": "transient", "allocator": True, "vmem_unplug": True,
+                       "population": "V/L"}, preset="skippable-v2")
+    assert [ts.slot_names()[s] for s in houdini.selectors(ts)] == ["op_block"]
+    assert houdini.selectors(build_system("philosophers", {"n": 4})) == []
+    enc = Encoding(ts)
+    found = houdini.invariant(enc, Clock(60))
+    op_block = ts.var("op_block").offset
+    ternary = [c for c in found.cubes if len(c) == 3 and any(s == op_block for s, _ in c)]
+    assert ternary
+    inv = conjoin([*found.relations, *lemmas(invariant_expr(enc, found.cubes))])
+    pred = compile_system(ts).predicate(inv)
+    assert all(pred(s) for s in explore(ts).states)
+
+
 def test_pdr_proves_hotplug_s1_to_s6_sharing_lemmas() -> None:
     ts = build_system("hotplug", {"blocks": 1, "pageblocks": 1, "pages": 1, "spare": 1},
                       {"stray": "transient", "signals": True, "allocator": True,

@@ -8,8 +8,12 @@ together. This module finds such facts up front:
    semantics from the initial states and by random walks beyond it;
 2. *candidates*: every literal ``x = v`` never seen in a sample gives the unit clause
    ``x != v``; every pair of literals (of different variables) seen alone but never
-   together gives the binary clause ``x != v or y != w``; and the affine relations
-   between counters and counts of values that every sample satisfies (``affine.py``);
+   together gives the binary clause ``x != v or y != w``; every such pair never seen
+   together with a *selector* literal ``s = k`` gives a ternary clause (``selectors``:
+   a scalar that names which element an action works on, like the hotplug model's
+   ``op_block``, so that facts about block ``k`` hold only while ``op_block = k``); and
+   the affine relations between counters and counts of values that every sample
+   satisfies (``affine.py``);
 3. *pruning* (Houdini, Flanagan and Leino 2001): while some transition leaves the
    conjunction of the candidates (from a state satisfying all of them to one that
    breaks some), drop every candidate the successor breaks. What remains holds in the
@@ -35,8 +39,8 @@ import numpy as np
 
 from mhpcheck.model.compile import compile_system
 from mhpcheck.model.errors import ModelError
-from mhpcheck.model.expr import Expr
-from mhpcheck.model.system import State
+from mhpcheck.model.expr import And, Cmp, Const, Expr, Var
+from mhpcheck.model.system import State, TransitionSystem
 
 from . import affine
 from . import z3api as z
@@ -50,6 +54,9 @@ Cube = tuple[tuple[int, int], ...]
 BFS_STATES = 100000
 WALKS = 200
 WALK_LEN = 300
+#: Actions that must track a scalar for it to be a selector (``selectors``): ternary
+#: candidates for a selector of one action cost more pruning than they save.
+SELECTOR_ACTIONS = 3
 #: Share of the clock's time left that sampling and pruning may take.
 SHARE = 0.4
 
@@ -96,8 +103,37 @@ def sample(enc: Encoding, clock: Clock, seconds: float) -> list[State]:
     return sorted(seen)
 
 
-def candidates(enc: Encoding, states: list[State]) -> list[Cube]:
-    """Unit and binary cubes that no sample meets."""
+def selectors(ts: TransitionSystem) -> list[int]:
+    """The scalar slots that select the element a multi-step operation works on: for at
+    least SELECTOR_ACTIONS actions with instances for two or more argument values, every
+    instance's guard has the conjunct ``s = k`` where ``k`` is that instance's argument
+    (``op_block = b`` in each of the hotplug model's offline steps for block ``b``; the
+    scan's ``scan_pfn``, tracked by one action, is not one)."""
+    tracks: dict[tuple[str, str], set[str] | None] = {}
+    values: dict[tuple[str, str], set[object]] = {}
+    for inst in ts.actions:
+        conjuncts = inst.guard.args if isinstance(inst.guard, And) else (inst.guard,)
+        for arg, value in inst.args:
+            key = (inst.action, arg)
+            values.setdefault(key, set()).add(value)
+            named = {c.lhs.name for c in conjuncts
+                     if isinstance(c, Cmp) and c.op == "==" and isinstance(c.lhs, Var)
+                     and c.lhs.index is None and isinstance(c.rhs, Const)
+                     and c.rhs.value == value and not isinstance(value, bool)}
+            had = tracks.get(key, named)
+            tracks[key] = (had & named) if had is not None else None
+    actions: dict[str, set[str]] = {}
+    for key, found in tracks.items():
+        if found and len(values[key]) > 1:
+            for n in found:
+                actions.setdefault(n, set()).add(key[0])
+    return [ts.var(n).offset for n in sorted(actions) if len(actions[n]) >= SELECTOR_ACTIONS]
+
+
+def candidates(enc: Encoding, states: list[State], select: Sequence[int] = ()) -> list[Cube]:
+    """Unit and binary cubes that no sample meets, and the ternary ones of a pair seen
+    together (and each with the selector literal) but never with the selector literal
+    (one of the ``select`` slots' values)."""
     lits = [(slot, v) for slot in range(len(enc.sorts)) for v in _values(enc, slot)]
     index = {lit: k for k, lit in enumerate(lits)}
     arr = np.zeros((len(states), len(lits)), dtype=np.float32)
@@ -116,6 +152,17 @@ def candidates(enc: Encoding, states: list[State]) -> list[Cube]:
             lb = lits[b]
             if la[0] != lb[0] and co[a, b] == 0:
                 out.append((la, lb))
+    slot_of = np.array([lit[0] for lit in lits])
+    apart = slot_of[:, None] != slot_of[None, :]
+    pairs = np.triu((co > 0) & apart, 1)
+    for k, (slot, _) in enumerate(lits):
+        if slot not in select or not seen[k]:
+            continue
+        sub = arr[arr[:, k] > 0]
+        with_k = co[:, k] > 0
+        never = (sub.T @ sub == 0) & pairs & with_k[:, None] & with_k[None, :]
+        never &= (slot_of != slot)[:, None] & (slot_of != slot)[None, :]
+        out += [tuple(sorted((lits[a], lits[b], lits[k]))) for a, b in np.argwhere(never)]
     return out
 
 
@@ -214,7 +261,7 @@ def invariant(enc: Encoding, clock: Clock) -> Found:
     left = clock.left()
     budget = SHARE * (left if left is not None else 60.0)
     states = sample(enc, clock, budget / 3)
-    cands = candidates(enc, states)
+    cands = candidates(enc, states, selectors(enc.ts))
     guessed = affine.relations(enc.ts, states, budget / 6)
     exprs = [affine.as_expr(enc.ts, r) for r in guessed]
     pruned = prune(enc, cands, clock, budget - budget / 3, exprs)
