@@ -144,6 +144,26 @@ def test_certificate_reads_in_model_names() -> None:
     assert printer.show(Cmp("<=", pc0, Const(1))) == "pc[0] ≠ eating"
 
 
+def test_recheck_asks_consecution_once_per_invariant_and_still_rejects_others() -> None:
+    from mhpcheck.checker.symbolic.certificate import CONSECUTIVE_KEY, recheck
+    from mhpcheck.checker.symbolic.common import Clock, make_goal
+    from mhpcheck.checker.symbolic.encode import Encoding
+
+    ts = build_system("philosophers", {"n": 3})
+    r = check(ts, ts.property("mutex"), "pdr")
+    inv = r.extra["invariant"]
+    assert isinstance(inv, Expr)
+    assert inv in ts.memo[CONSECUTIVE_KEY]
+    enc = Encoding(ts)
+    goal = make_goal(enc, ts.property("mutex"))
+    assert recheck(enc, goal, inv, Clock(60)).ok
+    # the property alone is not inductive: a cached sibling must not let it through
+    weak = ts.property("mutex").expr
+    checked = recheck(enc, goal, weak, Clock(60))
+    assert not checked.ok and "preserved" in checked.detail
+    assert weak not in ts.memo[CONSECUTIVE_KEY]
+
+
 def test_spacer_backend_agrees() -> None:
     ts = build_system("philosophers", {"n": 3})
     r = pdr.check(ts, ts.property("mutex"), Budget(timeout=60), no_progress, backend="spacer")

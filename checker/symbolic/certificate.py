@@ -191,8 +191,16 @@ class Inductiveness:
         return self._ask([now, z.not_(enc.error), enc.trans, z.not_(nxt)], clock)
 
 
+#: Where ``recheck`` keeps the invariants whose consecution it checked (per system).
+CONSECUTIVE_KEY = "symbolic:consecutive"
+
+
 def recheck(enc: Encoding, goal: Goal, inv: Expr, clock: Clock) -> Recheck:
-    """Check initiation (explicitly), consecution and strength (Z3) of ``inv``."""
+    """Check initiation (explicitly), consecution and strength (Z3) of ``inv``.
+
+    Consecution does not depend on the property, so an invariant already found
+    consecutive on the same system (S1..S6 often share one) is not asked again.
+    """
     bad_init = failing_init(enc.ts, inv)
     if bad_init is not None:
         return Recheck(False, False, False, f"initial state {enc.ts.decode(bad_init)} "
@@ -202,10 +210,14 @@ def recheck(enc: Encoding, goal: Goal, inv: Expr, clock: Clock) -> Recheck:
     if strong != "unsat":
         return Recheck(True, False, False, "it does not rule out the bad states"
                        if strong == "sat" else f"strength check: solver {strong}")
+    done = enc.ts.memo.setdefault(CONSECUTIVE_KEY, set())
+    if inv in done:
+        return Recheck(True, True, True)
     cons = checker.consecution(inv, clock)
     if cons != "unsat":
         return Recheck(True, False, True, "it is not preserved by every transition"
                        if cons == "sat" else f"consecution check: solver {cons}")
+    done.add(inv)
     return Recheck(True, True, True)
 
 
