@@ -37,7 +37,7 @@ from math import lcm
 import numpy as np
 
 from mhpcheck.model.domains import IntRangeDomain
-from mhpcheck.model.expr import Arith, Cmp, Const, Expr, Implies, Ite, Var
+from mhpcheck.model.expr import Arith, Cmp, Const, Expr, Implies, Ite, Var, walk
 from mhpcheck.model.system import State, TransitionSystem
 
 from .certificate import slot_var
@@ -76,15 +76,41 @@ def counters(ts: TransitionSystem) -> list[int]:
             and v.domain.size > 2 for i in range(v.width)]
 
 
+def _slot_of(ts: TransitionSystem, name: str, index: Expr | None) -> list[int]:
+    v = ts.var(name)
+    if index is None:
+        return [v.offset]
+    if isinstance(index, Const):
+        return [v.offset + index.value]
+    return list(range(v.offset, v.offset + v.width))
+
+
+def neighbourhood(ts: TransitionSystem, target: int) -> frozenset[int]:
+    """The slots that the action instances writing slot ``target`` read or write: for
+    the hotplug model's ``managed[memory0]``, the pages and pageblocks of block 0."""
+    out: set[int] = set()
+    for inst in ts.actions:
+        writes = [slot for u in inst.updates for slot in _slot_of(ts, u.name, u.index)]
+        if target not in writes:
+            continue
+        out.update(writes)
+        exprs = [inst.guard, *(u.value for u in inst.updates)]
+        out.update(slot for e in exprs for node in walk(e) if isinstance(node, Var)
+                   for slot in _slot_of(ts, node.name, node.index))
+    return frozenset(out)
+
+
 def features(ts: TransitionSystem, target: int) -> list[Feature]:
     """The columns a relation for counter slot ``target`` may use, the target first:
     the other scalar integer variables; the indicators of the other scalars' values (and of the
     values of the target's own element of the families over its index set); the
-    count of each value over every family (the sum, for an integer family). Each
-    family contributes one column fewer than it has values (the indicators of one
-    slot sum to one)."""
+    count of each value over every family (the sum, for an integer family), and over
+    the part of it in the target's ``neighbourhood`` where that is a proper part (a
+    block's own pages). Each family contributes one column fewer than it has values
+    (the indicators of one slot sum to one)."""
     mine = ts.var_at(target)
     element = target - mine.offset
+    near = neighbourhood(ts, target)
     scalars: list[Feature] = []
     indicators: list[Feature] = []
     counts: list[Feature] = []
@@ -105,10 +131,12 @@ def features(ts: TransitionSystem, target: int) -> list[Feature]:
             indicators += [Feature((v.offset + element,), c) for c in values]
         if v is mine:
             continue
-        if numeric:
-            counts.append(Feature(slots))
-        else:
-            counts += [Feature(slots, c) for c in values]
+        part = tuple(x for x in slots if x in near)
+        for group in (slots, part) if 0 < len(part) < len(slots) else (slots,):
+            if numeric:
+                counts.append(Feature(group))
+            else:
+                counts += [Feature(group, c) for c in values]
     return [Feature((target,)), *scalars, *indicators, *counts]
 
 

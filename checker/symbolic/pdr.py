@@ -35,6 +35,7 @@ replayed like every other). Liveness is unsupported here.
 
 from __future__ import annotations
 
+from mhpcheck.model.errors import ModelError
 from mhpcheck.model.expr import TRUE, Expr
 from mhpcheck.model.system import Invariant, LeadsTo, Property, TransitionSystem
 
@@ -151,21 +152,44 @@ def _prove_guesses(enc: Encoding, clock: Clock, seed: list[Cube], relations: lis
     if isinstance(hit, tuple):
         return hit
     left = clock.left()
-    budget = GUESS_SHARE * (left if left is not None else 60.0)
-    target = Invariant("affine-relations", "the relations affine.py guessed", (),
-                       conjoin(guesses))
-    goal = make_goal(enc, target)
+    sub = Clock(GUESS_SHARE * (left if left is not None else 60.0))
     now = enc.translator(enc.x)
     facts = [z.and_([now.defined(r), now.pred(r)]) for r in relations]
-    sub = Clock(budget)
-    outcome = IC3(enc, goal, sub, lambda _: None, seed, hints, facts).run()
     out: tuple[list[Expr], list[Cube]] = ([], [])
-    if outcome.status == "proved":
-        have = set(seed)
-        out = (guesses, [c for c in outcome.cubes if c not in have])
-    if outcome.status != "unknown":  # out of time: a later proof with more may retry
-        memo[GUESSES_KEY] = out
+    while guesses:
+        target = Invariant("affine-relations", "the relations affine.py guessed", (),
+                           conjoin(guesses))
+        outcome = IC3(enc, make_goal(enc, target), sub, lambda _: None, seed, hints,
+                      facts).run()
+        if outcome.status == "proved":
+            have = set(seed)
+            out = (guesses, [c for c in outcome.cubes if c not in have])
+        elif outcome.status == "violated":
+            wrong = _refuted(enc.ts, guesses, outcome.depth, sub)
+            if wrong:
+                guesses = [g for g in guesses if g not in wrong]
+                continue
+        if outcome.status == "unknown":  # out of time: a later proof with more may retry
+            return out
+        break
+    memo[GUESSES_KEY] = out
     return out
+
+
+def _refuted(ts: TransitionSystem, guesses: list[Expr], depth: int,
+             clock: Clock) -> set[Expr]:
+    """The guesses that some state within ``depth`` steps of an initial state breaks
+    (IC3 found their conjunction broken that deep), by the vectorised explicit BFS:
+    cheaper than a BMC path for a big conjunction. Empty if none is found in time."""
+    from ..explicit.vector import check_safety_vec
+    props = [Invariant(f"guess-{i}", "a guessed relation", (), g)
+             for i, g in enumerate(guesses)]
+    try:
+        found = check_safety_vec(ts, props, Budget(max_depth=depth + 1,
+                                                   timeout=clock.left()))
+    except ModelError:  # a model error shallower than the relations: nothing to learn
+        return set()
+    return {g for g, r in zip(guesses, found, strict=True) if r.verdict is Verdict.VIOLATED}
 
 
 def _remember(enc: Encoding, proved: CheckResult, cubes: set[Cube],
