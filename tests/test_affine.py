@@ -8,7 +8,7 @@ from mhpcheck.checker.result import Budget, Verdict
 from mhpcheck.checker.symbolic import affine
 from mhpcheck.checker.symbolic.certificate import Printer, lemmas, slot_var
 from mhpcheck.model.compile import compile_system
-from mhpcheck.model.expr import Expr
+from mhpcheck.model.expr import Cmp, Const, Expr, Var
 from mhpcheck.model.registry import build_system
 from mhpcheck.model.system import TransitionSystem
 
@@ -84,3 +84,30 @@ def test_counts_print_as_sums_of_iverson_brackets() -> None:
     assert Printer(ts).show(total) == "[owner[pfn0] = vmem] + [owner[pfn1] = vmem] + 1"
     assert Printer(ts).show(Arith("-", Const(3), Arith("-", terms[0], terms[1]))) == (
         "3 - ([owner[pfn0] = vmem] - [owner[pfn1] = vmem])")
+
+
+def test_a_blocks_managed_count_is_related_to_its_own_pageblocks_only() -> None:
+    """With two blocks, managed[memory0] counts block 0's plugged pageblocks: its
+    neighbourhood (what the actions that write it touch) holds block 0's pageblocks, not
+    block 1's, and the online-block relation is guessed from those counts."""
+    ts = build_system("hotplug", {"blocks": 2, "pageblocks": 1, "pages": 1, "spare": 1},
+                      {**ALL_FEATURES, "population": "V/L"}, preset="skippable-v2")
+    names = ts.slot_names()
+    near = {names[s] for s in affine.neighbourhood(ts, ts.var("managed").offset)}
+    assert {"plugged[pb0]", "owner[pfn0]"} <= near
+    assert not {"plugged[pb1]", "owner[pfn1]"} & near
+    states = sorted(explore(ts).states)
+    texts = [Printer(ts).show(affine.as_expr(ts, r)) for r in affine.relations(ts, states)]
+    assert "block_state[memory0] = online ⇒ managed[memory0] = [plugged[pb0]]" in texts, texts
+
+
+def test_pdr_drops_a_false_guess_found_by_bounded_bfs_and_keeps_the_true_ones() -> None:
+    from mhpcheck.checker.symbolic import pdr
+    from mhpcheck.checker.symbolic.common import Clock
+
+    ts = build_system("philosophers", {"n": 3})
+    pc = ts.var("pc")
+    mutex = ts.property("mutex").expr
+    never_eats = Cmp("!=", Var("pc", pc.domain, Const(0), pc.width), Const(2))  # two steps
+    assert pdr._refuted(ts, [mutex, never_eats], 2, Clock(30)) == {never_eats}
+    assert pdr._refuted(ts, [mutex], 2, Clock(30)) == set()
