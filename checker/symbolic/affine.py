@@ -38,7 +38,7 @@ import numpy as np
 
 from mhpcheck.model.domains import IntRangeDomain
 from mhpcheck.model.expr import Arith, Cmp, Const, Expr, Implies, Ite, Var, walk
-from mhpcheck.model.system import State, TransitionSystem
+from mhpcheck.model.system import ActionInstance, State, TransitionSystem
 
 from .certificate import slot_var
 
@@ -85,19 +85,24 @@ def _slot_of(ts: TransitionSystem, name: str, index: Expr | None) -> list[int]:
     return list(range(v.offset, v.offset + v.width))
 
 
+def writes(ts: TransitionSystem, inst: ActionInstance) -> frozenset[int]:
+    """The slots action instance ``inst`` may write."""
+    return frozenset(slot for u in inst.updates for slot in _slot_of(ts, u.name, u.index))
+
+
+def footprint(ts: TransitionSystem, inst: ActionInstance) -> frozenset[int]:
+    """The slots action instance ``inst`` reads or writes."""
+    exprs = [inst.guard, *(u.value for u in inst.updates),
+             *(u.index for u in inst.updates if u.index is not None)]
+    return writes(ts, inst) | {slot for e in exprs for node in walk(e) if isinstance(node, Var)
+                               for slot in _slot_of(ts, node.name, node.index)}
+
+
 def neighbourhood(ts: TransitionSystem, target: int) -> frozenset[int]:
     """The slots that the action instances writing slot ``target`` read or write: for
     the hotplug model's ``managed[memory0]``, the pages and pageblocks of block 0."""
-    out: set[int] = set()
-    for inst in ts.actions:
-        writes = [slot for u in inst.updates for slot in _slot_of(ts, u.name, u.index)]
-        if target not in writes:
-            continue
-        out.update(writes)
-        exprs = [inst.guard, *(u.value for u in inst.updates)]
-        out.update(slot for e in exprs for node in walk(e) if isinstance(node, Var)
-                   for slot in _slot_of(ts, node.name, node.index))
-    return frozenset(out)
+    return frozenset(slot for inst in ts.actions if target in writes(ts, inst)
+                     for slot in footprint(ts, inst))
 
 
 def features(ts: TransitionSystem, target: int) -> list[Feature]:

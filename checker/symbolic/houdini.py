@@ -8,8 +8,9 @@ together. This module finds such facts up front:
    semantics from the initial states and by random walks beyond it;
 2. *candidates*: every literal ``x = v`` never seen in a sample gives the unit clause
    ``x != v``; every pair of literals (of different variables) seen alone but never
-   together gives the binary clause ``x != v or y != w``; every such pair never seen
-   together with a *selector* literal ``s = k`` gives a ternary clause (``selectors``:
+   together gives the binary clause ``x != v or y != w``; every pair seen together but
+   never with a *selector* literal ``s = k``, of slots that one action touches together
+   with ``s``, gives a ternary clause (``selectors``:
    a scalar that names which element an action works on, like the hotplug model's
    ``op_block``, so that facts about block ``k`` hold only while ``op_block = k``); and
    the affine relations between counters and counts of values that every sample
@@ -108,7 +109,9 @@ def selectors(ts: TransitionSystem) -> list[int]:
     least SELECTOR_ACTIONS actions with instances for two or more argument values, every
     instance's guard has the conjunct ``s = k`` where ``k`` is that instance's argument
     (``op_block = b`` in each of the hotplug model's offline steps for block ``b``; the
-    scan's ``scan_pfn``, tracked by one action, is not one)."""
+    scan's ``scan_pfn``, tracked by one action, is not one). Pointers such as
+    ``stray_at`` (which page the stray holder took) helped one page more (1x4x1) but
+    cost two blocks more in pruning than they saved."""
     tracks: dict[tuple[str, str], set[str] | None] = {}
     values: dict[tuple[str, str], set[object]] = {}
     for inst in ts.actions:
@@ -133,7 +136,7 @@ def selectors(ts: TransitionSystem) -> list[int]:
 def candidates(enc: Encoding, states: list[State], select: Sequence[int] = ()) -> list[Cube]:
     """Unit and binary cubes that no sample meets, and the ternary ones of a pair seen
     together (and each with the selector literal) but never with the selector literal
-    (one of the ``select`` slots' values)."""
+    (one of the ``select`` slots' values), where one action touches all three slots."""
     lits = [(slot, v) for slot in range(len(enc.sorts)) for v in _values(enc, slot)]
     index = {lit: k for k, lit in enumerate(lits)}
     arr = np.zeros((len(states), len(lits)), dtype=np.float32)
@@ -155,6 +158,7 @@ def candidates(enc: Encoding, states: list[State], select: Sequence[int] = ()) -
     slot_of = np.array([lit[0] for lit in lits])
     apart = slot_of[:, None] != slot_of[None, :]
     pairs = np.triu((co > 0) & apart, 1)
+    together = _together(enc.ts, select)
     for k, (slot, _) in enumerate(lits):
         if slot not in select or not seen[k]:
             continue
@@ -162,7 +166,22 @@ def candidates(enc: Encoding, states: list[State], select: Sequence[int] = ()) -
         with_k = co[:, k] > 0
         never = (sub.T @ sub == 0) & pairs & with_k[:, None] & with_k[None, :]
         never &= (slot_of != slot)[:, None] & (slot_of != slot)[None, :]
+        never &= together[slot][np.ix_(slot_of, slot_of)]
         out += [tuple(sorted((lits[a], lits[b], lits[k]))) for a, b in np.argwhere(never)]
+    return out
+
+
+def _together(ts: TransitionSystem, select: Sequence[int]) -> dict[int, np.ndarray]:
+    """Per selector slot, which pairs of slots one action instance touches together
+    with it (ternary candidates are limited to those: an inductive fact relates what
+    some step reads and writes at once)."""
+    out = {s: np.zeros((ts.n_slots, ts.n_slots), dtype=np.bool_) for s in select}
+    for inst in ts.actions:
+        near = affine.footprint(ts, inst)
+        idx = np.array(sorted(near))
+        for s in select:
+            if s in near:
+                out[s][np.ix_(idx, idx)] = True
     return out
 
 
