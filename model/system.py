@@ -14,7 +14,7 @@ from typing import Any
 
 from .domains import Domain, UserValue
 from .errors import ModelError
-from .expr import Assign, Expr
+from .expr import Assign, Const, Expr, Var, walk
 
 State = tuple[int, ...]
 Args = tuple[tuple[str, UserValue], ...]
@@ -210,6 +210,28 @@ class TransitionSystem:
             if v.offset <= slot < v.offset + v.width:
                 return v
         raise ModelError(f"model {self.name}: no slot {slot}")
+
+    def slots_of(self, name: str, index: Expr | None) -> list[int]:
+        """The slots ``name[index]`` may denote: one for a scalar or a constant index,
+        the whole family for a computed one."""
+        v = self.var(name)
+        if index is None:
+            return [v.offset]
+        if isinstance(index, Const):
+            return [v.offset + index.value]
+        return list(range(v.offset, v.offset + v.width))
+
+    def writes(self, inst: ActionInstance) -> frozenset[int]:
+        """The slots action instance ``inst`` may write."""
+        return frozenset(slot for u in inst.updates for slot in self.slots_of(u.name, u.index))
+
+    def footprint(self, inst: ActionInstance) -> frozenset[int]:
+        """The slots action instance ``inst`` reads or writes."""
+        exprs = [inst.guard, *(u.value for u in inst.updates),
+                 *(u.index for u in inst.updates if u.index is not None)]
+        return self.writes(inst) | {slot for e in exprs for node in walk(e)
+                                    if isinstance(node, Var)
+                                    for slot in self.slots_of(node.name, node.index)}
 
     def property(self, name: str) -> Property:
         """The property called ``name`` (or with that alias), or a ModelError listing them."""

@@ -37,8 +37,8 @@ from math import lcm
 import numpy as np
 
 from mhpcheck.model.domains import IntRangeDomain
-from mhpcheck.model.expr import Arith, Cmp, Const, Expr, Implies, Ite, Var, walk
-from mhpcheck.model.system import ActionInstance, State, TransitionSystem
+from mhpcheck.model.expr import Arith, Cmp, Const, Expr, Implies, Ite, Var
+from mhpcheck.model.system import State, TransitionSystem
 
 from .certificate import slot_var
 
@@ -76,33 +76,11 @@ def counters(ts: TransitionSystem) -> list[int]:
             and v.domain.size > 2 for i in range(v.width)]
 
 
-def _slot_of(ts: TransitionSystem, name: str, index: Expr | None) -> list[int]:
-    v = ts.var(name)
-    if index is None:
-        return [v.offset]
-    if isinstance(index, Const):
-        return [v.offset + index.value]
-    return list(range(v.offset, v.offset + v.width))
-
-
-def writes(ts: TransitionSystem, inst: ActionInstance) -> frozenset[int]:
-    """The slots action instance ``inst`` may write."""
-    return frozenset(slot for u in inst.updates for slot in _slot_of(ts, u.name, u.index))
-
-
-def footprint(ts: TransitionSystem, inst: ActionInstance) -> frozenset[int]:
-    """The slots action instance ``inst`` reads or writes."""
-    exprs = [inst.guard, *(u.value for u in inst.updates),
-             *(u.index for u in inst.updates if u.index is not None)]
-    return writes(ts, inst) | {slot for e in exprs for node in walk(e) if isinstance(node, Var)
-                               for slot in _slot_of(ts, node.name, node.index)}
-
-
 def neighbourhood(ts: TransitionSystem, target: int) -> frozenset[int]:
     """The slots that the action instances writing slot ``target`` read or write: for
     the hotplug model's ``managed[memory0]``, the pages and pageblocks of block 0."""
-    return frozenset(slot for inst in ts.actions if target in writes(ts, inst)
-                     for slot in footprint(ts, inst))
+    return frozenset(slot for inst in ts.actions if target in ts.writes(inst)
+                     for slot in ts.footprint(inst))
 
 
 def features(ts: TransitionSystem, target: int) -> list[Feature]:

@@ -177,7 +177,7 @@ def _together(ts: TransitionSystem, select: Sequence[int]) -> dict[int, np.ndarr
     some step reads and writes at once)."""
     out = {s: np.zeros((ts.n_slots, ts.n_slots), dtype=np.bool_) for s in select}
     for inst in ts.actions:
-        near = affine.footprint(ts, inst)
+        near = ts.footprint(inst)
         idx = np.array(sorted(near))
         for s in select:
             if s in near:
