@@ -161,17 +161,16 @@ def _prove_guesses(enc: Encoding, clock: Clock, seed: list[Cube], relations: lis
                            conjoin(guesses))
         outcome = IC3(enc, make_goal(enc, target), sub, lambda _: None, seed, hints,
                       facts).run()
+        if outcome.status == "unknown":  # out of time: a later proof with more may retry
+            return out
         if outcome.status == "proved":
             have = set(seed)
             out = (guesses, [c for c in outcome.cubes if c not in have])
-        elif outcome.status == "violated":
-            wrong = _refuted(enc.ts, guesses, outcome.depth, sub)
-            if wrong:
-                guesses = [g for g in guesses if g not in wrong]
-                continue
-        if outcome.status == "unknown":  # out of time: a later proof with more may retry
-            return out
-        break
+            break
+        wrong = _refuted(enc.ts, guesses, outcome.depth, sub)
+        if not wrong:
+            break
+        guesses = [g for g in guesses if g not in wrong]
     memo[GUESSES_KEY] = out
     return out
 
