@@ -255,3 +255,18 @@ def test_pdr_proves_hotplug_s1_to_s6_sharing_lemmas() -> None:
         pred = compile_system(ts).predicate(inv)
         assert all(pred(s) for s in states)
     assert ts.memo.get(pdr.PROVED_KEY)
+
+
+def test_pdr_reuses_a_proved_invariant_only_where_it_rules_out_the_bad_states() -> None:
+    ts = build_system("peterson", {})
+    mutex = ts.property("mutual-exclusion")
+    assert isinstance(mutex, Invariant)
+    first = check(ts, mutex, "pdr", Budget(timeout=60))
+    assert first.verdict is Verdict.PROVED
+    again = Invariant("mutex-again", "the same invariant, named anew", (), mutex.expr)
+    shared = check(ts, again, "pdr", Budget(timeout=60))
+    assert shared.verdict is Verdict.PROVED
+    assert "found for mutual-exclusion, re-checked for mutex-again" in shared.message
+    assert shared.extra["invariant"] == first.extra["invariant"]
+    broken = Invariant("mutex-broken", "its negation: false initially", (), Not(mutex.expr))
+    assert check(ts, broken, "pdr", Budget(timeout=60)).verdict is Verdict.VIOLATED

@@ -21,7 +21,10 @@ set, ``houdini.py`` and ``affine.py``) and the
 lemmas of the certificates already proved, and re-checked, for other properties of
 the same system object (kept in ``ts.memo``), so proving S1..S6 one after another
 shares the work. The seed's lemmas join the certificate, which is re-checked as a
-whole; trimming leaves them be.
+whole; trimming leaves them be. Before any of that, an invariant already proved for
+another property of the same system is re-checked for this one (``_reuse``): where
+it rules out this property's bad states too, it is the proof, at the cost of one
+query.
 
 Either way the invariant is trimmed (lemmas that only restate variable domains go,
 then lemmas the rest does not need, while time allows) and re-checked independently
@@ -59,6 +62,8 @@ HOUDINI = True
 SHARE_PROVED = True
 PROVED_KEY = "symbolic:proved-lemmas"
 PROVED_RELATIONS_KEY = "symbolic:proved-relations"
+#: The re-checked invariants of the properties proved on the same system, in order.
+INVARIANTS_KEY = "symbolic:invariants"
 #: Prove Houdini's dropped affine relations with IC3 first (``_prove_guesses``), with
 #: at most this share of the time left.
 GUESSES = True
@@ -78,6 +83,8 @@ def check(ts: TransitionSystem, prop: Property, budget: Budget,
     goal = make_goal(enc, prop)
     if backend == "spacer":
         return _spacer(enc, goal, budget, progress, clock)
+    if SHARE_PROVED and (shared := _reuse(enc, goal, clock)) is not None:
+        return shared
     seed, relations, hints, guessed = _seed(enc, clock)
     now, nxt = enc.translator(enc.x), enc.translator(enc.xn)
     facts = [z.and_([now.defined(r), now.pred(r)]) for r in relations]
@@ -109,6 +116,24 @@ def check(ts: TransitionSystem, prop: Property, budget: Budget,
                      fixed=len(relations) + len(fixed))
     _remember(enc, proved, {*fixed, *own}, set(relations))
     return proved
+
+
+def _reuse(enc: Encoding, goal: Goal, clock: Clock) -> CheckResult | None:
+    """"proved" by the invariant of a property already proved on the same system, when
+    it is strong enough for this one too (S1..S6 share most of one): re-checked for
+    this property like any certificate, at the cost of one strength query, as its
+    consecution was checked already. None if no such invariant rules out the bad
+    states."""
+    ts, prop = enc.ts, goal.prop
+    found = ts.memo.get(INVARIANTS_KEY)
+    if not isinstance(found, list):
+        return None
+    for name, invariant, depth, how in found:
+        checked = recheck(enc, goal, invariant, clock)
+        if checked.ok:
+            return _report(ts, prop, goal, invariant, clock, depth,
+                           f"{how}; found for {name}, re-checked for {prop.name}")
+    return None
 
 
 def _seed(enc: Encoding, clock: Clock
@@ -222,6 +247,14 @@ def _proved(enc: Encoding, goal: Goal, invariant: Expr, clock: Clock, depth: int
         return result(prop, ENGINE, Verdict.UNKNOWN, clock, depth, bound="certificate",
                       message=f"the invariant found ({how}) fails the independent "
                       f"re-check: {checked.detail}; not reported as proved")
+    if SHARE_PROVED:
+        enc.ts.memo.setdefault(INVARIANTS_KEY, []).append((prop.name, invariant, depth, how))
+    return _report(ts, prop, goal, invariant, clock, depth, how)
+
+
+def _report(ts: TransitionSystem, prop: Property, goal: Goal, invariant: Expr,
+            clock: Clock, depth: int, how: str) -> CheckResult:
+    """"proved" by ``invariant`` (re-checked by the caller), with its certificate."""
     params = ", ".join(f"{k}={v}" for k, v in (*ts.params, *ts.knobs))
     title = (f"# inductive invariant for {prop.name} on {ts.name}({params})\n"
              "# re-checked: initiation (explicit), consecution and strength (z3)")
