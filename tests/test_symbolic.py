@@ -270,3 +270,19 @@ def test_pdr_reuses_a_proved_invariant_only_where_it_rules_out_the_bad_states() 
     assert shared.extra["invariant"] == first.extra["invariant"]
     broken = Invariant("mutex-broken", "its negation: false initially", (), Not(mutex.expr))
     assert check(ts, broken, "pdr", Budget(timeout=60)).verdict is Verdict.VIOLATED
+
+
+def test_pdr_certificate_does_not_depend_on_what_ran_before_it() -> None:
+    def certificate() -> str | None:
+        ts = build_system("hotplug", {"blocks": 1, "pageblocks": 2, "pages": 1, "spare": 1},
+                          {"stray": "transient", "allocator": True, "vmem_unplug": True,
+                           "population": "V|L"}, preset="skippable-v2")
+        r = check(ts, ts.property("S1"), "pdr", Budget(timeout=60))
+        assert r.verdict is Verdict.PROVED, r.message
+        return r.certificate
+
+    first = certificate()
+    peterson = build_system("peterson", {})
+    for engine in ("pdr", "bmc", "kind"):
+        check(peterson, peterson.property("mutual-exclusion"), engine, Budget(timeout=60))
+    assert certificate() == first

@@ -35,6 +35,7 @@ from .encode import Encoding
 ENGINE = "bmc"
 
 
+@z.fresh_context
 def check(ts: TransitionSystem, prop: Property, budget: Budget,
           progress: ProgressFn) -> CheckResult:
     """Search for a shortest violation (or witness) of ``prop`` up to the depth bound."""

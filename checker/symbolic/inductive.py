@@ -41,6 +41,7 @@ from mhpcheck.model.system import (
 from mhpcheck.model.trace import Step, Trace
 
 from ..result import Budget, CheckResult, ProgressFn, Verdict
+from . import z3api as z
 from .certificate import Inductiveness, conjoin, render
 from .common import Clock, make_goal, result, safe_verdict
 from .encode import Encoding
@@ -61,6 +62,7 @@ def _named(ts: TransitionSystem, names: Sequence[str]) -> list[Invariant]:
     return out
 
 
+@z.fresh_context
 def check(ts: TransitionSystem, prop: Property, budget: Budget, progress: ProgressFn,
           invariants: Sequence[str] = ()) -> CheckResult:
     clock = Clock(budget.timeout)

@@ -41,6 +41,7 @@ from .encode import Encoding
 ENGINE = "kind"
 
 
+@z.fresh_context
 def check(ts: TransitionSystem, prop: Property, budget: Budget,
           progress: ProgressFn) -> CheckResult:
     clock = Clock(budget.timeout)

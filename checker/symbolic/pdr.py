@@ -71,6 +71,7 @@ GUESS_SHARE = 0.8
 GUESSES_KEY = "symbolic:guesses"
 
 
+@z.fresh_context
 def check(ts: TransitionSystem, prop: Property, budget: Budget,
           progress: ProgressFn, backend: str = "ic3") -> CheckResult:
     """Prove ``prop`` with an inductive invariant (``backend`` "ic3" or "spacer")."""

@@ -9,9 +9,10 @@ the model's IR without z3 leaking out.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import functools
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, NewType
+from typing import Any, Literal, NewType, ParamSpec, TypeVar
 
 import z3  # type: ignore[import-untyped]
 
@@ -29,13 +30,37 @@ def version() -> str:
     return str(z3.get_version_string())
 
 
+# -- contexts ----------------------------------------------------------------------------
+#: The Z3 context new terms and solvers are made in (None: Z3's main context).
+_context: Any = None
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def fresh_context(fn: Callable[P, R]) -> Callable[P, R]:
+    """``fn`` with every term and solver it makes in a new Z3 context. Z3's search
+    follows the order terms were created in, so without this an engine's answer (a
+    certificate's lemmas, the time it takes) would depend on what else ran before it
+    in the same process: the same spec would give another certificate when run with
+    others."""
+    @functools.wraps(fn)
+    def run(*args: P.args, **kwargs: P.kwargs) -> R:
+        global _context
+        outer, _context = _context, z3.Context()
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            _context = outer
+    return run
+
+
 # -- constants and variables -------------------------------------------------------------
 def bool_var(name: str) -> Term:
-    return Term(z3.Bool(name))
+    return Term(z3.Bool(name, _context))
 
 
 def int_var(name: str) -> Term:
-    return Term(z3.Int(name))
+    return Term(z3.Int(name, _context))
 
 
 def var(name: str, sort: SortName) -> Term:
@@ -43,15 +68,15 @@ def var(name: str, sort: SortName) -> Term:
 
 
 def true() -> Term:
-    return Term(z3.BoolVal(True))
+    return Term(z3.BoolVal(True, _context))
 
 
 def false() -> Term:
-    return Term(z3.BoolVal(False))
+    return Term(z3.BoolVal(False, _context))
 
 
 def int_val(value: int) -> Term:
-    return Term(z3.IntVal(value))
+    return Term(z3.IntVal(value, _context))
 
 
 def is_bool(t: Term) -> bool:
@@ -143,7 +168,7 @@ def to_int(t: Term) -> Term:
         return int_val(1)
     if is_false(t):
         return int_val(0)
-    return Term(z3.If(t, z3.IntVal(1), z3.IntVal(0)))
+    return Term(z3.If(t, z3.IntVal(1, _raw(t).ctx), z3.IntVal(0, _raw(t).ctx)))
 
 
 CmpOp = Literal["==", "!=", "<", "<=", ">", ">="]
@@ -290,7 +315,8 @@ class Solver:
     """
 
     def __init__(self, finite: bool = True) -> None:
-        self._s = z3.SolverFor("QF_FD") if finite else z3.Solver()
+        self._ctx = _context
+        self._s = z3.SolverFor("QF_FD", ctx=_context) if finite else z3.Solver(ctx=_context)
         self._finite = finite
         self._levels: list[list[object]] = [[]]
         self.checks = 0
@@ -309,7 +335,7 @@ class Solver:
         self._levels.pop()
 
     def _general(self) -> None:
-        self._s = z3.Solver()
+        self._s = z3.Solver(ctx=self._ctx)
         self._finite = False
         for i, level in enumerate(self._levels):
             if i:
@@ -358,7 +384,7 @@ class Horn:
     """Constrained Horn clauses solved by Spacer (IC3/PDR generalised to SMT)."""
 
     def __init__(self, timeout: float | None = None) -> None:
-        self._fp = z3.Fixedpoint()
+        self._fp = z3.Fixedpoint(ctx=_context)
         self._fp.set(engine="spacer")
         # keep the transition relation as written: no inlining or slicing of arguments
         self._fp.set("xform.inline_linear", False)
@@ -370,8 +396,8 @@ class Horn:
         self._why = ""
 
     def relation(self, name: str, sorts: Sequence[SortName]) -> Relation:
-        z3sorts = [z3.BoolSort() if s == "bool" else z3.IntSort() for s in sorts]
-        f = z3.Function(name, *z3sorts, z3.BoolSort())
+        z3sorts = [z3.BoolSort(_context) if s == "bool" else z3.IntSort(_context) for s in sorts]
+        f = z3.Function(name, *z3sorts, z3.BoolSort(_context))
         self._fp.register_relation(f)
         return Relation(f, len(sorts))
 
