@@ -111,3 +111,6 @@ def test_pdr_drops_a_false_guess_found_by_bounded_bfs_and_keeps_the_true_ones() 
     never_eats = Cmp("!=", Var("pc", pc.domain, Const(0), pc.width), Const(2))  # two steps
     assert pdr._refuted(ts, [mutex, never_eats], 2, Clock(30)) == {never_eats}
     assert pdr._refuted(ts, [mutex], 2, Clock(30)) == set()
+    assert pdr._refuted(ts, [never_eats], 0, Clock(30)) == set()  # too shallow
+    # no depth: as deep as the clock allows (the whole state space here)
+    assert pdr._refuted(ts, [mutex, never_eats], None, Clock(30)) == {never_eats}

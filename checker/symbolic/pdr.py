@@ -68,6 +68,8 @@ INVARIANTS_KEY = "symbolic:invariants"
 #: at most this share of the time left.
 GUESSES = True
 GUESS_SHARE = 0.8
+#: Share of that time a bounded bfs-vec run may take first, to drop the false guesses.
+REFUTE_SHARE = 0.1
 GUESSES_KEY = "symbolic:guesses"
 
 
@@ -171,7 +173,8 @@ def _prove_guesses(enc: Encoding, clock: Clock, seed: list[Cube], relations: lis
                    hints: list[Cube], guesses: list[Expr]) -> tuple[list[Expr], list[Cube]]:
     """The guesses (affine relations Houdini could not keep on its own) proved by IC3 as
     one invariant (each may need the others), with the cubes that support them; ([], [])
-    if that fails. Cached per system, unless it ran out of time. Nothing is trusted yet:
+    if that fails. A short bfs-vec run drops the guesses it finds false first, and
+    another, to the depth IC3 reached, each time IC3 finds the conjunction broken. Cached per system, unless it ran out of time. Nothing is trusted yet:
     whatever a proof assumes joins its certificate, which is re-checked as a whole."""
     memo = enc.ts.memo
     hit = memo.get(GUESSES_KEY)
@@ -182,6 +185,12 @@ def _prove_guesses(enc: Encoding, clock: Clock, seed: list[Cube], relations: lis
     now = enc.translator(enc.x)
     facts = [z.and_([now.defined(r), now.pred(r)]) for r in relations]
     out: tuple[list[Expr], list[Cube]] = ([], [])
+    # false guesses are cheaper to find by search than by IC3 (which would first have
+    # to fail to prove them): a short bfs-vec run drops those it reaches
+    if REFUTE_SHARE > 0:
+        first = Clock(REFUTE_SHARE * (left if left is not None else 60.0))
+        wrong = _refuted(enc.ts, guesses, None, first)
+        guesses = [g for g in guesses if g not in wrong]
     while guesses:
         target = Invariant("affine-relations", "the relations affine.py guessed", (),
                            conjoin(guesses))
@@ -201,17 +210,18 @@ def _prove_guesses(enc: Encoding, clock: Clock, seed: list[Cube], relations: lis
     return out
 
 
-def _refuted(ts: TransitionSystem, guesses: list[Expr], depth: int,
+def _refuted(ts: TransitionSystem, guesses: list[Expr], depth: int | None,
              clock: Clock) -> set[Expr]:
     """The guesses that some state within ``depth`` steps of an initial state breaks
-    (IC3 found their conjunction broken that deep), by the vectorised explicit BFS:
-    cheaper than a BMC path for a big conjunction. Empty if none is found in time."""
+    (IC3 found their conjunction broken that deep; None: as deep as ``clock`` allows),
+    by the vectorised explicit BFS: cheaper than a BMC path for a big conjunction.
+    Empty if none is found in time."""
     from ..explicit.vector import check_safety_vec
     props = [Invariant(f"guess-{i}", "a guessed relation", (), g)
              for i, g in enumerate(guesses)]
     try:
-        found = check_safety_vec(ts, props, Budget(max_depth=depth + 1,
-                                                   timeout=clock.left()))
+        found = check_safety_vec(ts, props, Budget(
+            max_depth=None if depth is None else depth + 1, timeout=clock.left()))
     except ModelError:  # a model error shallower than the relations: nothing to learn
         return set()
     return {g for g, r in zip(guesses, found, strict=True) if r.verdict is Verdict.VIOLATED}
