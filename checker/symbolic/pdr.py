@@ -173,9 +173,10 @@ def _prove_guesses(enc: Encoding, clock: Clock, seed: list[Cube], relations: lis
                    hints: list[Cube], guesses: list[Expr]) -> tuple[list[Expr], list[Cube]]:
     """The guesses (affine relations Houdini could not keep on its own) proved by IC3 as
     one invariant (each may need the others), with the cubes that support them; ([], [])
-    if that fails. A short bfs-vec run drops the guesses it finds false first, and
-    another, to the depth IC3 reached, each time IC3 finds the conjunction broken. Cached per system, unless it ran out of time. Nothing is trusted yet:
-    whatever a proof assumes joins its certificate, which is re-checked as a whole."""
+    if that fails. A short bfs-vec run first drops the guesses it finds false; another,
+    to the depth IC3 reached, does the same each time IC3 finds the conjunction broken.
+    Cached per system, unless it ran out of time. Nothing is trusted yet: whatever a
+    proof assumes joins its certificate, which is re-checked as a whole."""
     memo = enc.ts.memo
     hit = memo.get(GUESSES_KEY)
     if isinstance(hit, tuple):
