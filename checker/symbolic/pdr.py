@@ -122,7 +122,7 @@ def check(ts: TransitionSystem, prop: Property, budget: Budget,
 
 
 def _reuse(enc: Encoding, goal: Goal, clock: Clock) -> CheckResult | None:
-    """"proved" by the invariant of a property already proved on the same system, when
+    """The proof by the invariant of a property already proved on the same system, when
     it is strong enough for this one too (S1..S6 share most of one): re-checked for
     this property like any certificate, at the cost of one strength query, as its
     consecution was checked already. None if no such invariant rules out the bad
@@ -266,7 +266,8 @@ def _proved(enc: Encoding, goal: Goal, invariant: Expr, clock: Clock, depth: int
 
 def _report(ts: TransitionSystem, prop: Property, goal: Goal, invariant: Expr,
             clock: Clock, depth: int, how: str) -> CheckResult:
-    """"proved" by ``invariant`` (re-checked by the caller), with its certificate."""
+    """The proof of ``prop`` by ``invariant`` (re-checked by the caller), with its
+    certificate."""
     params = ", ".join(f"{k}={v}" for k, v in (*ts.params, *ts.knobs))
     title = (f"# inductive invariant for {prop.name} on {ts.name}({params})\n"
              "# re-checked: initiation (explicit), consecution and strength (z3)")
