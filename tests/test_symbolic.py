@@ -286,3 +286,29 @@ def test_pdr_certificate_does_not_depend_on_what_ran_before_it() -> None:
     for engine in ("pdr", "bmc", "kind"):
         check(peterson, peterson.property("mutual-exclusion"), engine, Budget(timeout=60))
     assert certificate() == first
+
+
+def test_pdr_counterexample_follows_ic3s_obligations_to_a_real_violation() -> None:
+    from mhpcheck.checker.replay import replay
+    from mhpcheck.checker.symbolic.common import Clock, make_goal
+    from mhpcheck.checker.symbolic.encode import Encoding
+    from mhpcheck.checker.symbolic.ic3 import IC3
+
+    ts = build_system("peterson", {"n": 3}, {"broken": True})
+    enc = Encoding(ts)
+    goal = make_goal(enc, ts.property("mutual-exclusion"))
+    outcome = IC3(enc, goal, Clock(60), no_progress).run()
+    assert outcome.status == "violated" and outcome.start in ts.init
+    path = pdr._from_obligations(ts, goal, outcome)
+    assert path is not None and len(path.steps) - 1 == len(outcome.actions)
+    replay(ts, path)
+    mutex = compile_system(ts).predicate(ts.property("mutual-exclusion").expr)
+    assert not mutex(path.steps[-1].state)
+
+
+def test_pdr_deadlock_trace_is_shortest_and_found_without_unrolling() -> None:
+    ts = build_system("philosophers", {"n": 10})
+    r = check(ts, ts.property("deadlock-free"), "pdr", Budget(timeout=60))
+    assert r.verdict is Verdict.VIOLATED
+    assert r.trace is not None and len(r.trace.steps) - 1 == 10
+    assert "shortest trace by bfs-vec" in r.message

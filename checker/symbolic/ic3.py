@@ -79,6 +79,10 @@ class Outcome:
     message: str = ""
     #: indices of the guesses that are part of the invariant
     guesses: tuple[int, ...] = ()
+    #: ``violated``: an initial state and the action instances of a path from it to a
+    #: bad state (through the proof obligations, each lifted for its action)
+    start: State | None = None
+    actions: tuple[int, ...] = ()
 
 
 class IC3:
@@ -139,6 +143,12 @@ class IC3:
         self.guesses = tuple(guesses)
         #: per level, the guesses blocked at exactly that level (like ``lemmas``)
         self.guessed: list[set[int]] = [set()]
+        #: the obligations of the current ``block``: each one's successor obligation and
+        #: the action into it (the first is the bad cube, with the action of a bad step
+        #: for a step invariant); and the path found, once one is
+        self._chain: list[tuple[int | None, int | None]] = []
+        self._bad_action: int | None = None
+        self.path: tuple[State, tuple[int, ...]] | None = None
 
     # -- literals ---------------------------------------------------------------------
     def _literal(self, frame: list[Term], slot: int, value: int) -> Term:
@@ -237,6 +247,15 @@ class IC3:
         (False, a lifted predecessor in F_i; None unless ``pred``: generalisation and
         pushing only need the answer, and reading and lifting a model costs more than
         the query)."""
+        ok, small, found = self._relative(cube, i, pred)
+        if ok or found is None:
+            return ok, small
+        return False, self.lift_pred(found[0], found[1], cube)
+
+    def _relative(self, cube: Cube, i: int, model: bool
+                  ) -> tuple[bool, Cube | None, tuple[State, int] | None]:
+        """``relative`` without lifting: (True, a core-reduced cube, None), or (False,
+        None, the predecessor and the action it takes into the cube, when ``model``)."""
         s = self.solver
         lits = [self.next_lit(lit) for lit in cube]  # proxies are defined outside push
         s.push()
@@ -246,15 +265,15 @@ class IC3:
             core = self._core_lits(s.unsat_core())
             s.pop()
             small = {lit for lit in cube if lit in core}
-            return True, self._repair_init(small, cube)
-        if not pred:
+            return True, self._repair_init(small, cube), None
+        if not model:
             s.pop()
-            return False, None
+            return False, None, None
         m = s.model()
         state = tuple(m.value(t) for t in self.enc.x)
         action = m.value(self.enc.a)
         s.pop()
-        return False, self.lift_pred(state, action, cube)
+        return False, None, (state, action)
 
     def lift_pred(self, state: State, action: int, cube: Cube) -> Cube:
         full = tuple(enumerate(state))
@@ -286,6 +305,8 @@ class IC3:
         core = self._core_lits(lift.unsat_core()) if answer == "unsat" else set(full)
         lift.pop()
         cube = tuple(sorted(core))
+        self._bad_action = action if self.goal.step and 0 <= action < self.enc.n_actions \
+            else None
         # a lifted bad cube holds no initial state (they were checked); if lifting went
         # wrong anyway, keep the concrete state rather than block the initial states
         return cube if self.meets_init(cube) is None else full
@@ -310,17 +331,18 @@ class IC3:
         """Block ``bad`` at level k; None when done, else the length of a real path from
         an initial state to a bad state (every obligation carries its distance to bad)."""
         tick = itertools.count()
-        queue: list[tuple[int, int, int, Cube]] = [(k, next(tick), 0, bad)]
+        self._chain = [(None, self._bad_action)]
+        queue: list[tuple[int, int, int, Cube, int]] = [(k, next(tick), 0, bad, 0)]
         while queue:
             if self.clock.expired():
                 raise TimeoutError("timeout")
-            i, _, dist, cube = heapq.heappop(queue)
+            i, _, dist, cube, node = heapq.heappop(queue)
             if self.blocked(cube, i):
                 continue
-            ok, other = self.relative(cube, i - 1)
-            assert other is not None
+            ok, small, found = self._relative(cube, i - 1, model=True)
             if ok:
-                g = self.generalize(other, i - 1)
+                assert small is not None
+                g = self.generalize(small, i - 1)
                 level = i
                 while level < k:
                     up, _ = self.relative(g, level, pred=False)
@@ -329,13 +351,32 @@ class IC3:
                     level += 1
                 self.add_lemma(g, level)
                 if level < k:
-                    heapq.heappush(queue, (level + 1, next(tick), dist, cube))
+                    heapq.heappush(queue, (level + 1, next(tick), dist, cube, node))
             else:
-                if i - 1 == 0 or self.meets_init(other) is not None:
-                    return dist + 1  # every state of a lifted cube reaches the bad states
-                heapq.heappush(queue, (i - 1, next(tick), dist + 1, other))
-                heapq.heappush(queue, (i, next(tick), dist, cube))
+                assert found is not None
+                state, action = found
+                other = self.lift_pred(state, action, cube)
+                self._chain.append((node, action))
+                pred = len(self._chain) - 1
+                # every state of a lifted cube reaches the bad states
+                start = state if i - 1 == 0 else self.meets_init(other)
+                if start is not None:
+                    self.path = (start, self._actions_from(pred))
+                    return dist + 1
+                heapq.heappush(queue, (i - 1, next(tick), dist + 1, other, pred))
+                heapq.heappush(queue, (i, next(tick), dist, cube, node))
         return None
+
+    def _actions_from(self, node: int) -> tuple[int, ...]:
+        """The actions from obligation ``node`` to the bad cube (and of the bad step)."""
+        out: list[int] = []
+        at: int | None = node
+        while at is not None:
+            nxt, action = self._chain[at]
+            if action is not None:
+                out.append(action)
+            at = nxt
+        return tuple(out)
 
     def use_hints(self) -> None:
         for cube in self.hints:
@@ -399,8 +440,10 @@ class IC3:
                 while (bad := self.bad_cube(k)) is not None:
                     reached = self.block(bad, k)
                     if reached is not None:
+                        start, actions = self.path if self.path else (None, ())
                         return Outcome("violated", depth=reached, frames=k,
-                                       queries=self.solver.checks)
+                                       queries=self.solver.checks, start=start,
+                                       actions=actions)
                 self.new_frame()
                 fixed = self.propagate()
                 n = sum(len(x) for x in self.lemmas)

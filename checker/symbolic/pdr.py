@@ -32,23 +32,36 @@ by ``certificate.recheck`` (initiation by the explicit evaluator, consecution an
 strength over our own translation of the IR) before "proved" is reported. An
 invariant that fails the re-check gives "unknown", never "proved".
 
-A reachable bad state makes the counterexample come from BMC (a shortest one, then
-replayed like every other). Liveness is unsupported here.
+A reachable bad state gives a shortest counterexample, replayed like every other
+(``_counterexample``). The first choice is IC3's own path along its proof obligations,
+when it is provably shortest. Next comes a depth-bounded bfs-vec search up to that path's
+length, then BMC. If neither finishes in time, IC3's path is reported and marked as not
+necessarily shortest. Liveness is unsupported here.
 """
 
 from __future__ import annotations
 
+from mhpcheck.model.compile import compile_system
 from mhpcheck.model.errors import ModelError
 from mhpcheck.model.expr import TRUE, Expr
-from mhpcheck.model.system import Invariant, LeadsTo, Property, TransitionSystem
+from mhpcheck.model.system import Invariant, LeadsTo, Property, Reachable, TransitionSystem
+from mhpcheck.model.trace import Trace
 
 from ..result import Budget, CheckResult, Progress, ProgressFn, Verdict
 from . import houdini
 from . import z3api as z
 from .certificate import Unreadable, conjoin, failing_init, from_solver, lemmas, recheck, render
-from .common import Clock, Goal, make_goal, result, safe_verdict
+from .common import (
+    Clock,
+    Goal,
+    classify,
+    internal_error,
+    make_goal,
+    result,
+    safe_verdict,
+)
 from .encode import Encoding
-from .ic3 import IC3, Cube, Guess, invariant_expr
+from .ic3 import IC3, Cube, Guess, Outcome, invariant_expr
 
 ENGINE = "pdr"
 
@@ -70,6 +83,8 @@ GUESSES = True
 GUESS_SHARE = 0.8
 #: Share of that time a bounded bfs-vec run may take first, to drop the false guesses.
 REFUTE_SHARE = 0.1
+#: States the search for a shortest counterexample may store (``_counterexample``).
+BFS_CAP = 20_000_000
 GUESSES_KEY = "symbolic:guesses"
 
 
@@ -96,7 +111,8 @@ def check(ts: TransitionSystem, prop: Property, budget: Budget,
                      failing_init(ts, e) is None) for e in guessed]
     outcome = IC3(enc, goal, clock, progress, seed, hints, facts, guesses).run()
     if outcome.status == "violated":
-        return _counterexample(ts, prop, budget, progress, clock, outcome.depth)
+        return _counterexample(ts, prop, budget, progress, clock, outcome.depth,
+                               _from_obligations(ts, goal, outcome), outcome.frames)
     if outcome.status == "unknown":
         return result(prop, ENGINE, Verdict.UNKNOWN, clock, outcome.frames,
                       bound="time" if "time" in outcome.message or "cancel" in
@@ -374,16 +390,65 @@ def trim(enc: Encoding, goal: Goal, inv: Expr, clock: Clock, seconds: float,
     return conjoin([parts[i] for i in kept])
 
 
+def _from_obligations(ts: TransitionSystem, goal: Goal, outcome: Outcome) -> Trace | None:
+    """The path IC3's proof obligations lead along, run by the explicit semantics; None
+    if there is none or it ends in a model error (the search for a shortest trace then
+    reports that the way BFS would)."""
+    if outcome.start is None:
+        return None
+    compiled = compile_system(ts)
+    states = [outcome.start]
+    try:
+        for k in outcome.actions:
+            nxt = compiled.apply[k](states[-1])
+            if nxt is None:
+                raise internal_error(f"IC3's path takes {ts.actions[k].label}, which is "
+                                     f"not enabled after {len(states) - 1} steps")
+            states.append(nxt)
+        return classify(ts, compiled, goal, states, list(outcome.actions), expanding=True)
+    except ModelError:
+        return None
+
+
 def _counterexample(ts: TransitionSystem, prop: Property, budget: Budget,
-                    progress: ProgressFn, clock: Clock, depth: int) -> CheckResult:
-    """A shortest path to the bad states Spacer found reachable, by BMC."""
+                    progress: ProgressFn, clock: Clock, depth: int,
+                    path: Trace | None = None, frames: int = 0) -> CheckResult:
+    """A shortest path to the bad states found reachable (within ``depth`` steps).
+
+    ``path`` is IC3's own (from its proof obligations), and none is shorter than
+    ``frames`` steps. It is the answer when it is that short. Otherwise a
+    depth-bounded bfs-vec search, up to BFS_CAP states and half the time left, finds a
+    shortest one. Failing that BMC does, and failing that too in time ``path`` is
+    reported as it is, not necessarily shortest."""
+    from ..explicit.vector import check_safety_vec
     from . import bmc
+    verdict = Verdict.REACHABLE if isinstance(prop, Reachable) else Verdict.VIOLATED
+    if path is not None:
+        steps = len(path.steps) - 1
+        if steps <= frames:
+            return result(prop, ENGINE, verdict, clock, steps, path,
+                          message=f"{verdict.value}; shortest trace from IC3's proof "
+                          f"obligations (no trace is shorter than {frames} steps)")
+        left = clock.left()
+        # steps + 1: deadlocks count only in states the bound expands
+        found = check_safety_vec(ts, [prop], Budget(
+            max_depth=steps + 1, max_states=BFS_CAP,
+            timeout=None if left is None else left / 2))[0]
+        if found.trace is not None:
+            return result(prop, ENGINE, found.verdict, clock, found.stats.depth,
+                          found.trace, message=f"{found.verdict.value}; shortest trace by "
+                          f"bfs-vec (IC3's own has {steps} steps)")
     left = clock.left()
     # depth + 1: deadlocks and model errors count only in states the bound expands
     found = bmc.check(ts, prop, Budget(max_depth=depth + 1, timeout=left), progress)
-    if found.trace is None:
-        return result(prop, ENGINE, Verdict.UNKNOWN, clock, depth, bound="time",
-                      message="pdr found the property violated, but BMC found no "
-                      f"trace in the time left ({found.message})")
-    return result(prop, ENGINE, found.verdict, clock, found.stats.depth, found.trace,
-                  message=f"violated; shortest trace by BMC ({found.message})")
+    if found.trace is not None:
+        return result(prop, ENGINE, found.verdict, clock, found.stats.depth, found.trace,
+                      message=f"{found.verdict.value}; shortest trace by BMC "
+                      f"({found.message})")
+    if path is not None:
+        return result(prop, ENGINE, verdict, clock, len(path.steps) - 1, path,
+                      message=f"{verdict.value}; trace from IC3's proof obligations, not "
+                      "necessarily shortest (bfs-vec and BMC found none in time)")
+    return result(prop, ENGINE, Verdict.UNKNOWN, clock, depth, bound="time",
+                  message="pdr found the property violated, but BMC found no "
+                  f"trace in the time left ({found.message})")
