@@ -435,7 +435,7 @@ def _counterexample(ts: TransitionSystem, prop: Property, budget: Budget,
             max_depth=steps + 1, max_states=BFS_CAP,
             timeout=None if left is None else left / 2))[0]
         if found.trace is not None:
-            return result(prop, ENGINE, found.verdict, clock, found.stats.depth,
+            return result(prop, ENGINE, found.verdict, clock, len(found.trace.steps) - 1,
                           found.trace, message=f"{found.verdict.value}; shortest trace by "
                           f"bfs-vec (IC3's own has {steps} steps)")
     left = clock.left()
