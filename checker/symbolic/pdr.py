@@ -55,7 +55,6 @@ from .common import (
     Clock,
     Goal,
     classify,
-    internal_error,
     make_goal,
     result,
     safe_verdict,
@@ -393,7 +392,8 @@ def trim(enc: Encoding, goal: Goal, inv: Expr, clock: Clock, seconds: float,
 def _from_obligations(ts: TransitionSystem, goal: Goal, outcome: Outcome) -> Trace | None:
     """The path IC3's proof obligations lead along, run by the explicit semantics; None
     if there is none or it ends in a model error (the search for a shortest trace then
-    reports that the way BFS would)."""
+    reports that the way BFS would). For a step invariant the last step is the one the
+    bad cube was lifted for, which an error state need not enable."""
     if outcome.start is None:
         return None
     compiled = compile_system(ts)
@@ -401,9 +401,8 @@ def _from_obligations(ts: TransitionSystem, goal: Goal, outcome: Outcome) -> Tra
     try:
         for k in outcome.actions:
             nxt = compiled.apply[k](states[-1])
-            if nxt is None:
-                raise internal_error(f"IC3's path takes {ts.actions[k].label}, which is "
-                                     f"not enabled after {len(states) - 1} steps")
+            if nxt is None:  # the bad cube held an error state, not a bad step
+                return None
             states.append(nxt)
         return classify(ts, compiled, goal, states, list(outcome.actions), expanding=True)
     except ModelError:
