@@ -44,7 +44,7 @@ from __future__ import annotations
 from mhpcheck.model.compile import compile_system
 from mhpcheck.model.errors import ModelError
 from mhpcheck.model.expr import TRUE, Expr
-from mhpcheck.model.system import Invariant, LeadsTo, Property, Reachable, TransitionSystem
+from mhpcheck.model.system import Invariant, LeadsTo, Property, TransitionSystem
 from mhpcheck.model.trace import Trace
 
 from ..result import Budget, CheckResult, Progress, ProgressFn, Verdict
@@ -55,6 +55,7 @@ from .common import (
     Clock,
     Goal,
     classify,
+    found_verdict,
     make_goal,
     result,
     safe_verdict,
@@ -110,7 +111,7 @@ def check(ts: TransitionSystem, prop: Property, budget: Budget,
                      failing_init(ts, e) is None) for e in guessed]
     outcome = IC3(enc, goal, clock, progress, seed, hints, facts, guesses).run()
     if outcome.status == "violated":
-        return _counterexample(ts, prop, budget, progress, clock, outcome.depth,
+        return _counterexample(ts, goal, budget, progress, clock, outcome.depth,
                                _from_obligations(ts, goal, outcome), outcome.frames)
     if outcome.status == "unknown":
         return result(prop, ENGINE, Verdict.UNKNOWN, clock, outcome.frames,
@@ -311,7 +312,7 @@ def _spacer(enc: Encoding, goal: Goal, budget: Budget, progress: ProgressFn,
     answer = horn.query(bad)
     levels = horn.levels(inv)
     if answer == "sat":
-        return _counterexample(ts, prop, budget, progress, clock, levels)
+        return _counterexample(ts, goal, budget, progress, clock, levels)
     if answer == "unknown":
         why = horn.reason_unknown()
         return result(prop, ENGINE, Verdict.UNKNOWN, clock, levels,
@@ -409,7 +410,7 @@ def _from_obligations(ts: TransitionSystem, goal: Goal, outcome: Outcome) -> Tra
         return None
 
 
-def _counterexample(ts: TransitionSystem, prop: Property, budget: Budget,
+def _counterexample(ts: TransitionSystem, goal: Goal, budget: Budget,
                     progress: ProgressFn, clock: Clock, depth: int,
                     path: Trace | None = None, frames: int = 0) -> CheckResult:
     """A shortest path to the bad states found reachable (within ``depth`` steps).
@@ -421,7 +422,7 @@ def _counterexample(ts: TransitionSystem, prop: Property, budget: Budget,
     reported as it is, not necessarily shortest."""
     from ..explicit.vector import check_safety_vec
     from . import bmc
-    verdict = Verdict.REACHABLE if isinstance(prop, Reachable) else Verdict.VIOLATED
+    prop, verdict = goal.prop, found_verdict(goal)
     if path is not None:
         steps = len(path.steps) - 1
         if steps <= frames:
