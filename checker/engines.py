@@ -10,7 +10,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable
 
-from mhpcheck.model.errors import MhpError, ModelError, ReplayMismatch
+from mhpcheck.model.errors import InternalError, ModelError, ReplayMismatch
 from mhpcheck.model.system import LeadsTo, Property, TransitionSystem
 
 from .explicit.bfs import SAFETY_KINDS, check_safety
@@ -19,10 +19,6 @@ from .replay import replay
 from .result import UNBOUNDED, Budget, CheckResult, ProgressFn, no_progress
 
 EngineFn = Callable[[TransitionSystem, Property, Budget, ProgressFn], CheckResult]
-
-
-class InternalError(MhpError):
-    """An engine produced something the explicit semantics reject (a tool bug)."""
 
 
 def _bfs(ts: TransitionSystem, prop: Property, budget: Budget,

@@ -9,29 +9,35 @@ from typing import Any, NoReturn, TypeVar
 
 import click
 
-from mhpcheck.model.errors import MhpError
+from mhpcheck.model.errors import (
+    EXIT_ERROR,
+    EXIT_INCONCLUSIVE,
+    EXIT_OK,
+    EXIT_VIOLATED,
+    MhpError,
+)
 from mhpcheck.model.registry import build_system
 from mhpcheck.model.system import TransitionSystem
 
-EXIT_OK, EXIT_FAIL, EXIT_ERROR, EXIT_INCONCLUSIVE = 0, 1, 2, 3
+EXIT_FAIL = EXIT_VIOLATED
+__all__ = ["EXIT_ERROR", "EXIT_FAIL", "EXIT_INCONCLUSIVE", "EXIT_OK"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def fail(message: str) -> NoReturn:
-    """Print ``message`` on stderr and exit 2 (usage, spec or model error)."""
+def fail(message: str, code: int = EXIT_ERROR) -> NoReturn:
+    """Print ``message`` on stderr and exit ``code`` (2: usage, spec or model error)."""
     click.echo(f"check-model: error: {message}", err=True)
-    sys.exit(EXIT_ERROR)
+    sys.exit(code)
 
 
 @contextmanager
 def user_errors() -> Iterator[None]:
-    """Turn every MhpError into a one-line message and exit code 2, never a traceback."""
+    """Turn every MhpError into a one-line message and its exit code, never a traceback."""
     try:
         yield
     except MhpError as err:
-        fail(str(err))
-
+        fail(str(err), err.exit_code)
 
 
 def parse_value(raw: str) -> bool | int | str:

@@ -17,7 +17,7 @@ import time
 from dataclasses import dataclass
 
 from mhpcheck.model.compile import Compiled
-from mhpcheck.model.errors import ModelError
+from mhpcheck.model.errors import InternalError, ModelError
 from mhpcheck.model.system import (
     DeadlockFree,
     Invariant,
@@ -38,8 +38,7 @@ from .z3api import Term
 DEFAULT_DEPTH = 30
 
 
-def internal_error(message: str) -> Exception:
-    from ..engines import InternalError  # the registry imports the engines lazily
+def internal_error(message: str) -> InternalError:
     return InternalError(f"internal error: {message}")
 
 
