@@ -174,7 +174,7 @@ class Ring(Model):
             s.buf[s.tail].becomes(v), s.tail.becomes((s.tail + 1) % self.p.n),
             s.count.becomes(s.count + 1))
 
-    @action()
+    @action
     def pop(self, s: StateView) -> Effect:
         """Clear the cell at the head when the buffer is not empty."""
         return when(s.count > 0).then(
