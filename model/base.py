@@ -382,6 +382,9 @@ class Model:
             return [(i, i) for i in range(idx.size)]
         if isinstance(spec, Domain):
             return [(spec.decode(c), spec.decode(c)) for c in spec.codes()]
+        if not isinstance(spec, (range, tuple, list)):
+            raise ModelError(f"{where}: values must be an index-set name, a Domain, a range "
+                             f"or a tuple, got {spec!r}")
         return [(v, v) for v in spec]
 
     def _instances(self, decls: Declarations, where: str,

@@ -358,6 +358,27 @@ def test_a_python_exception_in_a_method_is_one_model_error_naming_model_method_a
     assert "\n" not in str(info.value)
 
 
+class BadParameter(Model):
+    name = "badparam"
+
+    def declare(self, d: Declarations) -> None:
+        d.var("x", IntRange(0, 3))
+
+    @init
+    def start(self, s: StateView) -> Effect:
+        return then()
+
+    @action(i=5)  # type: ignore[arg-type]
+    def step(self, s: StateView, i: int) -> Effect:
+        return when(s.x < 3).then(s.x.becomes(s.x + 1))
+
+
+def test_parameter_values_that_are_not_a_set_are_named() -> None:
+    with pytest.raises(ModelError, match=r"action step, parameter i: values must be an "
+                                         r"index-set name, a Domain, a range or a tuple, got 5"):
+        BadParameter().build()
+
+
 def test_a_family_over_an_unknown_index_set_is_named() -> None:
     d = Declarations("m")
     d.index("cell", 2)
