@@ -73,6 +73,9 @@ _TOKEN = re.compile(r"""
   | (?P<op>//|<=|>=|==|!=|=>|&&|\|\||[-+*%<>()\[\],:&|~!=])
 """, re.VERBOSE)
 
+#: The largest integer literal: products of a few stay within 64 bits.
+MAX_LITERAL = 2**31 - 1
+
 _KEYWORDS = frozenset(("and", "or", "not", "implies", "true", "false", "if", "then", "else",
                        "forall", "exists", "in"))
 _CMP_OPS = frozenset(("==", "!=", "<", "<=", ">", ">="))
@@ -299,6 +302,9 @@ class _Parser:
         t = self.tok
         if t.kind == "int":
             self.take()
+            if int(t.text) > MAX_LITERAL:  # the batch engine computes in 64-bit integers
+                raise ExprSyntaxError(t.col, f"integer {t.text} is too large (at most "
+                                      f"{MAX_LITERAL})")
             return _Num(t.col, int(t.text))
         if t.kind == "string":
             self.take()
@@ -570,6 +576,8 @@ def parse_expr(ts: TransitionSystem, text: str, where: str = "expression",
         return tr.bool_(tree, "the expression") if condition else tr.expr(tree)
     except ExprSyntaxError as err:
         raise UsageError(f"{where} {text!r}: column {err.col}: {err}") from None
+    except RecursionError:
+        raise UsageError(f"{where}: the expression is nested too deeply") from None
 
 
 def property_name(kind: str, text: str) -> str:

@@ -114,6 +114,15 @@ def test_a_bad_expression_is_a_usage_error_naming_the_column_and_what_is_unknown
     assert str(info.value).startswith(f"expression {text!r}: column ")
 
 
+def test_huge_literals_and_deep_nesting_are_refused(philo: TransitionSystem) -> None:
+    with pytest.raises(UsageError, match=r"column 13: integer 99999999999 is too large"):
+        parse_expr(philo, "n * 2 + 1 < 99999999999", condition=True)
+    with pytest.raises(UsageError, match="nested too deeply"):
+        parse_expr(philo, "not " * 5000 + "fork[0]", condition=True)
+    with pytest.raises(UsageError, match="nested too deeply"):
+        parse_expr(philo, "(" * 5000 + "fork[0]" + ")" * 5000, condition=True)
+
+
 def test_no_python_is_evaluated(philo: TransitionSystem) -> None:
     for text in ("__import__('os').system('true')", "fork[0].__class__", "lambda: 1"):
         with pytest.raises(UsageError):
