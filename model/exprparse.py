@@ -345,8 +345,7 @@ class _Parser:
             return _Name(t.col, t.text)
         if t.kind == "end":
             raise ExprSyntaxError(t.col, "the expression ends too early")
-        hint = " (not a Python expression: use and, or, not)" if t.text in ("&", "|") else ""
-        raise ExprSyntaxError(t.col, f"unexpected {_shown(t)}{hint}")
+        raise ExprSyntaxError(t.col, f"unexpected {_shown(t)}")
 
 
 def _shown(t: _Token) -> str:
