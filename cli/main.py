@@ -17,12 +17,16 @@ from typing import Any, TypeVar
 
 import click
 from rich.console import Console
+from rich.markup import escape
 
 from mhpcheck import __version__
 from mhpcheck.checker.engines import ENGINES
 from mhpcheck.checker.engines import check as engine_check
 from mhpcheck.checker.result import Budget, Progress, ProgressFn, Verdict, no_progress
+from mhpcheck.model.errors import UsageError
+from mhpcheck.model.exprparse import with_expr_property
 from mhpcheck.model.registry import model_class, names
+from mhpcheck.model.system import Property, TransitionSystem
 
 from .options import (
     EXIT_FAIL,
@@ -185,7 +189,7 @@ def run_cmd(paths: tuple[str, ...], as_json: bool, matrix: bool, quiet: bool, co
                 "properties held; --coverage lists them", highlight=False)
         for o in outcomes:
             if o.status != "ok":
-                console.print(f"[red]{o.spec.path}[/] {o.check.key} {o.check.property}: "
+                console.print(f"[red]{o.spec.path}[/] {o.check.key} {escape(o.check.property)}: "
                               f"{'; '.join(o.problems)}", highlight=False)
         bad = sum(1 for o in outcomes if o.status != "ok")
         note = f", {skipped} spec files of other tiers skipped" if skipped else ""
@@ -216,7 +220,12 @@ def never_fired_by_spec(outcomes: list[Outcome]) -> dict[str, list[str]]:
 @main.command("check")
 @click.argument("model")
 @model_options
-@click.option("--property", "-p", "prop", required=True, help="Property name or alias.")
+@click.option("--property", "-p", "prop", default=None, help="Property name or alias.")
+@click.option("--invariant-expr", default=None, metavar="EXPR",
+              help="Instead of --property: your own invariant, such as "
+                   "'forall i in phil: pc[i] == eating implies fork[i]' (docs/guide.md).")
+@click.option("--reachable-expr", default=None, metavar="EXPR",
+              help="Instead of --property: a state to reach, such as 'count == 3'.")
 @click.option("--engine", "-e", default="bfs", show_default=True,
               type=click.Choice(sorted(ENGINES)), help="Engine.")
 @click.option("--max-depth", type=int, default=None, help="Depth bound.")
@@ -233,14 +242,15 @@ def never_fired_by_spec(outcomes: list[Outcome]) -> dict[str, list[str]]:
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress on stderr.")
 def check_cmd(model: str, params: tuple[str, ...], knobs: tuple[str, ...], preset: str | None,
-              prop: str, engine: str, max_depth: int | None, max_states: int | None,
+              prop: str | None, invariant_expr: str | None, reachable_expr: str | None,
+              engine: str, max_depth: int | None, max_states: int | None,
               timeout: float | None, symmetry: bool, invariants: tuple[str, ...],
               trace_out: str | None, certificate_out: str | None,
               as_json: bool, quiet: bool) -> None:
     """Check one property of MODEL (exit 0 holds, 1 violated, 3 inconclusive)."""
     with user_errors():
         ts = system_from_options(model, params, knobs, preset)
-        prop_obj = ts.property(prop)
+        ts, prop_obj = chosen_property(ts, prop, invariant_expr, reachable_expr)
         progress = progress_printer(not quiet and not as_json)
         result = engine_check(ts, prop_obj, engine, Budget(max_depth, max_states, timeout),
                               progress, invariants, symmetry)
@@ -268,6 +278,21 @@ def check_cmd(model: str, params: tuple[str, ...], knobs: tuple[str, ...], prese
             click.echo(f"warning: actions that never fired: {', '.join(result.never_fired)}",
                        err=True)
     sys.exit(verdict_exit(result.verdict))
+
+
+def chosen_property(ts: TransitionSystem, prop: str | None, invariant_expr: str | None,
+                    reachable_expr: str | None) -> tuple[TransitionSystem, Property]:
+    """The property of --property, or the user's own of --invariant-expr or
+    --reachable-expr (added to a new system, which the trace is then written with)."""
+    given = [x for x in (prop, invariant_expr, reachable_expr) if x is not None]
+    if len(given) != 1:
+        raise UsageError("give exactly one of --property, --invariant-expr and --reachable-expr")
+    if invariant_expr is not None:
+        return with_expr_property(ts, "invariant", invariant_expr, "--invariant-expr")
+    if reachable_expr is not None:
+        return with_expr_property(ts, "reachable", reachable_expr, "--reachable-expr")
+    assert prop is not None
+    return ts, ts.property(prop)
 
 
 def verdict_exit(verdict: Verdict) -> int:

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from mhpcheck.checker.result import CheckResult, Verdict
@@ -81,7 +82,7 @@ def results_table(outcomes: Sequence[Outcome]) -> Table:
     for o in outcomes:
         r = o.result
         table.add_row(
-            Path(o.spec.path).stem, o.check.property, r.engine, o.check.expect,
+            Path(o.spec.path).stem, escape(o.check.property), r.engine, o.check.expect,
             r.verdict.value, f"{r.stats.distinct_states:,}", str(r.stats.depth),
             "" if r.trace is None else str(len(r.trace)), f"{r.stats.seconds:.2f}",
             _status_cell(o))
@@ -161,7 +162,7 @@ def verdict_matrix(outcomes: Sequence[Outcome]) -> Table:
     for col in columns:
         table.add_column(col.replace("-", "-\n"), justify="center")
     for row in rows:
-        table.add_row(row, *(_cell(letters[(row, col)], marks[(row, col)])
+        table.add_row(escape(row), *(_cell(letters[(row, col)], marks[(row, col)])
                              if (row, col) in letters else "" for col in columns))
     return table
 
@@ -180,7 +181,7 @@ def variant_table(outcomes: Sequence[Outcome]) -> Table | None:
     table.add_column("spec", no_wrap=True)
     table.add_column("verdicts")
     for path, group in by_spec.items():
-        cells = [f"{o.check.property} {_cell([LETTER[o.result.verdict]], {o.status})}"
+        cells = [f"{escape(o.check.property)} {_cell([LETTER[o.result.verdict]], {o.status})}"
                  for o in group]
         table.add_row(str(Path(path).relative_to(Path(path).parents[1])), ", ".join(cells))
     return table

@@ -13,6 +13,10 @@
     expect_trace_length = 8         # optional: steps of the shortest counterexample
     max_depth = 20                  # optional bounds: max_depth, max_states, timeout
 
+Instead of ``property``, a check may state a property of its own:
+``invariant_expr = "forall i in phil: pc[i] == eating implies fork[i]"`` or
+``reachable_expr = "..."`` (the language of ``model.exprparse``).
+
 Every problem is a SpecError naming the file and the key.
 """
 
@@ -26,7 +30,8 @@ from pathlib import Path
 from typing import Any
 
 from mhpcheck.checker.result import Budget
-from mhpcheck.model.errors import ModelError, SpecError
+from mhpcheck.model.errors import MhpError, ModelError, SpecError
+from mhpcheck.model.exprparse import parse_property_name, property_name, with_named_property
 from mhpcheck.model.registry import model_class
 from mhpcheck.model.system import TransitionSystem
 
@@ -34,7 +39,10 @@ EXPECTATIONS = ("holds", "violated", "reachable", "unreachable", "proved", "hold
                 "unknown")
 TOP_KEYS = {"model", "params", "knobs", "preset", "check", "description", "tier"}
 CHECK_KEYS = {"property", "engine", "expect", "expect_states", "expect_trace_length",
-              "max_depth", "max_states", "timeout", "note", "invariants", "symmetry"}
+              "max_depth", "max_states", "timeout", "note", "invariants", "symmetry",
+              "invariant_expr", "reachable_expr"}
+#: Keys that state a property of the user's own instead of naming one (model/exprparse).
+EXPR_KEYS = {"invariant_expr": "invariant", "reachable_expr": "reachable"}
 
 
 @dataclass(frozen=True)
@@ -107,7 +115,7 @@ def _check(raw: Any, where: str, key: str) -> Check:
     if symmetry and engine != "bfs":
         raise SpecError(f"{here}: key 'symmetry': only engine bfs reduces by symmetry")
     return Check(
-        property=_get(raw, "property", str, here, required=True),
+        property=_property(raw, here),
         engine=engine,
         expect=expect,
         budget=Budget(_get(raw, "max_depth", int, here), _get(raw, "max_states", int, here),
@@ -119,6 +127,18 @@ def _check(raw: Any, where: str, key: str) -> Check:
         key=key,
         symmetry=symmetry,
     )
+
+
+def _property(raw: dict[str, Any], here: str) -> str:
+    """The check's property name: its key 'property', or the name of the property that
+    'invariant_expr' or 'reachable_expr' states (added to the system by ``resolve``)."""
+    own = [key for key in EXPR_KEYS if key in raw]
+    if not own:
+        return str(_get(raw, "property", str, here, required=True))
+    if len(own) > 1 or "property" in raw:
+        raise SpecError(f"{here}: give one of the keys 'property', 'invariant_expr' and "
+                        "'reachable_expr'")
+    return property_name(EXPR_KEYS[own[0]], _get(raw, own[0], str, here))
 
 
 def parse_spec(text: str, path: str) -> Spec:
@@ -162,6 +182,12 @@ def resolve(spec: Spec) -> TransitionSystem:
     except ModelError as err:
         raise SpecError(f"{spec.path}: {err}") from None
     for check in spec.checks:
+        own = parse_property_name(check.property)
+        try:
+            ts = with_named_property(ts, check.property)
+        except MhpError as err:
+            key = f"{own[0] if own else 'property'}_expr"
+            raise SpecError(f"{spec.path}: {check.key}: key '{key}': {err}") from None
         try:
             ts.property(check.property)
             for extra in check.invariants:

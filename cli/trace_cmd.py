@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import re
 import shutil
 import sys
 from pathlib import Path
@@ -13,6 +15,7 @@ import click
 from mhpcheck.checker.replay import replay
 from mhpcheck.checker.result import CheckResult, Verdict
 from mhpcheck.model.errors import MhpError, ReplayMismatch
+from mhpcheck.model.exprparse import with_named_property
 from mhpcheck.model.registry import build_system
 from mhpcheck.model.system import TransitionSystem
 from mhpcheck.model.trace import Trace
@@ -29,6 +32,8 @@ def load_trace(path: str, check: bool = False) -> tuple[Trace, TransitionSystem]
     longer fits (the model changed since it was written) gets a warning on stderr.
     """
     trace, ts = Trace.load(path, lambda m, p, k: build_system(m, p, k))
+    with contextlib.suppress(MhpError):  # else shown as "not a property of this model"
+        ts = with_named_property(ts, trace.property)  # a user's own --invariant-expr
     if check and trace.reachable:
         try:
             replay(ts, trace)
@@ -149,7 +154,8 @@ def write_html_pages(folder: str, results: list[tuple[str, CheckResult, Transiti
     for spec_path, result, ts in results:
         if result.trace is None or result.verdict is not Verdict.VIOLATED:
             continue
-        page = out / f"{Path(spec_path).stem}-{result.property}.html"
+        prop = re.sub(r"[^\w.-]+", "_", result.property)  # "x // 2" is a user's property
+        page = out / f"{Path(spec_path).stem}-{prop}.html"
         page.write_text(render_html(tell(ts, result.trace)), encoding="utf-8")
         written.append(page)
     return written

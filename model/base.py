@@ -10,14 +10,17 @@ fault.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
+import traceback
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, ClassVar, TypeVar, overload
 
 from .domains import Domain, UserValue
 from .dsl import Effect, StateView, all_of
-from .errors import ModelError
+from .errors import MhpError, ModelError
 from .expr import TRUE, Assign, Const, Expr, uses_primed
 from .symmetry import Symmetry, generator_maps, slot_maps
 from .system import (
@@ -97,37 +100,61 @@ class _Mark:
 
 
 F = TypeVar("F", bound=Callable[..., Any])
+R = TypeVar("R")
 
 
 def _mark(mark: _Mark) -> Callable[[F], F]:
     def deco(fn: F) -> F:
+        if not callable(fn):
+            raise ModelError(f"@{mark.role} decorates a method, not {fn!r}")
         fn.__mhp_mark__ = mark  # type: ignore[attr-defined]
         return fn
     return deco
 
 
-def init(fn: F | None = None, **params: ParamSpec) -> Any:
-    """Mark the method that gives the initial state (one per argument tuple)."""
-    if fn is not None:
-        return _mark(_Mark("init"))(fn)
-    return _mark(_Mark("init", params=tuple(params.items())))
+def _decorate(mark: _Mark, fn: Any) -> Any:
+    """``@deco`` (``fn`` is the method: mark it) and ``@deco(...)`` (``fn`` is None:
+    return the decorator) alike; anything else in ``fn`` is a misplaced argument."""
+    if fn is None:
+        return _mark(mark)
+    if not callable(fn):
+        example = 'i="phil"' if mark.role in ("action", "init") else 'name="..."'
+        raise ModelError(f"@{mark.role}({fn!r}): give its options as keywords, such as "
+                         f"@{mark.role}({example})")
+    return _mark(mark)(fn)
 
 
-def action(*, fair: bool = False, cites: str = "", name: str | None = None,
-           tags: Iterable[str] = (), **params: ParamSpec) -> Callable[[F], F]:
-    """Mark an action method ``(self, s, **args) -> Effect | None``.
+@overload
+def init(fn: F, /) -> F: ...
+@overload
+def init(fn: None = None, /, **params: ParamSpec) -> Callable[[F], F]: ...
+def init(fn: Any = None, /, **params: ParamSpec) -> Any:
+    """Mark the method that gives the initial state (one per argument tuple); ``@init``
+    and ``@init(...)`` alike."""
+    return _decorate(_Mark("init", params=tuple(params.items())), fn)
+
+
+@overload
+def action(fn: F, /) -> F: ...
+@overload
+def action(fn: None = None, /, *, fair: bool = False, cites: str = "", name: str | None = None,
+           tags: Iterable[str] = (), **params: ParamSpec) -> Callable[[F], F]: ...
+def action(fn: Any = None, /, *, fair: bool = False, cites: str = "", name: str | None = None,
+           tags: Iterable[str] = (), **params: ParamSpec) -> Any:
+    """Mark an action method ``(self, s, **args) -> Effect | None``; ``@action`` (no
+    parameters, no options) and ``@action(...)`` alike.
 
     Each keyword names a parameter and its values: an index-set name, a Domain, a
     range or a tuple. ``None`` from the method drops that instance. ``fair`` asks for
     weak fairness of every instance; ``cites`` names the kernel function modelled.
     """
-    return _mark(_Mark("action", name, tuple(params.items()), fair, cites, (), tuple(tags)))
+    return _decorate(_Mark("action", name, tuple(params.items()), fair, cites, (), tuple(tags)),
+                     fn)
 
 
 def _property_mark(role: str, fn: F | None, name: str | None,
                    aliases: Iterable[str]) -> Any:
-    mark = _Mark(role, name, aliases=tuple(aliases))
-    return _mark(mark)(fn) if fn is not None else _mark(mark)
+    return _decorate(_Mark(role, name, aliases=tuple(aliases)), fn)
 
 
 @overload
@@ -211,6 +238,10 @@ class Declarations:
             raise ModelError(f"model {self.model}: variable {name!r} declared twice")
         if not name.isidentifier() or name.startswith("_"):
             raise ModelError(f"model {self.model}: variable name {name!r} is not an identifier")
+        if isinstance(over, str) and over not in self.indices:
+            known = ", ".join(self.indices) or "none"
+            raise ModelError(f"model {self.model}: variable {name} ranges over unknown index "
+                             f"set {over!r} (index sets: {known})")
         index = self.indices[over] if isinstance(over, str) else over
         decl = VarDecl(name, domain, index, self._offset, doc)
         self._offset += decl.width
@@ -310,7 +341,7 @@ class Model:
     def build(self) -> TransitionSystem:
         """Instantiate and validate everything; the result is what engines check."""
         decls = Declarations(self.name)
-        self.declare(decls)
+        _call(f"model {self.name}, declare", self.declare, decls)
         if not decls.vars:
             raise ModelError(f"model {self.name}: declares no variables")
         built = _Built()
@@ -327,6 +358,7 @@ class Model:
                 if n in names:
                     raise ModelError(f"model {self.name}: two properties are called {n!r}")
                 names.add(n)
+        symmetry = _call(f"model {self.name}, symmetry", self.symmetry)
         return TransitionSystem(
             name=self.name,
             params=tuple(self.p.items()),
@@ -336,8 +368,8 @@ class Model:
             actions=tuple(built.actions),
             action_infos=tuple(built.infos),
             properties=tuple(built.props),
-            symmetry=slot_maps(tuple(decls.vars.values()), self.symmetry(), self.name),
-            symmetry_generators=generator_maps(tuple(decls.vars.values()), self.symmetry()),
+            symmetry=slot_maps(tuple(decls.vars.values()), symmetry, self.name),
+            symmetry_generators=generator_maps(tuple(decls.vars.values()), symmetry),
         )
 
     def _arg_values(self, decls: Declarations, where: str,
@@ -350,6 +382,9 @@ class Model:
             return [(i, i) for i in range(idx.size)]
         if isinstance(spec, Domain):
             return [(spec.decode(c), spec.decode(c)) for c in spec.codes()]
+        if not isinstance(spec, (range, tuple, list)):
+            raise ModelError(f"{where}: values must be an index-set name, a Domain, a range "
+                             f"or a tuple, got {spec!r}")
         return [(v, v) for v in spec]
 
     def _instances(self, decls: Declarations, where: str,
@@ -365,7 +400,7 @@ class Model:
         where = f"model {self.name}, @init {attr}"
         for args in self._instances(decls, where, mark):
             view = StateView(decls.vars, where=where)
-            result = fn(self, view, **args)
+            result = _call(where, fn, self, view, **args)
             if result is None:
                 continue
             updates = _updates_of(result, where)
@@ -390,8 +425,10 @@ class Model:
             inst_where = f"{where}({', '.join(f'{k}={v}' for k, v in args.items())})"
             view = StateView(decls.vars, where=inst_where)
             try:
-                result = fn(self, view, **args)
+                result = _call(inst_where, fn, self, view, **args)
             except ModelError as err:
+                if str(err).startswith(inst_where):
+                    raise
                 raise ModelError(f"{inst_where}: {err}") from None
             if result is None:
                 continue
@@ -423,41 +460,72 @@ class Model:
                          mark: _Mark, built: _Built) -> None:
         name, _ = self._prop_name(attr, mark)
         where = f"model {self.name}, invariant {name}"
-        expr = self._bool_expr(fn(self, StateView(decls.vars, where=where)), where)
+        expr = self._bool_expr(_call(where, fn, self, StateView(decls.vars, where=where)), where)
         built.props.append(Invariant(name, _doc(fn), mark.aliases, expr))
 
     def _build_step_invariant(self, decls: Declarations, attr: str, fn: Callable[..., Any],
                               mark: _Mark, built: _Built) -> None:
         name, _ = self._prop_name(attr, mark)
         where = f"model {self.name}, step invariant {name}"
-        expr = self._bool_expr(fn(self, StateView(decls.vars, where=where),
-                                  StateView(decls.vars, primed=True, where=where)), where)
+        expr = self._bool_expr(_call(where, fn, self, StateView(decls.vars, where=where),
+                                     StateView(decls.vars, primed=True, where=where)), where)
         built.props.append(StepInvariant(name, _doc(fn), mark.aliases, expr))
 
     def _build_reachable(self, decls: Declarations, attr: str, fn: Callable[..., Any],
                          mark: _Mark, built: _Built) -> None:
         name, _ = self._prop_name(attr, mark)
         where = f"model {self.name}, reachable {name}"
-        expr = self._bool_expr(fn(self, StateView(decls.vars, where=where)), where)
+        expr = self._bool_expr(_call(where, fn, self, StateView(decls.vars, where=where)), where)
         built.props.append(Reachable(name, _doc(fn), mark.aliases, expr))
 
     def _build_eventually(self, decls: Declarations, attr: str, fn: Callable[..., Any],
                           mark: _Mark, built: _Built) -> None:
         name, _ = self._prop_name(attr, mark)
         where = f"model {self.name}, eventually {name}"
-        expr = self._bool_expr(fn(self, StateView(decls.vars, where=where)), where)
+        expr = self._bool_expr(_call(where, fn, self, StateView(decls.vars, where=where)), where)
         built.props.append(LeadsTo(name, _doc(fn), mark.aliases, TRUE, expr, from_init=True))
 
     def _build_leads_to(self, decls: Declarations, attr: str, fn: Callable[..., Any],
                         mark: _Mark, built: _Built) -> None:
         name, _ = self._prop_name(attr, mark)
         where = f"model {self.name}, leads-to {name}"
-        result = fn(self, StateView(decls.vars, where=where))
+        result = _call(where, fn, self, StateView(decls.vars, where=where))
         if not isinstance(result, tuple) or len(result) != 2:
             raise ModelError(f"{where}: must return (P, Q) for P ~> Q")
         lhs = self._bool_expr(result[0], where)
         rhs = self._bool_expr(result[1], where)
         built.props.append(LeadsTo(name, _doc(fn), mark.aliases, lhs, rhs))
+
+
+#: The modelling language's own modules: a model's mistake is located in the frame
+#: below them (the model's own code), not in them.
+_LANGUAGE_FILES = frozenset(str(Path(__file__).with_name(f"{m}.py")) for m in (
+    "base", "dsl", "expr", "domains", "system", "symmetry"))
+
+
+def _origin(err: BaseException) -> str:
+    """`` (file:line)`` of the innermost frame of ``err`` in the model's own code."""
+    frames = [f for f in traceback.extract_tb(err.__traceback__)
+              if str(Path(f.filename).resolve()) not in _LANGUAGE_FILES]
+    if not frames:
+        return ""
+    path = Path(frames[-1].filename)
+    with contextlib.suppress(ValueError):
+        path = path.resolve().relative_to(Path.cwd())
+    return f" ({path}:{frames[-1].lineno})"
+
+
+def _call(where: str, fn: Callable[..., R], *args: Any, **kwargs: Any) -> R:
+    """``fn(*args, **kwargs)``, a method of the model's own code run while building: any
+    Python exception it raises (a ZeroDivisionError, a TypeError, a typo's NameError)
+    becomes one ModelError naming the model, the method, the exception and the line,
+    since a model's mistake is the user's to fix and never a traceback."""
+    try:
+        return fn(*args, **kwargs)
+    except (MhpError, MemoryError):
+        raise
+    except Exception as err:
+        raise ModelError(f"{where}: {type(err).__name__}: {err}{_origin(err)}") from err
 
 
 def _doc(fn: Callable[..., Any]) -> str:

@@ -5,9 +5,10 @@ state tuple ``s`` (and ``t``, the post-state, for step invariants) and compiles 
 with ``compile``. The generated code is the reference semantics: replay, the BFS
 engine and the cross-checks of the symbolic engines all use it.
 
-Values leaving a variable's domain and dynamic indices outside a family raise a
-``ModelError`` that names the action and the variable; checks are generated only
-where interval analysis cannot rule the problem out.
+Values leaving a variable's domain, dynamic indices outside a family and a zero
+divisor of ``//`` or ``%`` raise a ``ModelError`` that names the action (and the
+variable); checks are generated only where interval analysis cannot rule the problem
+out.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from .errors import ModelError
-from .expr import And, Arith, Assign, Cmp, Const, Expr, Implies, Ite, Not, Or, Var
+from .expr import DIVISIONS, And, Arith, Assign, Cmp, Const, Expr, Implies, Ite, Not, Or, Var
 from .system import State, TransitionSystem
 
 Successors = Callable[[State], list[tuple[int, State]]]
@@ -46,8 +47,42 @@ def bounds(expr: Expr) -> tuple[int, int]:
             return min(corners), max(corners)
         if expr.op == "min":
             return min(a0, b0), min(a1, b1)
-        return max(a0, b0), max(a1, b1)
+        if expr.op == "max":
+            return max(a0, b0), max(a1, b1)
+        return _division_bounds(expr.op, (a0, a1), (b0, b1))
     raise ModelError(f"unknown expression node {type(expr).__name__}")
+
+
+def _division_bounds(op: str, a: tuple[int, int], b: tuple[int, int]) -> tuple[int, int]:
+    """An interval for ``x // y`` or ``x % y`` with x in ``a`` and y in ``b``, zero left
+    out of ``b`` (a zero divisor raises instead of giving a value).
+
+    On each side of zero, floor division is monotone in each operand, so its extremes
+    lie at the corners; the remainder lies between 0 and the divisor (exclusive), and
+    for a non-negative dividend and positive divisors never exceeds the dividend.
+    """
+    sides = [(lo, hi) for lo, hi in ((b[0], min(b[1], -1)), (max(b[0], 1), b[1])) if lo <= hi]
+    if not sides:  # the divisor is always zero: every evaluation raises
+        return 0, 0
+    if op == "//":
+        corners = [x // y for lo, hi in sides for x in a for y in (lo, hi)]
+        return min(corners), max(corners)
+    out_lo, out_hi = 0, 0
+    for lo, hi in sides:
+        if hi < 0:
+            out_lo = min(out_lo, lo + 1)
+        else:
+            out_hi = max(out_hi, min(hi - 1, a[1]) if a[0] >= 0 else hi - 1)
+    return out_lo, out_hi
+
+
+def divisor_may_be_zero(expr: Arith) -> bool:
+    """Whether ``expr`` is a division or modulo whose divisor's interval contains zero
+    (the explicit semantics then check the divisor at run time)."""
+    if expr.op not in DIVISIONS:
+        return False
+    lo, hi = bounds(expr.rhs)
+    return lo <= 0 <= hi
 
 
 class _Emitter:
@@ -95,6 +130,10 @@ class _Emitter:
             a, b = self.expr(e.lhs, where), self.expr(e.rhs, where)
             if e.op in ("min", "max"):
                 return f"{e.op}({a}, {b})"
+            if divisor_may_be_zero(e):
+                what = "modulo" if e.op == "%" else "floor division"
+                msg = self.message(f"{where}: {what} by zero ({e.op})")
+                return f"_div({a}, {b}, {msg}, {e.op == '%'})"
             return f"({a} {e.op} {b})"
         if isinstance(e, Ite):
             c, a, b = (self.expr(x, where) for x in (e.cond, e.then, e.orelse))
@@ -120,6 +159,14 @@ def _index_error(messages: Sequence[str]) -> Callable[[int, int, int], int]:
             return i
         raise ModelError(f"{messages[msg]} (got {i})")
     return check
+
+
+def _division(messages: Sequence[str]) -> Callable[[int, int, int, bool], int]:
+    def divide(a: int, b: int, msg: int, modulo: bool) -> int:
+        if b == 0:
+            raise ModelError(messages[msg])
+        return a % b if modulo else a // b
+    return divide
 
 
 def _range_error(messages: Sequence[str]) -> Callable[[int, int, int, int], int]:
@@ -177,7 +224,8 @@ class Compiled:
 
 
 def _namespace(em: _Emitter) -> dict[str, object]:
-    return {"_ix": _index_error(em.checks), "_rng": _range_error(em.checks)}
+    return {"_ix": _index_error(em.checks), "_rng": _range_error(em.checks),
+            "_div": _division(em.checks)}
 
 
 def _compile_pred(ts: TransitionSystem, expr: Expr, where: str,

@@ -14,6 +14,7 @@ from typing import Any, Union, overload
 from .domains import EnumDomain, IntRangeDomain
 from .errors import ModelError
 from .expr import (
+    DIVISIONS,
     FALSE,
     TRUE,
     And,
@@ -79,7 +80,8 @@ class Term:
     def __bool__(self) -> bool:
         raise ModelError(
             "a model expression was used as a Python truth value; build conditions with "
-            "& | ~ and when(...)/ite(...), not 'and', 'or', 'not' or 'if'")
+            "& | ~ and when(...)/ite(...), not 'and', 'or', 'not' or 'if' (and "
+            "minimum/maximum instead of min/max)")
 
     # comparisons
     def _cmp(self, op: CmpOp, other: Operand) -> Term:
@@ -114,6 +116,8 @@ class Term:
             if x.sort != "int":
                 raise ModelError(f"'{op}' needs integers, got a {_sort_name(x.sort)}")
         a, b = (rhs, self.node) if swap else (self.node, rhs)
+        if op in DIVISIONS and b == Const(0, "int"):
+            raise ModelError(f"'{op}' by zero")
         return Term(Arith(op, a, b))
 
     def __add__(self, other: Operand) -> Term:
@@ -133,6 +137,36 @@ class Term:
 
     def __rmul__(self, other: Operand) -> Term:
         return self._arith("*", other, swap=True)
+
+    def __floordiv__(self, other: Operand) -> Term:
+        """Python's floor division (a zero divisor is a model error)."""
+        return self._arith("//", other)
+
+    def __rfloordiv__(self, other: Operand) -> Term:
+        return self._arith("//", other, swap=True)
+
+    def __mod__(self, other: Operand) -> Term:
+        """Python's modulo: the remainder takes the divisor's sign (``-1 % 4 == 3``)."""
+        return self._arith("%", other)
+
+    def __rmod__(self, other: Operand) -> Term:
+        return self._arith("%", other, swap=True)
+
+    def __truediv__(self, other: Operand) -> Term:
+        raise ModelError("'/' makes fractions; model values are integers: use '//' "
+                         "(floor division) or '%'")
+
+    def __rtruediv__(self, other: Operand) -> Term:
+        return self.__truediv__(other)
+
+    def __neg__(self) -> Term:
+        return self._arith("-", 0, swap=True)
+
+    def __pos__(self) -> Term:
+        return self._arith("+", 0)
+
+    def __abs__(self) -> Term:
+        return maximum(self, -self)
 
     # logic
     def __and__(self, other: Operand) -> Term:
@@ -277,6 +311,29 @@ def ite(cond: Operand, then: Operand, orelse: Operand) -> Term | LabelChoice:
     if a == b:
         return Term(a)
     return Term(Ite(c, a, b))
+
+
+def _int_node(value: Operand, where: str) -> Expr:
+    node = lift(value, "int", where)
+    if node.sort != "int":
+        raise ModelError(f"{where}: expected integers, got a {_sort_name(node.sort)}")
+    return node
+
+
+def minimum(first: Operand, *rest: Operand) -> Term:
+    """The least of integer terms (Python's ``min`` would ask a term for a truth value)."""
+    node = _int_node(first, "minimum")
+    for item in rest:
+        node = Arith("min", node, _int_node(item, "minimum"))
+    return Term(node)
+
+
+def maximum(first: Operand, *rest: Operand) -> Term:
+    """The greatest of integer terms (also ``abs(term)``)."""
+    node = _int_node(first, "maximum")
+    for item in rest:
+        node = Arith("max", node, _int_node(item, "maximum"))
+    return Term(node)
 
 
 def label(domain: EnumDomain, name: str) -> Term:

@@ -22,7 +22,9 @@ from .domains import BoolDomain, Domain, EnumDomain
 Sort = Literal["bool", "int"] | EnumDomain
 
 CmpOp = Literal["==", "!=", "<", "<=", ">", ">="]
-ArithOp = Literal["+", "-", "*", "min", "max"]
+ArithOp = Literal["+", "-", "*", "//", "%", "min", "max"]
+#: The operators whose right operand must not be zero (Python's floor division and modulo).
+DIVISIONS: tuple[ArithOp, ...] = ("//", "%")
 
 
 def sort_of_domain(domain: Domain) -> Sort:
@@ -155,7 +157,12 @@ class Cmp(Expr):
 
 @dataclass(frozen=True)
 class Arith(Expr):
-    """Integer arithmetic (unbounded; domains are enforced where values are stored)."""
+    """Integer arithmetic (unbounded; domains are enforced where values are stored).
+
+    ``//`` and ``%`` are Python's floor division and modulo (the remainder takes the
+    divisor's sign), so every engine agrees with the explicit semantics, which are
+    Python; a zero divisor is a model error, like an index outside its family.
+    """
 
     op: ArithOp
     lhs: Expr

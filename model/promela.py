@@ -22,6 +22,9 @@ Details that keep the counts equal:
   apart.
 - A value that may leave its variable's domain (interval analysis cannot rule it
   out) is asserted to stay inside, as the explicit semantics insist.
+- ``//`` and ``%`` are Python's (floor division; the remainder takes the divisor's
+  sign), rewritten where an operand may be negative. A zero divisor, a model error
+  in our engines, is not asserted against.
 
 Values are the integer codes of the IR: a bool is 0/1, an enum label its position (a
 comment lists the labels), an int range the integer itself.
@@ -166,10 +169,26 @@ class _Writer:
                 return f"({a} < {b} -> {a} : {b})"
             if e.op == "max":
                 return f"({a} > {b} -> {a} : {b})"
+            if e.op in ("//", "%"):
+                return self.division(e, a, b)
             return f"({a} {e.op} {b})"
         if isinstance(e, Ite):
             return f"({self.expr(e.cond)} -> {self.expr(e.then)} : {self.expr(e.orelse)})"
         raise ModelError(f"model {self.ts.name}: cannot export {type(e).__name__}")
+
+    def division(self, e: Arith, a: str, b: str) -> str:
+        """Python's ``//`` or ``%`` in Promela, whose ``/`` and ``%`` truncate toward zero
+        (C's): they agree when neither operand can be negative; otherwise C's remainder
+        ``r`` is corrected by the divisor when ``r`` and the divisor differ in sign."""
+        (alo, _), (blo, _) = bounds(e.lhs), bounds(e.rhs)
+        op = "/" if e.op == "//" else "%"
+        if alo >= 0 and blo >= 0:
+            return f"({a} {op} {b})"
+        r = f"({a} % {b})"
+        off = f"({r} != 0 && ({r} < 0) != ({b} < 0))"
+        if e.op == "%":
+            return f"({off} -> {r} + {b} : {r})"
+        return f"({off} -> {a} / {b} - 1 : {a} / {b})"
 
     def store(self, u: Assign, index: str | None, value: str) -> str:
         """The statement that writes ``value`` into ``u``'s target."""

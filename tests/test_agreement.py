@@ -4,8 +4,9 @@ the inductive check, and the explicit evaluator and Z3 on random expressions.
 Random small transition systems are built directly in the IR (a few scalars and a
 family of Bool, Enum and IntRange variables, a handful of guarded actions, one
 property of each safety kind). Updates are usually clamped into their domains; some
-are not, and some families are indexed by a variable that can leave the family, so
-model errors (which the explicit semantics raise) are exercised too: where BFS
+are not, some families are indexed by a variable that can leave the family, and some
+divisors of ``//`` and ``%`` can be zero, so model errors (which the explicit
+semantics raise) are exercised too: where BFS
 raises a ModelError, a symbolic engine must raise one as well, or report a genuine,
 replayed violation found no later than the error.
 """
@@ -128,8 +129,12 @@ class Gen:
                 return v
             return Const(self.draw(st.integers(0, 3)))
         if choice in (2, 3):
-            op = self.draw(st.sampled_from(["+", "-", "min", "max", "*"]))
-            return Arith(op, self.integer(depth - 1), self.integer(depth - 1))
+            op = self.draw(st.sampled_from(["+", "-", "min", "max", "*", "//", "%"]))
+            lhs = self.integer(depth - 1)
+            if op in ("//", "%") and self.draw(st.integers(0, 3)):
+                # mostly a non-zero constant divisor; else any (a zero one is a model error)
+                return Arith(op, lhs, Const(self.draw(st.sampled_from([-3, -2, -1, 1, 2, 3]))))
+            return Arith(op, lhs, self.integer(depth - 1))
         if choice == 4:
             b = self.var_of(lambda d: d is Bool)
             if b is not None:  # a Bool in arithmetic is 0/1, as in Python

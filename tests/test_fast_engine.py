@@ -341,9 +341,14 @@ def _exprs(depth: int, bad: bool = False) -> st.SearchStrategy[Expr]:
     if depth == 0:
         return leaves
     sub = _exprs(depth - 1, bad)
+    # floor division and modulo by a non-zero constant, and with ``bad`` by anything
+    # (a zero divisor is a model error, like a read outside a family)
+    divisor = sub if bad else st.sampled_from([-3, -2, -1, 1, 2, 3]).map(
+        lambda v: Const(v, "int"))
     return st.one_of(
         leaves,
         st.builds(Arith, st.sampled_from(["+", "-", "*", "min", "max"]), sub, sub),
+        st.builds(Arith, st.sampled_from(["//", "%"]), sub, divisor),
         st.builds(Ite, _conds(depth - 1, bad), sub, sub),
     )
 

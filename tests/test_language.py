@@ -5,11 +5,23 @@ from __future__ import annotations
 import pytest
 from toys import Arrays, Counter
 
-from mhpcheck.model.base import Declarations, Model, action, init
+from mhpcheck.model.base import (
+    Declarations,
+    Knob,
+    Model,
+    action,
+    eventually,
+    init,
+    invariant,
+    leads_to,
+    reachable,
+    step_invariant,
+)
 from mhpcheck.model.domains import Bool, Enum, IntRange
-from mhpcheck.model.dsl import Effect, StateView, all_of, any_of, count, ite, then, when
+from mhpcheck.model.dsl import Effect, StateView, Term, all_of, any_of, count, ite, then, when
 from mhpcheck.model.errors import ModelError
 from mhpcheck.model.expr import FALSE, TRUE, And, Cmp, Const, Ite, Var
+from mhpcheck.model.symmetry import Symmetry
 
 
 def view(decls: dict[str, object]) -> StateView:
@@ -187,3 +199,202 @@ def test_ite_between_two_labels_without_an_enum_is_refused() -> None:
     s = view({})
     with pytest.raises(ModelError, match="no enum is known"):
         _ = s.x == ite(s.x == 0, "a", "b")
+
+
+# -- decorators with and without parentheses ---------------------------------------------
+
+class Bare(Model):
+    """Every decorator bare and with empty parentheses: both spellings mark the method."""
+
+    name = "bare"
+
+    def declare(self, d: Declarations) -> None:
+        d.var("x", IntRange(0, 2))
+
+    @init
+    def start(self, s: StateView) -> Effect:
+        return then()
+
+    @action
+    def up(self, s: StateView) -> Effect:
+        return when(s.x < 2).then(s.x.becomes(s.x + 1))
+
+    @action()
+    def down(self, s: StateView) -> Effect:
+        return when(s.x > 0).then(s.x.becomes(s.x - 1))
+
+    @invariant
+    def small(self, s: StateView) -> Term:
+        return s.x <= 2
+
+    @invariant()
+    def natural(self, s: StateView) -> Term:
+        return s.x >= 0
+
+    @reachable
+    def top(self, s: StateView) -> Term:
+        return s.x == 2
+
+    @reachable()
+    def bottom(self, s: StateView) -> Term:
+        return s.x == 0
+
+    @step_invariant
+    def by_one(self, s: StateView, t: StateView) -> Term:
+        return ((t.x - s.x) == 1) | ((s.x - t.x) == 1)
+
+    @step_invariant()
+    def moves(self, s: StateView, t: StateView) -> Term:
+        return t.x != s.x
+
+    @eventually
+    def somewhere(self, s: StateView) -> Term:
+        return s.x >= 0
+
+    @eventually()
+    def anywhere(self, s: StateView) -> Term:
+        return s.x <= 2
+
+    @leads_to
+    def top_to_bottom(self, s: StateView) -> tuple[Term, Term]:
+        return s.x == 2, s.x <= 2
+
+    @leads_to()
+    def bottom_to_top(self, s: StateView) -> tuple[Term, Term]:
+        return s.x == 0, s.x >= 0
+
+
+class InitCalled(Model):
+    name = "init-called"
+
+    def declare(self, d: Declarations) -> None:
+        d.var("x", IntRange(0, 2))
+
+    @init()
+    def start(self, s: StateView) -> Effect:
+        return then(s.x.becomes(1))
+
+    @action
+    def stay(self, s: StateView) -> Effect:
+        return when(s.x == 1).then(s.x.becomes(1))
+
+
+def test_decorators_work_with_and_without_parentheses() -> None:
+    ts = Bare().build()
+    assert [a.action for a in ts.actions] == ["up", "down"]
+    assert {p.name: p.kind for p in ts.properties} == {
+        "small": "invariant", "natural": "invariant", "top": "reachable",
+        "bottom": "reachable", "by-one": "step-invariant", "moves": "step-invariant",
+        "somewhere": "eventually", "anywhere": "eventually", "top-to-bottom": "leads-to",
+        "bottom-to-top": "leads-to"}
+    assert InitCalled().build().init == ((1,),)
+
+
+def test_a_positional_decorator_argument_is_refused_with_a_hint() -> None:
+    with pytest.raises(ModelError, match=r"@action\('phil'\): give its options as keywords"):
+        action("phil")  # type: ignore[call-overload]
+    with pytest.raises(ModelError, match=r"@invariant\('S1'\).*name="):
+        invariant("S1")  # type: ignore[call-overload]
+
+
+# -- a model's own Python errors while it is built ------------------------------------------
+
+class Raises(Model):
+    """Raises a Python exception in the method the knob ``where`` names."""
+
+    name = "raises"
+    knobs = (Knob("where", "none", ("none", "declare", "init", "guard", "update", "invariant",
+                                    "reachable", "symmetry")),)
+
+    def declare(self, d: Declarations) -> None:
+        if self.k.where == "declare":
+            d.var("x", IntRange(0, self.p.missing))
+        d.index("cell", 2)
+        d.var("x", IntRange(0, 3))
+
+    def symmetry(self) -> tuple[Symmetry, ...]:
+        if self.k.where == "symmetry":
+            return (Symmetry("cell", "ring"),) + None  # type: ignore[operator]
+        return ()
+
+    @init
+    def start(self, s: StateView) -> Effect:
+        if self.k.where == "init":
+            return {}["x"]  # type: ignore[no-any-return]
+        return then()
+
+    @action(i="cell")
+    def advance(self, s: StateView, i: int) -> Effect:
+        guard = s.x < 3 if self.k.where != "guard" else s.x < 3 // (i - 1)
+        value = (s.x + 1) % 4 if self.k.where != "update" else len(s.x)  # type: ignore[arg-type]
+        return when(guard).then(s.x.becomes(value))
+
+    @invariant
+    def bounded(self, s: StateView) -> Term:
+        return s.x <= 3 if self.k.where != "invariant" else s.nothing.at_all  # type: ignore[no-any-return]
+
+    @reachable
+    def three(self, s: StateView) -> Term:
+        return s.x == 3 if self.k.where != "reachable" else undefined_name  # type: ignore[name-defined]  # noqa: F821
+
+
+@pytest.mark.parametrize(("where", "message"), [
+    ("declare", r"model raises, declare: AttributeError: no parameter 'missing' "
+                r"\(.*test_language\.py:\d+\)"),
+    ("init", r"model raises, @init start: KeyError: 'x' \(.*test_language\.py:\d+\)"),
+    ("guard", r"model raises, action advance\(i=1\): ZeroDivisionError: integer division or "
+              r"modulo by zero \(.*test_language\.py:\d+\)"),
+    ("update", r"model raises, action advance\(i=0\): TypeError: object of type 'Term' has "
+               r"no len\(\) \(.*test_language\.py:\d+\)"),
+    ("invariant", r"model raises, invariant bounded: .*no variable 'nothing'"),
+    ("reachable", r"model raises, reachable three: NameError: name 'undefined_name' is not "
+                  r"defined \(.*test_language\.py:\d+\)"),
+    ("symmetry", r"model raises, symmetry: TypeError: .*tuple"),
+])
+def test_a_python_exception_in_a_method_is_one_model_error_naming_model_method_and_line(
+        where: str, message: str) -> None:
+    with pytest.raises(ModelError, match=message) as info:
+        Raises(knobs={"where": where}).build()
+    assert "\n" not in str(info.value)
+
+
+class BadParameter(Model):
+    name = "badparam"
+
+    def declare(self, d: Declarations) -> None:
+        d.var("x", IntRange(0, 3))
+
+    @init
+    def start(self, s: StateView) -> Effect:
+        return then()
+
+    @action(i=5)  # type: ignore[arg-type]
+    def step(self, s: StateView, i: int) -> Effect:
+        return when(s.x < 3).then(s.x.becomes(s.x + 1))
+
+
+def test_parameter_values_that_are_not_a_set_are_named() -> None:
+    with pytest.raises(ModelError, match=r"action step, parameter i: values must be an "
+                                         r"index-set name, a Domain, a range or a tuple, got 5"):
+        BadParameter().build()
+
+
+def test_a_family_over_an_unknown_index_set_is_named() -> None:
+    d = Declarations("m")
+    d.index("cell", 2)
+    with pytest.raises(ModelError, match=r"model m: variable x ranges over unknown index set "
+                                         r"'nowhere' \(index sets: cell\)"):
+        d.var("x", Bool, over="nowhere")
+
+
+def test_a_model_raising_while_built_exits_2_with_one_line(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from click.testing import CliRunner
+
+    from mhpcheck.cli.main import main
+    from mhpcheck.model import registry
+    monkeypatch.setitem(registry.KNOWN, "raises", "test_language:Raises")
+    r = CliRunner().invoke(main, ["check", "raises", "--set", "where=guard", "-p", "bounded"])
+    assert r.exit_code == 2, r.output
+    assert "ZeroDivisionError" in r.output and "Traceback" not in r.output
+    assert len(r.output.strip().splitlines()) == 1

@@ -140,3 +140,65 @@ class Arrays(Model):
     def write(self, s: StateView) -> Effect:
         """Mark the cell under the pointer and move on (out of range once p = n)."""
         return when(s.p <= self.p.n).then(s.a[s.p].becomes(True), s.p.becomes(s.p + 1))
+
+
+class Ring(Model):
+    """A ring buffer of ``n`` cells: push writes at ``tail``, pop clears the cell at
+    ``head``; both wrap around with ``%``. ``n * (2**(n + 1) - 1)`` states: ``head``
+    and ``count`` fix ``tail``, the ``count`` cells in use hold 0 or 1, the rest 0.
+
+    With ``zero`` set, ``advance`` wraps ``head`` modulo ``count``, which is zero in
+    the initial state: a model error.
+    """
+
+    name = "ring"
+    params = (Param("n", default=3, lo=1, hi=8),)
+    knobs = (Knob("zero", False, (False, True), doc="wrap modulo count (a zero divisor)"),)
+
+    def declare(self, d: Declarations) -> None:
+        n = self.p.n
+        d.index("cell", n)
+        d.var("buf", IntRange(0, 1), over="cell")
+        d.var("head", IntRange(0, n - 1))
+        d.var("tail", IntRange(0, n - 1))
+        d.var("count", IntRange(0, n))
+
+    @init
+    def start(self, s: StateView) -> Effect:
+        return then()
+
+    @action(v=(0, 1))
+    def push(self, s: StateView, v: int) -> Effect:
+        """Write v at the tail when there is room."""
+        return when(s.count < self.p.n).then(
+            s.buf[s.tail].becomes(v), s.tail.becomes((s.tail + 1) % self.p.n),
+            s.count.becomes(s.count + 1))
+
+    @action
+    def pop(self, s: StateView) -> Effect:
+        """Clear the cell at the head when the buffer is not empty."""
+        return when(s.count > 0).then(
+            s.buf[s.head].becomes(0), s.head.becomes((s.head + 1) % self.p.n),
+            s.count.becomes(s.count - 1))
+
+    @action()
+    def advance(self, s: StateView) -> Effect | None:
+        """(knob zero) Move the head modulo the count."""
+        if not self.k.zero:
+            return None
+        return when(s.head < self.p.n).then(s.head.becomes((s.head + 1) % s.count))
+
+    @invariant
+    def tail_follows_head(self, s: StateView) -> Term:
+        """The tail is count cells after the head, around the ring (holds)."""
+        return (s.head + s.count) % self.p.n == s.tail
+
+    @invariant
+    def never_full(self, s: StateView) -> Term:
+        """The buffer never fills (violated after n pushes)."""
+        return s.count < self.p.n
+
+    @reachable
+    def full_and_wrapped(self, s: StateView) -> Term:
+        """Full, with the head moved on (reachable)."""
+        return (s.count == self.p.n) & (s.head // 1 != 0)

@@ -13,9 +13,9 @@ packed word, and a conjunction of such tests is merged into one test
 ``(x & M) == V``; constant updates of fixed slots become ``(x & ~M) | V``.
 
 Errors keep the reference semantics (``model.compile``): where a dynamic index may
-leave its family, or an updated value its domain, the generated code raises a flag
-per state instead of failing, and the engine re-runs the flagged states through the
-explicit semantics, which raise the same ``ModelError`` (or, where the explicit
+leave its family, an updated value its domain, or a divisor be zero, the generated
+code raises a flag per state instead of failing, and the engine re-runs the flagged
+states through the explicit semantics, which raise the same ``ModelError`` (or, where the explicit
 evaluator short-circuits past the bad read, show that it does not matter).
 """
 
@@ -28,9 +28,22 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 
-from mhpcheck.model.compile import bounds
+from mhpcheck.model.compile import bounds, divisor_may_be_zero
 from mhpcheck.model.errors import ModelError
-from mhpcheck.model.expr import And, Arith, Assign, Cmp, Const, Expr, Implies, Ite, Not, Or, Var
+from mhpcheck.model.expr import (
+    DIVISIONS,
+    And,
+    Arith,
+    Assign,
+    Cmp,
+    Const,
+    Expr,
+    Implies,
+    Ite,
+    Not,
+    Or,
+    Var,
+)
 from mhpcheck.model.system import State, TransitionSystem
 
 Packed = npt.NDArray[np.uint64]
@@ -355,10 +368,19 @@ class _Emitter:
             return self.tmp(f"({self.as_int(a)} {e.op} {self.as_int(b)})", "bool")
         if isinstance(e, Arith):
             a, b = self.expr(e.lhs, state), self.expr(e.rhs, state)
+            if e.op in DIVISIONS and b.kind == "const" and b.const == 0:
+                self.flag("np.ones(x.shape[-1], np.bool_)")  # raises wherever evaluated
+                return _Val("0", "const", 0)
             if a.kind == "const" and b.kind == "const":
                 r = _ARITH[e.op](a.const, b.const)
                 return _Val(str(r), "const", r)
             x, y = self.as_int(a), self.as_int(b)
+            if e.op in DIVISIONS and b.kind != "const" and divisor_may_be_zero(e):
+                # flag a zero divisor and divide by 1 there (numpy would warn and give 0)
+                self.flag(f"({y} == 0)")
+                y = self.tmp(f"np.where({y} == 0, 1, {y})", "int").code
+            if e.op in DIVISIONS:  # numpy's // and % on int64 floor, as Python's do
+                return self.tmp(f"({x} {e.op} {y})", "int")
             if e.op == "min":
                 return self.tmp(f"np.minimum({x}, {y})", "int")
             if e.op == "max":
@@ -427,7 +449,7 @@ _CMP: dict[str, Callable[[int, int], bool]] = {
 }
 _ARITH: dict[str, Callable[[int, int], int]] = {
     "+": lambda a, b: a + b, "-": lambda a, b: a - b, "*": lambda a, b: a * b,
-    "min": min, "max": max,
+    "min": min, "max": max, "//": lambda a, b: a // b, "%": lambda a, b: a % b,
 }
 
 
@@ -578,11 +600,14 @@ def _compile_one(ts: TransitionSystem, layout: Layout, where: str,
 
 def may_fail(e: Expr) -> bool:
     """Whether evaluating ``e`` can raise: it reads a family at an index that may be outside
-    it (interval analysis, as the explicit semantics decide where to check)."""
+    it, or divides by a divisor that may be zero (interval analysis, as the explicit
+    semantics decide where to check)."""
     if isinstance(e, Var) and e.index is not None and not isinstance(e.index, Const):
         lo, hi = bounds(e.index)
         if lo < 0 or hi >= e.size:
             return True
+    if isinstance(e, Arith) and divisor_may_be_zero(e):
+        return True
     return any(may_fail(c) for c in e.children())
 
 

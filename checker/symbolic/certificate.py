@@ -97,6 +97,9 @@ def from_solver(enc: Encoding, t: Term) -> Expr:
             return out
         if k == "neg":
             return Arith("-", Const(0), args[0])
+        if k in ("div", "mod") and isinstance(args[1], Const) and args[1].value > 0:
+            # SMT-LIB's div and mod agree with Python's // and % for a positive divisor
+            return Arith("//" if k == "div" else "%", args[0], args[1])
         raise Unreadable(f"operator {k}")
 
     return conv(t)

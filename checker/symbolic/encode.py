@@ -8,22 +8,24 @@ each unrolling step by substitution; ``a`` is an Int that selects the action ins
 
 The translation follows the explicit semantics of ``model.compile`` exactly,
 including Python's truthiness (a Bool is 0/1 in arithmetic, an integer is true when
-non-zero) and its errors: a dynamic index outside its family, or an update outside its
-variable's domain, is a ``ModelError`` in the explicit semantics. Here such a state is
-an *error state*: ``defined`` gives the condition under which an expression evaluates
-without error (following Python's short-circuit order), and ``error`` the states from
-which some action would raise. Engines look for error states along with violations
-and report them as model errors, never as silently wrapped values.
+non-zero) and its errors: a dynamic index outside its family, an update outside its
+variable's domain, or a zero divisor, is a ``ModelError`` in the explicit semantics.
+Here such a state is an *error state*: ``defined`` gives the condition under which an
+expression evaluates without error (following Python's short-circuit order), and
+``error`` the states from which some action would raise. Engines look for error
+states along with violations and report them as model errors, never as silently
+wrapped values.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from mhpcheck.model.compile import bounds
+from mhpcheck.model.compile import bounds, divisor_may_be_zero
 from mhpcheck.model.domains import BoolDomain, Domain
 from mhpcheck.model.errors import ModelError
 from mhpcheck.model.expr import (
+    DIVISIONS,
     And,
     Arith,
     Assign,
@@ -54,8 +56,43 @@ def _checked_index(v: Var) -> bool:
 
 
 def needs_definedness(e: Expr) -> bool:
-    """Whether ``e`` can raise in the explicit semantics (a checked dynamic index)."""
-    return any(isinstance(n, Var) and _checked_index(n) for n in walk(e))
+    """Whether ``e`` can raise in the explicit semantics (a checked dynamic index, or a
+    divisor that may be zero)."""
+    return any((isinstance(n, Var) and _checked_index(n))
+               or (isinstance(n, Arith) and divisor_may_be_zero(n)) for n in walk(e))
+
+
+#: Above this many steps of a quotient, ``//`` and ``%`` use Z3's own division (which
+#: the finite-domain solver cannot bit-blast: the general solver takes over).
+MAX_QUOTIENT_STEPS = 64
+
+
+def _quotient_steps(x: Term, c: int, lo: int, hi: int) -> Term | None:
+    """``x // c`` for a constant ``c > 0`` and ``x`` in ``lo..hi``: its least value plus
+    one for each multiple of ``c`` that ``x`` reaches. That is linear, so the
+    finite-domain solver bit-blasts it (it gives up on SMT division); None when it
+    takes more than ``MAX_QUOTIENT_STEPS`` steps."""
+    q0, q1 = lo // c, hi // c
+    if q1 - q0 > MAX_QUOTIENT_STEPS:
+        return None
+    out = z.int_val(q0)
+    for k in range(q0 + 1, q1 + 1):
+        reached = z.cmp(">=", x, z.int_val(k * c))
+        out = z.arith("+", out, z.ite(reached, z.int_val(1), z.int_val(0)))
+    return out
+
+
+def _divide_by(op: str, x: Term, c: int, lo: int, hi: int) -> Term:
+    """``x // c`` or ``x % c`` (Python's) for a constant ``c != 0``, ``x`` in ``lo..hi``."""
+    if c > 0:
+        q = _quotient_steps(x, c, lo, hi)
+    else:  # x // c == (-x) // (-c), with -x in -hi..-lo
+        q = _quotient_steps(z.arith("-", z.int_val(0), x), -c, -hi, -lo)
+    if q is None:
+        return z.arith("//" if op == "//" else "%", x, z.int_val(c))
+    if op == "//":
+        return q
+    return z.arith("-", x, z.arith("*", z.int_val(c), q))
 
 
 class Translator:
@@ -116,6 +153,8 @@ class Translator:
             return z.implies(self.pred(e.lhs), self.pred(e.rhs))
         if isinstance(e, Cmp):
             return z.cmp(e.op, self.term(e.lhs), self.term(e.rhs))
+        if isinstance(e, Arith) and e.op in DIVISIONS:
+            return self._division(e)
         if isinstance(e, Arith):
             return z.arith(e.op, self.term(e.lhs), self.term(e.rhs))
         if isinstance(e, Ite):
@@ -125,6 +164,24 @@ class Translator:
                 return z.ite(c, z.to_bool(a), z.to_bool(b))
             return z.ite(c, z.to_int(a), z.to_int(b))
         raise ModelError(f"the symbolic engines cannot translate {type(e).__name__}")
+
+    def _division(self, e: Arith) -> Term:
+        """``//`` or ``%`` as the explicit semantics compute it, and 0 for a zero divisor
+        (an error state: ``defined`` is false there). A divisor with few possible values
+        is a case split over them, each a division by a constant."""
+        x = z.to_int(self.term(e.lhs))
+        lo, hi = bounds(e.lhs)
+        if isinstance(e.rhs, Const):
+            return _divide_by(e.op, x, e.rhs.value, lo, hi) if e.rhs.value else z.int_val(0)
+        blo, bhi = bounds(e.rhs)
+        y = z.to_int(self.term(e.rhs))
+        if bhi - blo > MAX_QUOTIENT_STEPS:
+            return z.arith(e.op, x, y)
+        out = z.int_val(0)
+        for c in range(blo, bhi + 1):
+            if c:
+                out = z.ite(z.eq(y, z.int_val(c)), _divide_by(e.op, x, c, lo, hi), out)
+        return out
 
     # -- definedness (no ModelError when evaluated, in Python's evaluation order) -------
     def defined(self, e: Expr) -> Term:
@@ -169,6 +226,10 @@ class Translator:
         if isinstance(e, Implies):
             return z.and_([self._defined(e.lhs),
                            z.implies(self.pred(e.lhs), self._defined(e.rhs))])
+        if isinstance(e, Arith) and divisor_may_be_zero(e):
+            divisor = z.to_int(self.term(e.rhs))
+            return z.and_([self._defined(e.lhs), self._defined(e.rhs),
+                           z.not_(z.eq(divisor, z.int_val(0)))])
         if isinstance(e, (Cmp, Arith)):
             return z.and_([self._defined(e.lhs), self._defined(e.rhs)])
         if isinstance(e, Ite):

@@ -196,8 +196,19 @@ def eq(a: Term, b: Term) -> Term:
     return cmp("==", a, b)
 
 
-def arith(op: Literal["+", "-", "*", "min", "max"], a: Term, b: Term) -> Term:
+def arith(op: Literal["+", "-", "*", "//", "%", "min", "max"], a: Term, b: Term) -> Term:
+    """An integer operation; ``//`` and ``%`` are Python's (floor division, and the
+    remainder with the divisor's sign), whatever the signs, and 0 for a zero divisor
+    (the callers treat that as an error state). SMT-LIB's ``div`` and ``mod`` agree
+    with Python's only for a positive divisor, so a negative one divides the negated
+    dividend by the negated divisor: ``x // y == (-x) // (-y)``."""
     x, y = _raw(to_int(a)), _raw(to_int(b))
+    if op in ("//", "%"):
+        zero = z3.IntVal(0, x.ctx)
+        quotient = z3.If(y > 0, x / y, z3.If(y < 0, (-x) / (-y), zero))
+        if op == "//":
+            return Term(quotient)
+        return Term(z3.If(y == 0, zero, x - y * quotient))
     if op == "+":
         return Term(x + y)
     if op == "-":
@@ -257,7 +268,7 @@ _KINDS = {
     z3.Z3_OP_DISTINCT: "distinct", z3.Z3_OP_LE: "<=", z3.Z3_OP_LT: "<",
     z3.Z3_OP_GE: ">=", z3.Z3_OP_GT: ">", z3.Z3_OP_ADD: "+", z3.Z3_OP_SUB: "-",
     z3.Z3_OP_MUL: "*", z3.Z3_OP_UMINUS: "neg", z3.Z3_OP_XOR: "xor",
-    z3.Z3_OP_IFF: "==",
+    z3.Z3_OP_IFF: "==", z3.Z3_OP_IDIV: "div", z3.Z3_OP_MOD: "mod",
 }
 
 

@@ -16,7 +16,8 @@ from mhpcheck.model.domains import EnumDomain
 from mhpcheck.model.expr import And, Arith, Cmp, Const, Expr, Implies, Ite, Not, Or, Var
 from mhpcheck.model.system import State, TransitionSystem
 
-_PREC = {"or": 1, "implies": 0, "and": 2, "not": 3, "cmp": 4, "+": 5, "-": 5, "*": 6}
+_PREC = {"or": 1, "implies": 0, "and": 2, "not": 3, "cmp": 4, "+": 5, "-": 5, "*": 6, "//": 6,
+         "%": 6}
 
 
 def evaluate(expr: Expr, s: State, t: State | None = None,
@@ -52,6 +53,8 @@ def evaluate(expr: Expr, s: State, t: State | None = None,
                 return a - b
             if e.op == "*":
                 return a * b
+            if e.op in ("//", "%"):  # a zero divisor is a model error: never in a trace
+                return 0 if b == 0 else (a // b if e.op == "//" else a % b)
             return min(a, b) if e.op == "min" else max(a, b)
         if isinstance(e, Ite):
             return ev(e.then) if ev(e.cond) else ev(e.orelse)
