@@ -27,8 +27,8 @@ from typing import Any
 
 from mhpcheck.checker.result import Budget
 from mhpcheck.model.errors import ModelError, SpecError
-from mhpcheck.model.registry import model_class
 from mhpcheck.model.system import TransitionSystem
+from mhpcheck.registry import model_class
 
 EXPECTATIONS = ("holds", "violated", "reachable", "unreachable", "proved", "holds-up-to-bound",
                 "unknown")

@@ -107,7 +107,7 @@ def test_parameters_and_knobs_are_validated() -> None:
 def test_action_instances_are_named_with_their_arguments() -> None:
     ts = Arrays({"n": 2}).build()
     assert [a.label for a in ts.actions] == ["write()"]
-    from mhpcheck.model.registry import build_system
+    from mhpcheck.registry import build_system
     ts = build_system("philosophers", {"n": 3})
     assert ts.actions[0].label == "take_left(i=0)"
 
