@@ -293,8 +293,15 @@ def _recheck_certificate(run: Run, eng: Engine, prop: Property, result: CheckRes
 
 def check(model: TransitionSystem | Model, prop: Property | str, engine: str = "bfs",
           budget: Budget = UNBOUNDED, progress: ProgressFn = no_progress, *,
-          symmetry: bool = False, invariants: Sequence[str] = ()) -> CheckResult:
-    """Check one property of a model (or a built system) with the named engine."""
+          max_depth: int | None = None, max_states: int | None = None,
+          timeout: float | None = None, symmetry: bool = False,
+          invariants: Sequence[str] = ()) -> CheckResult:
+    """Check one property of a model (or a built system) with the named engine; the
+    budget is ``budget`` or the ``max_depth``/``max_states``/``timeout`` keywords."""
+    if (max_depth, max_states, timeout) != (None, None, None):
+        if budget != UNBOUNDED:
+            raise UsageError("give a budget or max_depth/max_states/timeout, not both")
+        budget = Budget(max_depth, max_states, timeout)
     return Checker(model).check(prop, engine, budget, progress, symmetry=symmetry,
                                 invariants=invariants)
 

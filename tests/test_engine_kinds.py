@@ -1,0 +1,90 @@
+"""Every engine on every property kind: a real result from the engine asked, or the one
+``Unsupported`` error (exit 2), decided from the engine's declared kinds before it runs."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import pytest
+from click.testing import CliRunner
+from test_public_api import Counter
+
+from mhpcheck.checker.checker import ENGINES, KINDS, Checker, engines_for, exit_code
+from mhpcheck.checker.result import Budget, Verdict
+from mhpcheck.cli.main import main
+from mhpcheck.model.errors import EXIT_ERROR, Unsupported
+from mhpcheck.registry import register, unregister
+
+#: One property of Counter per kind.
+PROPERTY = {"invariant": "below-limit", "step-invariant": "moves-by-one-or-wraps",
+            "reachable": "at-limit", "deadlock": "deadlock-free",
+            "leads-to": "one-leads-to-limit", "eventually": "reaches-limit"}
+BUDGET = Budget(max_depth=8, timeout=60)
+PAIRS = [(e, k) for e in ENGINES for k in KINDS]
+
+
+def test_every_kind_has_a_property_and_an_engine() -> None:
+    ts = Counter().build()
+    for kind in KINDS:
+        assert ts.property(PROPERTY[kind]).kind == kind
+        assert engines_for(kind), kind
+
+
+@pytest.fixture(scope="module")
+def checker() -> Checker:
+    return Checker(Counter())
+
+
+@pytest.fixture(scope="module")
+def exhaustive(checker: Checker) -> dict[str, Verdict]:
+    return {k: checker.check(PROPERTY[k], "bfs").verdict for k in KINDS}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def registered() -> Iterator[None]:
+    register(Counter.name, Counter)
+    yield
+    unregister(Counter.name)
+
+
+def _compatible(got: Verdict, exhaustive: Verdict) -> bool:
+    """An engine may prove what bfs found to hold, or stop at a bound or "unknown"."""
+    return got in (exhaustive, Verdict.BOUNDED, Verdict.UNKNOWN) or (
+        got is Verdict.PROVED and exhaustive is Verdict.HOLDS)
+
+
+@pytest.mark.parametrize(("engine", "kind"), PAIRS)
+def test_engine_gives_a_result_or_the_unsupported_error(
+        checker: Checker, exhaustive: dict[str, Verdict], engine: str, kind: str) -> None:
+    prop = PROPERTY[kind]
+    if kind not in ENGINES[engine].kinds:
+        with pytest.raises(Unsupported) as err:
+            checker.check(prop, engine, BUDGET)
+        assert str(err.value) == str(Unsupported(engine, kind, prop, engines_for(kind)))
+        assert err.value.exit_code == EXIT_ERROR
+        return
+    r = checker.check(prop, engine, BUDGET)
+    assert (r.engine, r.property, r.kind) == (engine, prop, kind)
+    assert _compatible(r.verdict, exhaustive[kind]), (engine, kind, r.verdict, r.message)
+
+
+@pytest.mark.parametrize(("engine", "kind"), PAIRS)
+def test_the_cli_names_the_engine_asked_or_exits_2(
+        exhaustive: dict[str, Verdict], engine: str, kind: str) -> None:
+    prop = PROPERTY[kind]
+    got = CliRunner().invoke(main, ["check", Counter.name, "-p", prop, "-e", engine,
+                                    "--max-depth", "8", "--timeout", "60", "--json", "-q"])
+    if kind not in ENGINES[engine].kinds:
+        assert got.exit_code == EXIT_ERROR
+        assert str(Unsupported(engine, kind, prop, engines_for(kind))) in got.stderr
+        return
+    report = json.loads(got.stdout)
+    assert report["engine"] == engine
+    assert got.exit_code == exit_code(Verdict(report["verdict"]))
+
+
+def test_the_text_report_names_the_engine_the_json_names() -> None:
+    got = CliRunner().invoke(main, ["check", Counter.name, "-p", "below-limit", "-e",
+                                    "bfs-vec", "-q"])
+    assert "[bfs-vec:" in got.stdout
