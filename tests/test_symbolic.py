@@ -6,7 +6,7 @@ import pytest
 
 from mhpcheck.checker.checker import Checker, check
 from mhpcheck.checker.explicit.bfs import explore
-from mhpcheck.checker.result import Budget, Verdict, no_progress
+from mhpcheck.checker.result import Budget, CheckResult, Verdict, no_progress
 from mhpcheck.checker.symbolic import pdr
 from mhpcheck.checker.symbolic.certificate import Printer
 from mhpcheck.model.compile import compile_system
@@ -319,3 +319,21 @@ def test_pdr_deadlock_trace_is_shortest_and_found_without_unrolling() -> None:
     assert r.verdict is Verdict.VIOLATED
     assert r.trace is not None and len(r.trace.steps) - 1 == 10
     assert "shortest trace by bfs-vec" in r.message
+
+
+def test_results_do_not_depend_on_what_the_checker_ran_before() -> None:
+    ts = build_system("hotplug", {"blocks": 1, "pageblocks": 1, "pages": 1, "spare": 1},
+                      {"stray": "transient", "allocator": True, "vmem_unplug": True,
+                       "population": "V"}, preset="skippable-v2")
+    checker = Checker(ts)
+    names = ["S1", "S2", "S3", "S4"]
+
+    def shown(r: CheckResult) -> tuple[str, str, str | None]:
+        return r.verdict.value, r.message, r.certificate
+
+    alone = shown(checker.check("S4", "pdr", Budget(timeout=60)))
+    many = [shown(r) for r in checker.check_many(names, "pdr", Budget(timeout=60))]
+    assert shown(checker.check("S4", "pdr", Budget(timeout=60))) == alone
+    assert [shown(r) for r in checker.check_many(names, "pdr", Budget(timeout=60))] == many
+    # within one call S4 reuses an earlier proof, and says so; alone it has none to reuse
+    assert "re-checked for S4" in many[3][1] and "found for" not in alone[1]
