@@ -45,7 +45,7 @@ from __future__ import annotations
 from mhpcheck.model.compile import compile_system
 from mhpcheck.model.errors import ModelError
 from mhpcheck.model.expr import TRUE, Expr
-from mhpcheck.model.system import Invariant, LeadsTo, Property, TransitionSystem
+from mhpcheck.model.system import Invariant, Property, TransitionSystem
 from mhpcheck.model.trace import Trace
 
 from ..result import Budget, CheckResult, Progress, ProgressFn, Verdict
@@ -92,10 +92,6 @@ def check(ts: TransitionSystem, prop: Property, budget: Budget,
     """Prove ``prop`` with an inductive invariant (``backend`` "ic3" or "spacer"),
     reusing what ``learned`` holds from the other properties of the same call."""
     clock = Clock(budget.timeout)
-    if isinstance(prop, LeadsTo):
-        return result(prop, ENGINE, Verdict.UNKNOWN, clock, 0, bound="unsupported",
-                      message="liveness is unsupported by engine pdr "
-                      "(use bfs, or bmc for a bounded lasso search)")
     enc = Encoding(ts, learned)
     goal = make_goal(enc, prop)
     if backend == "spacer":
