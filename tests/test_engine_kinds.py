@@ -13,7 +13,7 @@ from test_public_api import Counter
 from mhpcheck.checker.checker import ENGINES, KINDS, Checker, engines_for, exit_code
 from mhpcheck.checker.result import Budget, Verdict
 from mhpcheck.cli.main import main
-from mhpcheck.model.errors import EXIT_ERROR, Unsupported
+from mhpcheck.model.errors import EXIT_ERROR, Unsupported, UsageError
 from mhpcheck.registry import register, unregister
 
 #: One property of Counter per kind.
@@ -88,3 +88,25 @@ def test_the_text_report_names_the_engine_the_json_names() -> None:
     got = CliRunner().invoke(main, ["check", Counter.name, "-p", "below-limit", "-e",
                                     "bfs-vec", "-q"])
     assert "[bfs-vec:" in got.stdout
+
+
+def test_an_option_the_engine_does_not_take_is_refused_before_it_runs(
+        checker: Checker) -> None:
+    with pytest.raises(UsageError, match="engine bmc takes no option symmetry"):
+        checker.check("below-limit", "bmc", symmetry=True)
+    with pytest.raises(UsageError, match="engine bfs takes no option symmetry for leads-to"):
+        checker.check("one-leads-to-limit", "bfs", symmetry=True)
+    with pytest.raises(UsageError, match="engine pdr takes no option invariants"):
+        checker.check("below-limit", "pdr", invariants=("below-two",))
+
+
+def test_an_unknown_engine_lists_the_engines(checker: Checker) -> None:
+    with pytest.raises(UsageError, match=r"unknown engine 'dfs'.*pdr-spacer"):
+        checker.check("below-limit", "dfs")
+
+
+def test_properties_left_when_the_total_time_runs_out_are_not_run(checker: Checker) -> None:
+    results = checker.check_many(["below-limit", "at-limit"], "kind", total_timeout=0.0)
+    assert [(r.verdict, r.bound, r.engine) for r in results] == [
+        (Verdict.UNKNOWN, "time", "kind")] * 2
+    assert all("not run" in r.message for r in results)
