@@ -229,9 +229,13 @@ class Checker:
                     got.append(_not_run(eng.name, prop))
                 else:
                     got += eng.check(run, [prop], capped, progress)
-        return [self._verified(run, eng, prop, r) for prop, r in zip(chosen, got, strict=True)]
+        # the Checker's own re-check keeps its own record of consecution, apart from the
+        # engine's: each invariant's consecution is asked once per call, by us
+        rechecked = Learned()
+        return [self._verified(rechecked, eng, prop, r)
+                for prop, r in zip(chosen, got, strict=True)]
 
-    def _verified(self, run: Run, eng: Engine, prop: Property,
+    def _verified(self, rechecked: Learned, eng: Engine, prop: Property,
                   result: CheckResult) -> CheckResult:
         """``result`` after replaying its trace and re-checking its certificate; either
         failing is a bug in mhpcheck (an InternalError), never a verdict."""
@@ -246,7 +250,7 @@ class Checker:
                     f"internal error: engine {eng.name} returned a trace for "
                     f"{prop.name} that does not replay: {err}") from None
         if result.certificate is not None:
-            _recheck_certificate(run, eng, prop, result)
+            _recheck_certificate(self.ts, rechecked, eng, prop, result)
         return result
 
 
@@ -277,15 +281,16 @@ def _not_run(engine: str, prop: Property) -> CheckResult:
                        message="not run: the call's total time ran out")
 
 
-def _recheck_certificate(run: Run, eng: Engine, prop: Property, result: CheckResult) -> None:
+def _recheck_certificate(ts: TransitionSystem, rechecked: Learned, eng: Engine,
+                         prop: Property, result: CheckResult) -> None:
     """Re-check the invariant behind a reported certificate (initiation, consecution,
-    strength), in a fresh encoding of the system."""
+    strength) in a fresh encoding of the system, trusting nothing the engine learned."""
     inv = result.extra.get("invariant")
     if not isinstance(inv, Expr):
         raise InternalError(f"internal error: engine {eng.name} reported a certificate for "
                             f"{prop.name} without its invariant")
     from .symbolic.certificate import recheck_alone
-    checked = recheck_alone(run.ts, prop, inv, run.learned)
+    checked = recheck_alone(ts, prop, inv, rechecked)
     if not checked.ok:
         raise InternalError(f"internal error: engine {eng.name}'s certificate for "
                             f"{prop.name} fails the re-check: {checked.detail}")

@@ -4,16 +4,19 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 
 import pytest
 from click.testing import CliRunner
 from test_public_api import Counter
 
 from mhpcheck.checker.checker import ENGINES, KINDS, Checker, engines_for, exit_code
-from mhpcheck.checker.result import Budget, Verdict
+from mhpcheck.checker.engine import Run
+from mhpcheck.checker.result import Budget, CheckResult, ProgressFn, Stats, Verdict
 from mhpcheck.cli.main import main
-from mhpcheck.model.errors import EXIT_ERROR, Unsupported, UsageError
+from mhpcheck.model.errors import EXIT_ERROR, InternalError, Unsupported, UsageError
+from mhpcheck.model.system import Invariant, Property
+from mhpcheck.model.trace import Step, Trace
 from mhpcheck.registry import register, unregister
 
 #: One property of Counter per kind.
@@ -110,3 +113,51 @@ def test_properties_left_when_the_total_time_runs_out_are_not_run(checker: Check
     assert [(r.verdict, r.bound, r.engine) for r in results] == [
         (Verdict.UNKNOWN, "time", "kind")] * 2
     assert all("not run" in r.message for r in results)
+
+
+class Liar:
+    """An engine that answers with whatever it is given: to see the Checker catch it."""
+
+    name = "liar"
+    kinds = frozenset(KINDS)
+    options: Mapping[str, frozenset[str]] = {}
+    batch = False
+
+    def __init__(self, answer: CheckResult) -> None:
+        self.answer = answer
+
+    def check(self, run: Run, props: Sequence[Property], budget: Budget,
+              progress: ProgressFn) -> list[CheckResult]:
+        return [self.answer]
+
+
+def _lie(monkeypatch: pytest.MonkeyPatch, answer: CheckResult) -> None:
+    monkeypatch.setitem(ENGINES, "liar", Liar(answer))
+
+
+def test_a_trace_that_does_not_replay_is_an_internal_error(
+        checker: Checker, monkeypatch: pytest.MonkeyPatch) -> None:
+    ts = checker.ts
+    jump = Trace(ts.name, ts.params, ts.knobs, "below-limit", "counterexample",
+                 (Step(None, (), (0,)), Step("inc", (), (2,))))
+    _lie(monkeypatch, CheckResult("below-limit", "invariant", "liar", Verdict.VIOLATED,
+                                  Stats(), trace=jump))
+    with pytest.raises(InternalError, match="does not replay"):
+        checker.check("below-limit", "liar")
+
+
+def test_a_certificate_that_fails_the_recheck_is_an_internal_error(
+        checker: Checker, monkeypatch: pytest.MonkeyPatch) -> None:
+    prop = checker.property("below-two")  # violated: no invariant can prove it
+    assert isinstance(prop, Invariant)
+    _lie(monkeypatch, CheckResult("below-two", "invariant", "liar", Verdict.PROVED, Stats(),
+                                  certificate="x < 2", extra={"invariant": prop.expr}))
+    with pytest.raises(InternalError, match="fails the re-check"):
+        checker.check("below-two", "liar")
+
+
+def test_an_answer_under_another_engine_name_is_an_internal_error(
+        checker: Checker, monkeypatch: pytest.MonkeyPatch) -> None:
+    _lie(monkeypatch, CheckResult("below-limit", "invariant", "bfs", Verdict.HOLDS, Stats()))
+    with pytest.raises(InternalError, match="engine liar answered"):
+        checker.check("below-limit", "liar")
