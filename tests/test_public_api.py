@@ -121,3 +121,21 @@ def test_importing_the_modelling_language_loads_no_engine_and_no_z3() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_an_entry_point_in_the_models_group_is_known_by_name(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from importlib.metadata import EntryPoint
+
+    import mhpcheck.registry as registry
+
+    plugged = EntryPoint("plugged-counter", "test_public_api:Counter", "mhpcheck.models")
+    shadow = EntryPoint("peterson", "test_public_api:Counter", "mhpcheck.models")
+
+    def found(group: str) -> list[EntryPoint]:
+        return [plugged, shadow] if group == registry.ENTRY_POINT_GROUP else []
+
+    monkeypatch.setattr(registry, "entry_points", found)
+    assert registry.model_class("plugged-counter") is Counter
+    assert registry.model_class("peterson") is not Counter  # a built-in name stays built-in
+    assert "plugged-counter" in registry.names()
