@@ -8,7 +8,7 @@ themselves (their name -> implementation table) live in ``checker.checker`` only
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 from mhpcheck.model.compile import Compiled
@@ -40,24 +40,21 @@ class Options:
                                 ("invariants", bool(self.invariants))) if on]
 
 
-@dataclass
+@dataclass(frozen=True)
 class Run:
     """What an engine gets for one Checker call: the system, its pure compiled forms
-    (shared by every call of the Checker), and the state learned in this call only."""
+    (the Checker's, shared by all its calls), and the state learned in this call only."""
 
     ts: TransitionSystem
     compiled: Compiled
-    batch_of: Callable[[], BatchSystem]
+    batch_of: Callable[[], BatchSystem]  # the Checker's vectorised semantics, on demand
     learned: Learned
     options: Options = Options()
-    _batch: BatchSystem | None = field(default=None, repr=False)
 
     @property
     def batch(self) -> BatchSystem:
-        """The vectorised semantics (compiled by the Checker on first use)."""
-        if self._batch is None:
-            self._batch = self.batch_of()
-        return self._batch
+        """The vectorised semantics (compiled once per Checker, on first use)."""
+        return self.batch_of()
 
 
 class Engine(Protocol):
