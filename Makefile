@@ -21,7 +21,7 @@ check: $(STAMP)
 TYPECHECK := $(VENV)/typecheck
 typecheck-tree: $(STAMP)
 	@mkdir -p $(TYPECHECK)/mhpcheck
-	@ln -sfn ../../../_mhpcheck/__init__.py $(TYPECHECK)/mhpcheck/__init__.py
+	@for f in _mhpcheck/*.py; do ln -sfn ../../../$$f $(TYPECHECK)/mhpcheck/$${f#_mhpcheck/}; done
 	@for d in model checker properties cli; do ln -sfn ../../../$$d $(TYPECHECK)/mhpcheck/$$d; done
 
 lint: typecheck-tree

@@ -81,29 +81,25 @@ QUICK = ("philosophers N=10", "peterson N=5")
 
 def child(engine: str, spec: dict[str, Any]) -> None:
     """Run one of our engines on one instance and print its figures as JSON."""
-    from mhpcheck.checker.explicit.bfs import explore
-    from mhpcheck.checker.explicit.vector import explore_vec
-    from mhpcheck.checker.explicit.vector_compile import compile_batch, layout_of
-    from mhpcheck.model.registry import build_system
+    from mhpcheck.checker.checker import Checker
+    from mhpcheck.checker.result import Verdict
     from mhpcheck.model.system import DEADLOCK_FREE
+    from mhpcheck.registry import build_system
 
-    ts = build_system(spec["model"], spec["params"], spec["knobs"], spec["preset"])
+    checker = Checker(build_system(spec["model"], spec["params"], spec["knobs"],
+                                   spec["preset"]))
     out: dict[str, Any] = {}
-    if engine == "bfs":
-        exp = explore(ts, [DEADLOCK_FREE])
-        out = {"states": len(exp.states), "transitions": exp.transitions, "depth": exp.depth,
-               "seconds": exp.seconds, "deadlock": "deadlock-free" in exp.found}
-    else:
+    if engine == "bfs-vec":  # the vectorised code generation, timed on its own
         t0 = time.perf_counter()
-        layout = layout_of(ts)
-        batch = compile_batch(ts, layout)
-        compile_s = time.perf_counter() - t0
-        vec = explore_vec(ts, [DEADLOCK_FREE], batch=batch)
-        out = {"states": vec.distinct_states, "transitions": vec.transitions,
-               "depth": vec.depth, "seconds": vec.seconds, "compile_seconds": compile_s,
-               "stored_bytes_per_state": vec.bytes_per_state, "bits": layout.total_bits,
-               "words": layout.n_words,
-               "deadlock": "deadlock-free" in vec.found}
+        layout = checker.batch.layout
+        out = {"compile_seconds": time.perf_counter() - t0, "bits": layout.total_bits,
+               "words": layout.n_words}
+    r = checker.check(DEADLOCK_FREE, engine)
+    out.update({"states": r.stats.distinct_states, "transitions": r.stats.transitions,
+                "depth": r.stats.depth, "seconds": r.stats.seconds,
+                "deadlock": r.verdict is Verdict.VIOLATED})
+    if engine == "bfs-vec":
+        out["stored_bytes_per_state"] = r.extra["bytes_per_state"]
     print(json.dumps(out))
 
 
@@ -227,7 +223,7 @@ def ours(engine: str, inst: Instance) -> dict[str, Any]:
 
 def twin_text(inst: Instance) -> tuple[str, int]:
     from mhpcheck.model.promela import export_promela
-    from mhpcheck.model.registry import build_system
+    from mhpcheck.registry import build_system
     ts = build_system(inst.model, inst.params, inst.knobs, inst.preset)
     twin = export_promela(ts)
     return twin.text, twin.spin_offset

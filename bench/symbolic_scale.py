@@ -30,10 +30,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from mhpcheck.checker.engines import check
+from mhpcheck.checker.checker import Checker, check
 from mhpcheck.checker.result import Budget, Verdict
-from mhpcheck.model.registry import build_system
 from mhpcheck.model.system import TransitionSystem
+from mhpcheck.registry import build_system
 
 LIMIT = 60.0
 
@@ -79,15 +79,11 @@ def bfs_run(ts: TransitionSystem, prop: str, engine: str) -> dict[str, Any]:
 
 
 def pdr_run(ts: TransitionSystem, props: list[str]) -> dict[str, Any]:
+    """PDR on ``props`` in one call (later proofs reuse earlier ones), LIMIT in all."""
     t0 = time.perf_counter()
     out: dict[str, Any] = {"properties": {}, "finished": True}
-    for p in props:
-        left = LIMIT - (time.perf_counter() - t0)
-        if left <= 0:
-            out["finished"] = False
-            out["properties"][p] = {"verdict": "not run (time)"}
-            continue
-        r = check(ts, ts.property(p), "pdr", Budget(timeout=left))
+    results = Checker(ts).check_many(props, "pdr", total_timeout=LIMIT)
+    for p, r in zip(props, results, strict=True):
         out["properties"][p] = {"verdict": r.verdict.value, "message": r.message,
                                 "lemmas": r.extra.get("lemmas")}
         if r.verdict not in (Verdict.PROVED, Verdict.VIOLATED):

@@ -16,12 +16,13 @@ from typing import Any
 import click
 import networkx as nx  # type: ignore[import-untyped]
 
-from mhpcheck.checker.explicit.bfs import explore
+from mhpcheck.checker.checker import Checker
 from mhpcheck.checker.result import Budget
 from mhpcheck.model.errors import MhpError
 from mhpcheck.model.system import State, TransitionSystem
 from mhpcheck.model.trace import Trace
-from mhpcheck.model.view import View, view_for
+from mhpcheck.model.view import View
+from mhpcheck.registry import view_for
 
 from .options import model_options, system_from_options
 from .trace_cmd import load_trace
@@ -51,7 +52,7 @@ def _edge_label(ts: TransitionSystem, k: int) -> str:
 def state_graph(ts: TransitionSystem, max_states: int = 2000,
                 trace: Trace | None = None) -> nx.MultiDiGraph:
     """The reachable graph of ``ts`` (the first ``max_states`` states, in BFS order)."""
-    exp = explore(ts, (), Budget(max_states=max_states), keep_graph=True)
+    exp = Checker(ts).state_graph(Budget(max_states=max_states))
     assert exp.graph is not None
     view = complete_view(ts, view_for(ts))
     n = min(len(exp.states), max_states)

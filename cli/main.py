@@ -20,18 +20,15 @@ from rich.console import Console
 from rich.markup import escape
 
 from mhpcheck import __version__
-from mhpcheck.checker.engines import ENGINES
-from mhpcheck.checker.engines import check as engine_check
+from mhpcheck.checker.checker import ENGINES, Checker
+from mhpcheck.checker.checker import exit_code as verdict_exit
 from mhpcheck.checker.result import Budget, Progress, ProgressFn, Verdict, no_progress
 from mhpcheck.model.errors import UsageError
 from mhpcheck.model.exprparse import with_expr_property
-from mhpcheck.model.registry import model_class, names
 from mhpcheck.model.system import Property, TransitionSystem
+from mhpcheck.registry import model_class, names
 
 from .options import (
-    EXIT_FAIL,
-    EXIT_INCONCLUSIVE,
-    EXIT_OK,
     fail,
     model_options,
     system_from_options,
@@ -227,7 +224,8 @@ def never_fired_by_spec(outcomes: list[Outcome]) -> dict[str, list[str]]:
 @click.option("--reachable-expr", default=None, metavar="EXPR",
               help="Instead of --property: a state to reach, such as 'count == 3'.")
 @click.option("--engine", "-e", default="bfs", show_default=True,
-              type=click.Choice(sorted(ENGINES)), help="Engine.")
+              type=click.Choice(list(ENGINES)),
+              help="Engine (pdr-spacer: PDR with Z3's Spacer instead of IC3).")
 @click.option("--max-depth", type=int, default=None, help="Depth bound.")
 @click.option("--max-states", type=int, default=None, help="Distinct-state bound.")
 @click.option("--timeout", type=float, default=None, help="Seconds before giving up.")
@@ -252,8 +250,8 @@ def check_cmd(model: str, params: tuple[str, ...], knobs: tuple[str, ...], prese
         ts = system_from_options(model, params, knobs, preset)
         ts, prop_obj = chosen_property(ts, prop, invariant_expr, reachable_expr)
         progress = progress_printer(not quiet and not as_json)
-        result = engine_check(ts, prop_obj, engine, Budget(max_depth, max_states, timeout),
-                              progress, invariants, symmetry)
+        result = Checker(ts).check(prop_obj, engine, Budget(max_depth, max_states, timeout),
+                                   progress, symmetry=symmetry, invariants=invariants)
     if trace_out and result.trace is not None:
         Path(trace_out).write_text(result.trace.dumps(ts), encoding="utf-8")
     if certificate_out and result.certificate is not None:
@@ -265,7 +263,7 @@ def check_cmd(model: str, params: tuple[str, ...], knobs: tuple[str, ...], prese
     else:
         s = result.stats
         bound = f" ({result.bound})" if result.bound else ""
-        click.echo(f"{prop_obj.name}: {result.verdict.value}{bound} [{engine}: "
+        click.echo(f"{prop_obj.name}: {result.verdict.value}{bound} [{result.engine}: "
                    f"{s.distinct_states:,} states, {s.transitions:,} transitions, depth "
                    f"{s.depth}, {s.seconds:.2f} s]")
         if result.message:
@@ -294,14 +292,6 @@ def chosen_property(ts: TransitionSystem, prop: str | None, invariant_expr: str 
     assert prop is not None
     return ts, ts.property(prop)
 
-
-def verdict_exit(verdict: Verdict) -> int:
-    """The exit code of an ad hoc check."""
-    if verdict in (Verdict.HOLDS, Verdict.PROVED, Verdict.REACHABLE):
-        return EXIT_OK
-    if verdict in (Verdict.VIOLATED, Verdict.UNREACHABLE):
-        return EXIT_FAIL
-    return EXIT_INCONCLUSIVE
 
 
 from .graph_cmd import graph_cmd  # noqa: E402  (the viewer's commands)

@@ -16,8 +16,8 @@ from mhpcheck.model.errors import (
     EXIT_VIOLATED,
     MhpError,
 )
-from mhpcheck.model.registry import build_system
 from mhpcheck.model.system import TransitionSystem
+from mhpcheck.registry import build_system
 
 EXIT_FAIL = EXIT_VIOLATED
 __all__ = ["EXIT_ERROR", "EXIT_FAIL", "EXIT_INCONCLUSIVE", "EXIT_OK"]

@@ -97,7 +97,7 @@ STRENGTH = {"V": 5, "R": 4, "?": 3, "B": 2, "P": 1, "H": 1, "U": 0}
 def _column_order(outcomes: Sequence[Outcome]) -> list[str]:
     """Columns named like a preset first, in the model's preset order (the designs in
     the thread's order), then the variants (other file names), in order of appearance."""
-    from mhpcheck.model.registry import model_class
+    from mhpcheck.registry import model_class
 
     first: dict[str, tuple[int, int, int]] = {}
     for n, o in enumerate(outcomes):
@@ -125,7 +125,7 @@ def _cell(letters: list[str], statuses: set[str]) -> str:
 def _design_columns(outcomes: Sequence[Outcome], columns: list[str]) -> list[str]:
     """Columns that are designs: named like a preset, or repeated across scenario
     folders. The rest are one-off variants, listed below the matrix."""
-    from mhpcheck.model.registry import model_class
+    from mhpcheck.registry import model_class
 
     folders: dict[str, set[str]] = {}
     presets: set[str] = set()

@@ -1,9 +1,9 @@
 """Run a spec's checks and judge each result against its expectation.
 
-Checks that the explicit engine can answer from one exploration share it: every
-safety check of a spec with the same bounds is answered by one BFS pass, and every
-liveness check by one exploration that keeps the state graph. Other engines run one
-check at a time through ``checker.engines.check``. Every trace is replayed.
+The checks of a spec with the same engine, bounds and options go to the ``Checker`` as
+one batch: the explicit engines answer them from one exploration (liveness from one
+that keeps the state graph), PDR lets their proofs reuse each other. The Checker
+replays every trace.
 """
 
 from __future__ import annotations
@@ -11,14 +11,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from mhpcheck.checker.engines import check as engine_check
-from mhpcheck.checker.engines import verified
-from mhpcheck.checker.explicit.bfs import SAFETY_KINDS, explore, result_of
-from mhpcheck.checker.explicit.liveness import check_leads_to
-from mhpcheck.checker.explicit.vector import check_safety_vec
+from mhpcheck.checker.checker import Checker
 from mhpcheck.checker.result import Budget, CheckResult, ProgressFn, Verdict, no_progress
-from mhpcheck.model.compile import compile_system
-from mhpcheck.model.system import LeadsTo, TransitionSystem
+from mhpcheck.model.system import TransitionSystem
 
 from .spec import Check, Spec
 
@@ -57,48 +52,26 @@ def judge(check: Check, result: CheckResult) -> tuple[str, tuple[str, ...]]:
     return ("mismatch" if problems else "ok"), tuple(problems)
 
 
-def _bfs_group_key(check: Check) -> tuple[Budget, bool]:
-    return check.budget, check.symmetry
-
-
 def run_checks(spec: Spec, ts: TransitionSystem,
                progress: ProgressFn = no_progress,
                on_outcome: Callable[[Outcome], None] = lambda _: None) -> list[Outcome]:
-    """Run every check of ``spec`` on ``ts``; outcomes in the spec's order."""
-    compiled = compile_system(ts)
-    results: dict[int, CheckResult] = {}
-    safety_groups: dict[tuple[Budget, bool], list[int]] = {}
-    liveness_groups: dict[tuple[Budget, bool], list[int]] = {}
-    vec_groups: dict[tuple[Budget, bool], list[int]] = {}
+    """Run every check of ``spec`` on ``ts``; outcomes in the spec's order.
+
+    Checks with the same engine, budget and options go to the Checker as one batch, so
+    they share what that engine shares (one exploration, proved invariants)."""
+    checker = Checker(ts)
+    groups: dict[tuple[str, Budget, bool, tuple[str, ...]], list[int]] = {}
     for n, check in enumerate(spec.checks):
-        prop = ts.property(check.property)
-        if check.engine == "bfs-vec" and isinstance(prop, SAFETY_KINDS):
-            vec_groups.setdefault(_bfs_group_key(check), []).append(n)
-        elif check.engine == "bfs" and isinstance(prop, SAFETY_KINDS):
-            safety_groups.setdefault(_bfs_group_key(check), []).append(n)
-        elif check.engine == "bfs" and isinstance(prop, LeadsTo):
-            liveness_groups.setdefault(_bfs_group_key(check), []).append(n)
-    for (budget, symmetry), members in safety_groups.items():
+        key = (check.engine, check.budget, check.symmetry, check.invariants)
+        groups.setdefault(key, []).append(n)
+    results: dict[int, CheckResult] = {}
+    for (engine, budget, symmetry, invariants), members in groups.items():
         props = [ts.property(spec.checks[n].property) for n in members]
-        exp = explore(ts, props, budget, progress, compiled, symmetry=symmetry)
-        for n, prop in zip(members, props, strict=True):
-            results[n] = verified(ts, result_of(exp, prop))
-    for (budget, _), members in vec_groups.items():  # bfs-vec: one pass per budget too
-        props = [ts.property(spec.checks[n].property) for n in members]
-        for n, result in zip(members, check_safety_vec(ts, props, budget, progress), strict=True):
-            results[n] = verified(ts, result)
-    for (budget, _), members in liveness_groups.items():
-        exp = explore(ts, (), budget, progress, compiled, keep_graph=True)
-        for n in members:
-            prop = ts.property(spec.checks[n].property)
-            assert isinstance(prop, LeadsTo)
-            results[n] = verified(ts, check_leads_to(ts, prop, budget, progress, exp))
+        got = checker.check_many(props, engine, budget, progress, symmetry=symmetry,
+                                 invariants=invariants)
+        results.update(zip(members, got, strict=True))
     outcomes = []
     for n, check in enumerate(spec.checks):
-        if n not in results:
-            prop = ts.property(check.property)
-            results[n] = engine_check(ts, prop, check.engine, check.budget, progress,
-                                      invariants=check.invariants)
         status, problems = judge(check, results[n])
         outcome = Outcome(spec, check, results[n], status, problems)
         on_outcome(outcome)

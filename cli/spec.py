@@ -32,8 +32,8 @@ from typing import Any
 from mhpcheck.checker.result import Budget
 from mhpcheck.model.errors import MhpError, ModelError, SpecError
 from mhpcheck.model.exprparse import parse_property_name, property_name, with_named_property
-from mhpcheck.model.registry import model_class
 from mhpcheck.model.system import TransitionSystem
+from mhpcheck.registry import model_class
 
 EXPECTATIONS = ("holds", "violated", "reachable", "unreachable", "proved", "holds-up-to-bound",
                 "unknown")

@@ -16,9 +16,9 @@ from mhpcheck.checker.replay import replay
 from mhpcheck.checker.result import CheckResult, Verdict
 from mhpcheck.model.errors import MhpError, ReplayMismatch
 from mhpcheck.model.exprparse import with_named_property
-from mhpcheck.model.registry import build_system
 from mhpcheck.model.system import TransitionSystem
 from mhpcheck.model.trace import Trace
+from mhpcheck.registry import build_system
 
 from .options import fail
 from .viewer import Options, render_story, tell

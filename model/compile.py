@@ -240,18 +240,10 @@ def _compile_pred(ts: TransitionSystem, expr: Expr, where: str,
 
 
 def compile_system(ts: TransitionSystem) -> Compiled:
-    """The explicit semantics of ``ts``, compiled once per system object and kept with
-    it (systems are immutable): a spec's checks, every trace's replay and the engines
-    ask for the same system's semantics in turn."""
-    compiled = ts.memo.get("compiled")
-    if not isinstance(compiled, Compiled):
-        compiled = _compile_system(ts)
-        ts.memo["compiled"] = compiled
-    return compiled
+    """Generate and compile the successor function and one ``apply`` per action instance.
 
-
-def _compile_system(ts: TransitionSystem) -> Compiled:
-    """Generate and compile the successor function and one ``apply`` per action instance."""
+    Nothing is kept on ``ts``: a ``Checker`` compiles its system once and hands the
+    result to its engines and to replay; other callers get a fresh compilation."""
     em = _Emitter(ts)
     n = ts.n_slots
     lines = ["def successors(s):", "    out = []", "    ap = out.append"]

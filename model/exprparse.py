@@ -612,7 +612,7 @@ def with_expr_property(ts: TransitionSystem, kind: str, text: str,
     doc = f"your own {kind} property: {text}"
     prop = (Invariant(name, doc, (), expr) if kind == "invariant"
             else Reachable(name, doc, (), expr))
-    grown = dataclasses.replace(ts, properties=(*ts.properties, prop), _by_name={}, memo={})
+    grown = dataclasses.replace(ts, properties=(*ts.properties, prop), _by_name={})
     return grown, prop
 
 

@@ -185,9 +185,6 @@ class TransitionSystem:
     #: A generating set of that group, against which engines check the declaration.
     symmetry_generators: tuple[SlotMap, ...] = ()
     _by_name: dict[str, VarDecl] = field(default_factory=dict, compare=False, repr=False)
-    #: Artefacts derived from this (immutable) system, computed once: the compiled
-    #: explicit semantics under "compiled".
-    memo: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         self._by_name.update({v.name: v for v in self.variables})

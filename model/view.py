@@ -1,7 +1,8 @@
 """How a model shows its states to a reader: entities, and optionally a map.
 
 The trace viewer (terminal and HTML) never knows which model it draws. It asks
-``view_for(ts)`` for a ``View``:
+``mhpcheck.registry.view_for(ts)`` for a ``View`` (the registered model's
+``view_of``):
 
 - ``entities``: how the state's slots group into things a reader names ("page 3",
   "block 0", "globals"). A step's changes are printed per entity, as in
@@ -228,18 +229,12 @@ def check_rows(ts: TransitionSystem, view: View, rows: Sequence[Row]) -> tuple[R
     return tuple(rows)
 
 
-def view_for(ts: TransitionSystem) -> View:
-    """The model's own view (its ``view`` method), else the default one."""
-    from .registry import KNOWN, model_class
-
-    if ts.name not in KNOWN:
-        return default_view(ts)
-    cls = model_class(ts.name)
-    hook = getattr(cls, "view", None)
+def view_of(model: object, ts: TransitionSystem) -> View:
+    """``model``'s own view of ``ts`` (its ``view`` method), else the default one."""
+    hook = getattr(model, "view", None)
     if hook is None:
         return default_view(ts)
-    model = cls(dict(ts.params), dict(ts.knobs))
-    view = hook(model, ts)
+    view = hook(ts)
     if not isinstance(view, View):
         raise ModelError(f"model {ts.name}: view() must return a View, "
                          f"got {type(view).__name__}")

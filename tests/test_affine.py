@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from mhpcheck.checker.engines import check
+from mhpcheck.checker.checker import check
 from mhpcheck.checker.explicit.bfs import explore
 from mhpcheck.checker.result import Budget, Verdict
 from mhpcheck.checker.symbolic import affine
 from mhpcheck.checker.symbolic.certificate import Printer, lemmas, slot_var
 from mhpcheck.model.compile import compile_system
 from mhpcheck.model.expr import Cmp, Const, Expr, Var
-from mhpcheck.model.registry import build_system
 from mhpcheck.model.system import TransitionSystem
+from mhpcheck.registry import build_system
 
 ALL_FEATURES = {"stray": "transient", "signals": True, "allocator": True, "walker": True,
                 "forced_unload": True, "vmem_remove": True, "vmem_unplug": True,

@@ -20,7 +20,7 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from mhpcheck.checker.engines import check
+from mhpcheck.checker.checker import check
 from mhpcheck.checker.result import Budget, CheckResult, Verdict
 from mhpcheck.checker.symbolic import z3api as z
 from mhpcheck.checker.symbolic.encode import Encoding

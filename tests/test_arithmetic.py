@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from toys import Ring
 
-from mhpcheck.checker.engines import check
+from mhpcheck.checker.checker import check
 from mhpcheck.checker.explicit.vector_compile import compile_batch, layout_of
 from mhpcheck.checker.symbolic import z3api as z
 from mhpcheck.checker.symbolic.encode import Encoding

@@ -7,7 +7,7 @@ from toys import Counter
 from mhpcheck.checker.explicit.bfs import check_safety, explore
 from mhpcheck.checker.replay import replay
 from mhpcheck.checker.result import Budget, Verdict
-from mhpcheck.model.registry import build_system
+from mhpcheck.registry import build_system
 
 
 def props(ts, *names):  # type: ignore[no-untyped-def]

@@ -16,10 +16,10 @@ from typing import Any
 import pytest
 from conftest import ROOT
 
-from mhpcheck.checker.engines import check as engine_check
+from mhpcheck.checker.checker import check as engine_check
 from mhpcheck.cli.viewer import tell
 from mhpcheck.cli.viewer.html import render_html
-from mhpcheck.model.registry import build_system
+from mhpcheck.registry import build_system
 
 ARTIFACTS = ROOT / "artifacts" / "browser"
 

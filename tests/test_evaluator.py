@@ -9,7 +9,7 @@ from mhpcheck.model.compile import bounds, compile_system
 from mhpcheck.model.domains import IntRange
 from mhpcheck.model.errors import ModelError
 from mhpcheck.model.expr import Arith, Const, Var
-from mhpcheck.model.registry import build_system
+from mhpcheck.registry import build_system
 
 
 def test_successors_follow_guards_and_updates() -> None:

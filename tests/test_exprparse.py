@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 from toys import Ring
 
-from mhpcheck.checker.engines import check
+from mhpcheck.checker.checker import check
 from mhpcheck.cli.main import main
 from mhpcheck.cli.viewer.explain import Explainer
 from mhpcheck.model.compile import compile_system
@@ -23,8 +23,8 @@ from mhpcheck.model.exprparse import (
     with_expr_property,
     with_named_property,
 )
-from mhpcheck.model.registry import build_system
 from mhpcheck.model.system import Invariant, Reachable, TransitionSystem
+from mhpcheck.registry import build_system
 
 
 @pytest.fixture(scope="module")

@@ -12,9 +12,9 @@ from mhpcheck.checker.explicit.bfs import explore, result_of
 from mhpcheck.model.compile import Compiled, compile_system
 from mhpcheck.model.errors import ModelError
 from mhpcheck.model.hotplug.knobs import PRESETS
-from mhpcheck.model.registry import model_class
 from mhpcheck.model.system import State, TransitionSystem
 from mhpcheck.properties.hotplug import Hotplug
+from mhpcheck.registry import model_class
 
 
 class Run:

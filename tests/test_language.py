@@ -119,7 +119,7 @@ def test_parameters_and_knobs_are_validated() -> None:
 def test_action_instances_are_named_with_their_arguments() -> None:
     ts = Arrays({"n": 2}).build()
     assert [a.label for a in ts.actions] == ["write()"]
-    from mhpcheck.model.registry import build_system
+    from mhpcheck.registry import build_system
     ts = build_system("philosophers", {"n": 3})
     assert ts.actions[0].label == "take_left(i=0)"
 
@@ -387,14 +387,16 @@ def test_a_family_over_an_unknown_index_set_is_named() -> None:
         d.var("x", Bool, over="nowhere")
 
 
-def test_a_model_raising_while_built_exits_2_with_one_line(
-        monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_model_raising_while_built_exits_2_with_one_line() -> None:
     from click.testing import CliRunner
 
     from mhpcheck.cli.main import main
-    from mhpcheck.model import registry
-    monkeypatch.setitem(registry.KNOWN, "raises", "test_language:Raises")
-    r = CliRunner().invoke(main, ["check", "raises", "--set", "where=guard", "-p", "bounded"])
+    from mhpcheck.registry import register, unregister
+    register("raises", Raises)
+    try:
+        r = CliRunner().invoke(main, ["check", "raises", "--set", "where=guard", "-p", "bounded"])
+    finally:
+        unregister("raises")
     assert r.exit_code == 2, r.output
     assert "ZeroDivisionError" in r.output and "Traceback" not in r.output
     assert len(r.output.strip().splitlines()) == 1

@@ -10,8 +10,8 @@ from mhpcheck.checker.result import Verdict
 from mhpcheck.model.base import Declarations, Model, action, eventually, init
 from mhpcheck.model.domains import IntRange
 from mhpcheck.model.dsl import Effect, StateView, Term, then, when
-from mhpcheck.model.registry import build_system
 from mhpcheck.model.system import LeadsTo
+from mhpcheck.registry import build_system
 
 
 def leads(ts, name):  # type: ignore[no-untyped-def]

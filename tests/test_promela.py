@@ -16,8 +16,8 @@ from test_fast_models import Shifted, Starts
 from mhpcheck.checker.explicit.bfs import explore
 from mhpcheck.cli.main import main
 from mhpcheck.model.promela import export_promela
-from mhpcheck.model.registry import build_system
 from mhpcheck.model.system import TransitionSystem
+from mhpcheck.registry import build_system
 
 HAVE_SPIN = shutil.which("spin") is not None and shutil.which("gcc") is not None
 needs_spin = pytest.mark.skipif(not HAVE_SPIN, reason="spin and gcc are not installed")

@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from mhpcheck.checker.engines import check
+from mhpcheck.checker.checker import Checker, check
 from mhpcheck.checker.explicit.bfs import explore
-from mhpcheck.checker.result import Budget, Verdict, no_progress
+from mhpcheck.checker.result import Budget, CheckResult, Verdict, no_progress
 from mhpcheck.checker.symbolic import pdr
 from mhpcheck.checker.symbolic.certificate import Printer
 from mhpcheck.model.compile import compile_system
 from mhpcheck.model.domains import Bool, IntRange
-from mhpcheck.model.errors import ModelError
+from mhpcheck.model.errors import ModelError, Unsupported
 from mhpcheck.model.expr import TRUE, And, Arith, Assign, Cmp, Const, Expr, Implies, Not, Var
-from mhpcheck.model.registry import build_system
 from mhpcheck.model.system import (
     ActionInfo,
     ActionInstance,
@@ -23,6 +22,7 @@ from mhpcheck.model.system import (
     TransitionSystem,
     VarDecl,
 )
+from mhpcheck.registry import build_system
 
 A = Var("a", Bool)
 B = Var("b", Bool)
@@ -145,29 +145,32 @@ def test_certificate_reads_in_model_names() -> None:
 
 
 def test_recheck_asks_consecution_once_per_invariant_and_still_rejects_others() -> None:
-    from mhpcheck.checker.symbolic.certificate import CONSECUTIVE_KEY, recheck
+    from mhpcheck.checker.symbolic.certificate import recheck
     from mhpcheck.checker.symbolic.common import Clock, make_goal
     from mhpcheck.checker.symbolic.encode import Encoding
+    from mhpcheck.checker.symbolic.learned import Learned
 
     ts = build_system("philosophers", {"n": 3})
-    r = check(ts, ts.property("mutex"), "pdr")
+    learned = Learned()
+    r = pdr.check(ts, ts.property("mutex"), Budget(timeout=60), no_progress,
+                  learned=learned)
     inv = r.extra["invariant"]
     assert isinstance(inv, Expr)
-    assert inv in ts.memo[CONSECUTIVE_KEY]
-    enc = Encoding(ts)
+    assert inv in learned.consecutive
+    enc = Encoding(ts, learned)
     goal = make_goal(enc, ts.property("mutex"))
     assert recheck(enc, goal, inv, Clock(60)).ok
     # the property alone is not inductive: a cached sibling must not let it through
     weak = ts.property("mutex").expr
     checked = recheck(enc, goal, weak, Clock(60))
     assert not checked.ok and "preserved" in checked.detail
-    assert weak not in ts.memo[CONSECUTIVE_KEY]
+    assert weak not in learned.consecutive
 
 
 def test_spacer_backend_agrees() -> None:
     ts = build_system("philosophers", {"n": 3})
-    r = pdr.check(ts, ts.property("mutex"), Budget(timeout=60), no_progress, backend="spacer")
-    assert r.verdict is Verdict.PROVED and r.certificate
+    r = check(ts, ts.property("mutex"), "pdr-spacer", Budget(timeout=60))
+    assert r.verdict is Verdict.PROVED and r.certificate and r.engine == "pdr-spacer"
     assert "spacer" in r.message
 
 
@@ -179,8 +182,8 @@ def test_liveness() -> None:
     assert lasso.trace is not None and lasso.trace.kind == "lasso"
     assert len(lasso.trace) == 3  # every philosopher takes its left fork: a deadlock
     for engine in ("kind", "pdr"):
-        r = check(ts, prop, engine)
-        assert r.verdict is Verdict.UNKNOWN and "unsupported" in r.message
+        with pytest.raises(Unsupported, match=f"engine {engine} does not check eventually"):
+            check(ts, prop, engine)
     fair = build_system("peterson", {"n": 2})
     r = check(fair, fair.property("waiting-process-enters"), "bmc", Budget(max_depth=6))
     assert r.verdict is Verdict.BOUNDED  # no fair lasso: a bound, never "holds"
@@ -247,29 +250,33 @@ def test_pdr_proves_hotplug_s1_to_s6_sharing_lemmas() -> None:
                        "vmem_unplug": True, "vmem_plug": True, "notifier_veto": True,
                        "population": "V"}, preset="skippable-v2")
     states = explore(ts).states
-    for name in ("S1", "S2", "S3", "S4", "S5", "S6"):
-        r = check(ts, ts.property(name), "pdr", Budget(timeout=60))
+    names = ["S1", "S2", "S3", "S4", "S5", "S6"]
+    results = Checker(ts).check_many(names, "pdr", Budget(timeout=60))
+    for name, r in zip(names, results, strict=True):
         assert r.verdict is Verdict.PROVED, (name, r.message)
         inv = r.extra["invariant"]
         assert isinstance(inv, Expr)
         pred = compile_system(ts).predicate(inv)
         assert all(pred(s) for s in states)
-    assert ts.memo.get(pdr.PROVED_KEY)
+    assert any("re-checked for" in r.message for r in results[1:])
 
 
 def test_pdr_reuses_a_proved_invariant_only_where_it_rules_out_the_bad_states() -> None:
     ts = build_system("peterson", {})
     mutex = ts.property("mutual-exclusion")
     assert isinstance(mutex, Invariant)
-    first = check(ts, mutex, "pdr", Budget(timeout=60))
-    assert first.verdict is Verdict.PROVED
     again = Invariant("mutex-again", "the same invariant, named anew", (), mutex.expr)
-    shared = check(ts, again, "pdr", Budget(timeout=60))
+    broken = Invariant("mutex-broken", "its negation: false initially", (), Not(mutex.expr))
+    first, shared, wrong = Checker(ts).check_many([mutex, again, broken], "pdr",
+                                                  Budget(timeout=60))
+    assert first.verdict is Verdict.PROVED
     assert shared.verdict is Verdict.PROVED
     assert "found for mutual-exclusion, re-checked for mutex-again" in shared.message
     assert shared.extra["invariant"] == first.extra["invariant"]
-    broken = Invariant("mutex-broken", "its negation: false initially", (), Not(mutex.expr))
-    assert check(ts, broken, "pdr", Budget(timeout=60)).verdict is Verdict.VIOLATED
+    assert wrong.verdict is Verdict.VIOLATED
+    # a call of its own learns nothing from the one before
+    alone = Checker(ts).check(again, "pdr", Budget(timeout=60))
+    assert alone.verdict is Verdict.PROVED and "found for" not in alone.message
 
 
 def test_pdr_certificate_does_not_depend_on_what_ran_before_it() -> None:
@@ -312,3 +319,22 @@ def test_pdr_deadlock_trace_is_shortest_and_found_without_unrolling() -> None:
     assert r.verdict is Verdict.VIOLATED
     assert r.trace is not None and len(r.trace.steps) - 1 == 10
     assert "shortest trace by bfs-vec" in r.message
+
+
+def test_results_do_not_depend_on_what_the_checker_ran_before() -> None:
+    ts = build_system("hotplug", {"blocks": 1, "pageblocks": 1, "pages": 1, "spare": 1},
+                      {"stray": "transient", "allocator": True, "vmem_unplug": True,
+                       "population": "V"}, preset="skippable-v2")
+    checker = Checker(ts)
+    names = ["S1", "S2", "S3", "S4"]
+
+    def shown(r: CheckResult) -> tuple[str, str, str | None]:
+        return r.verdict.value, r.message, r.certificate
+
+    alone = shown(checker.check("S4", "pdr", Budget(timeout=60)))
+    many = [shown(r) for r in checker.check_many(names, "pdr", Budget(timeout=60))]
+    assert shown(checker.check("S4", "pdr", Budget(timeout=60))) == alone
+    assert [shown(r) for r in checker.check_many(names, "pdr", Budget(timeout=60))] == many
+    # within one call S4 reuses an earlier proof, and says so; alone it has none to reuse
+    s4 = ts.property("S4").name
+    assert f"re-checked for {s4}" in many[3][1] and "found for" not in alone[1]

@@ -14,9 +14,9 @@ from mhpcheck.model.domains import Bool
 from mhpcheck.model.dsl import Effect, StateView, Term, then, when
 from mhpcheck.model.errors import ModelError
 from mhpcheck.model.expr import Cmp, Const, Var
-from mhpcheck.model.registry import build_system
 from mhpcheck.model.symmetry import Symmetry
 from mhpcheck.model.system import Invariant
+from mhpcheck.registry import build_system
 
 
 def orbit_count(name: str, n: int) -> tuple[int, int]:

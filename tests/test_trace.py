@@ -11,9 +11,9 @@ from mhpcheck.checker.explicit.bfs import check_safety
 from mhpcheck.checker.explicit.liveness import check_leads_to
 from mhpcheck.checker.replay import replay
 from mhpcheck.model.errors import ReplayMismatch, TraceError
-from mhpcheck.model.registry import build_system
 from mhpcheck.model.system import LeadsTo
 from mhpcheck.model.trace import Step, Trace
+from mhpcheck.registry import build_system
 
 
 def deadlock_trace() -> tuple[Trace, object]:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from mhpcheck.checker.engines import check
+from mhpcheck.checker.checker import check
 from mhpcheck.model.base import Model
 from mhpcheck.model.errors import ModelError, UsageError
 from mhpcheck.userfile import is_model_file, load_model, split_ref

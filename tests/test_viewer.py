@@ -22,7 +22,7 @@ import pytest
 from click.testing import CliRunner
 from conftest import ROOT
 
-from mhpcheck.checker.engines import check as engine_check
+from mhpcheck.checker.checker import check as engine_check
 from mhpcheck.cli.main import main
 from mhpcheck.cli.spec import load_spec, resolve
 from mhpcheck.cli.viewer import Options, render_story, tell
@@ -34,10 +34,10 @@ from mhpcheck.model.base import step_invariant as step_invariant_mark
 from mhpcheck.model.domains import Bool, Enum, IntRange
 from mhpcheck.model.dsl import Effect, StateView, Term, then, when
 from mhpcheck.model.errors import ModelError
-from mhpcheck.model.registry import build_system
 from mhpcheck.model.system import TransitionSystem
 from mhpcheck.model.trace import Trace
 from mhpcheck.model.view import Cell, Glyph, Row, StateMap, View, check_view, default_view
+from mhpcheck.registry import build_system
 
 GOLDEN = ROOT / "tests" / "golden"
 ENV = {"NO_COLOR": "1", "COLUMNS": "100"}

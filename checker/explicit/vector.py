@@ -35,11 +35,10 @@ import numpy as np
 import numpy.typing as npt
 
 from mhpcheck.model.compile import Compiled, compile_system
-from mhpcheck.model.errors import ModelError
+from mhpcheck.model.errors import InternalError
 from mhpcheck.model.system import (
     DeadlockFree,
     Invariant,
-    LeadsTo,
     Property,
     Reachable,
     StepInvariant,
@@ -57,8 +56,6 @@ from ..result import (
     Verdict,
     no_progress,
 )
-from .bfs import SAFETY_KINDS
-from .liveness import check_leads_to
 from .vector_compile import BatchFn, BatchSystem, Layout, Mask, Packed, compile_batch, layout_of
 
 ENGINE = "bfs-vec"
@@ -330,7 +327,8 @@ class VecExploration:
                 if t[1] >= d:
                     head = chain[-1][0]
                     if head not in best:  # cannot happen: every state has a parent
-                        raise ModelError(f"internal error: no predecessor at level {d - 1}")
+                        raise InternalError(
+                            f"internal error: no predecessor at level {d - 1}")
                     pred, k = best[head]
                     chain[-1] = (head, k)
                     chain.append((pred, -1))
@@ -537,13 +535,3 @@ def check_safety_vec(ts: TransitionSystem, properties: Sequence[Property],
     exp = explore_vec(ts, properties, budget, progress, compile_batch(ts, layout_of(ts)),
                       stop_when_decided)
     return [result_of_vec(exp, p) for p in properties]
-
-
-def check(ts: TransitionSystem, prop: Property, budget: Budget = UNBOUNDED,
-          progress: ProgressFn = no_progress) -> CheckResult:
-    """The ``bfs-vec`` engine: safety properties a frontier at a time; liveness by ``bfs``."""
-    if isinstance(prop, LeadsTo):
-        return check_leads_to(ts, prop, budget, progress)
-    if isinstance(prop, SAFETY_KINDS):
-        return check_safety_vec(ts, [prop], budget, progress)[0]
-    raise ModelError(f"engine {ENGINE} cannot check {prop.kind} property {prop.name}")

@@ -37,11 +37,12 @@ from mhpcheck.model.expr import (
     Or,
     Var,
 )
-from mhpcheck.model.system import State, TransitionSystem
+from mhpcheck.model.system import Property, State, TransitionSystem
 
 from . import z3api as z
-from .common import Clock, Goal
+from .common import Clock, Goal, make_goal
 from .encode import Encoding
+from .learned import Learned
 from .z3api import Term
 
 
@@ -195,14 +196,12 @@ class Inductiveness:
 
 
 #: Where ``recheck`` keeps the invariants whose consecution it checked (per system).
-CONSECUTIVE_KEY = "symbolic:consecutive"
-
-
 def recheck(enc: Encoding, goal: Goal, inv: Expr, clock: Clock) -> Recheck:
     """Check initiation (explicitly), consecution and strength (Z3) of ``inv``.
 
     Consecution does not depend on the property, so an invariant already found
-    consecutive on the same system (S1..S6 often share one) is not asked again.
+    consecutive in the same Checker call (S1..S6 often share one, kept in
+    ``enc.learned``) is not asked again.
     """
     bad_init = failing_init(enc.ts, inv)
     if bad_init is not None:
@@ -213,7 +212,7 @@ def recheck(enc: Encoding, goal: Goal, inv: Expr, clock: Clock) -> Recheck:
     if strong != "unsat":
         return Recheck(True, False, False, "it does not rule out the bad states"
                        if strong == "sat" else f"strength check: solver {strong}")
-    done = enc.ts.memo.setdefault(CONSECUTIVE_KEY, set())
+    done = enc.learned.consecutive
     if inv in done:
         return Recheck(True, True, True)
     cons = checker.consecution(inv, clock)
@@ -222,6 +221,16 @@ def recheck(enc: Encoding, goal: Goal, inv: Expr, clock: Clock) -> Recheck:
                        if cons == "sat" else f"consecution check: solver {cons}")
     done.add(inv)
     return Recheck(True, True, True)
+
+
+@z.fresh_context
+def recheck_alone(ts: TransitionSystem, prop: Property, inv: Expr,
+                  learned: Learned | None = None, timeout: float | None = None) -> Recheck:
+    """``recheck`` in a fresh encoding of ``ts``: the Checker's check of a certificate
+    an engine reported (consecution is taken from ``learned`` if established in the
+    same call)."""
+    enc = Encoding(ts, learned)
+    return recheck(enc, make_goal(enc, prop), inv, Clock(timeout))
 
 
 # -- printing ---------------------------------------------------------------------------

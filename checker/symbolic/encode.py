@@ -42,6 +42,7 @@ from mhpcheck.model.expr import (
 from mhpcheck.model.system import ActionInstance, State, TransitionSystem
 
 from . import z3api as z
+from .learned import Learned
 from .z3api import Term
 
 Frame = list[Term]
@@ -242,8 +243,10 @@ class Translator:
 class Encoding:
     """Frames, initial states, the transition relation and error states of ``ts``."""
 
-    def __init__(self, ts: TransitionSystem) -> None:
+    def __init__(self, ts: TransitionSystem, learned: Learned | None = None) -> None:
         self.ts = ts
+        #: What engines learned about ``ts`` in the current Checker call (pdr's reuse).
+        self.learned = Learned() if learned is None else learned
         self.names = ts.slot_names()
         self.domains: list[Domain] = []
         self._offsets: dict[str, int] = {}

@@ -25,8 +25,8 @@ The result is a set of cubes (each a lemma ``not cube``) and relations that IC3
 assumes in every frame and adds to its certificate; the certificate is re-checked
 independently as before. The dropped candidates go to IC3 as hints (cubes) and
 guesses (relations, which ``pdr`` tries to prove together first). The invariant does
-not depend on the property, so it is computed once per system and kept in
-``ts.memo``.
+not depend on the property, so it is computed once per Checker call and kept in
+``enc.learned``.
 """
 
 from __future__ import annotations
@@ -269,14 +269,12 @@ class Found:
 
 
 def invariant(enc: Encoding, clock: Clock) -> Found:
-    """The Houdini invariant of ``enc.ts`` (cached per system); empty when out of time.
+    """The Houdini invariant of ``enc.ts`` (kept in ``enc.learned``); empty when out of time.
     The dropped cube candidates hold in every sample but are not inductive on their
     own: IC3 may still find them inductive relative to its frames (they are hints,
     each checked like any lemma before it is used)."""
-    memo = enc.ts.memo
-    hit = memo.get("symbolic:houdini")
-    if isinstance(hit, Found):
-        return hit
+    if enc.learned.houdini is not None:
+        return enc.learned.houdini
     left = clock.left()
     budget = SHARE * (left if left is not None else 60.0)
     states = sample(enc, clock, budget / 3)
@@ -290,5 +288,5 @@ def invariant(enc: Encoding, clock: Clock) -> Found:
     kept, held = set(found), set(relations)
     out = Found(tuple(found), tuple(relations), tuple(c for c in cands if c not in kept),
                 tuple(e for e in exprs if e not in held))
-    memo["symbolic:houdini"] = out
+    enc.learned.houdini = out
     return out

@@ -33,7 +33,6 @@ from mhpcheck.model.errors import ModelError
 from mhpcheck.model.expr import Expr
 from mhpcheck.model.system import (
     Invariant,
-    LeadsTo,
     Property,
     State,
     TransitionSystem,
@@ -66,9 +65,6 @@ def _named(ts: TransitionSystem, names: Sequence[str]) -> list[Invariant]:
 def check(ts: TransitionSystem, prop: Property, budget: Budget, progress: ProgressFn,
           invariants: Sequence[str] = ()) -> CheckResult:
     clock = Clock(budget.timeout)
-    if isinstance(prop, LeadsTo):
-        return result(prop, ENGINE, Verdict.UNKNOWN, clock, 0, bound="unsupported",
-                      message="liveness is unsupported by engine inductive")
     parts: list[Invariant] = [prop] if isinstance(prop, Invariant) else []
     parts += [p for p in _named(ts, invariants) if p not in parts]
     enc = Encoding(ts)

@@ -22,7 +22,7 @@ its variables' domains or indexes outside a family.
 from __future__ import annotations
 
 from mhpcheck.model.compile import compile_system
-from mhpcheck.model.system import LeadsTo, Property, TransitionSystem
+from mhpcheck.model.system import Property, TransitionSystem
 
 from ..result import Budget, CheckResult, Progress, ProgressFn, Verdict
 from . import z3api as z
@@ -45,10 +45,6 @@ ENGINE = "kind"
 def check(ts: TransitionSystem, prop: Property, budget: Budget,
           progress: ProgressFn) -> CheckResult:
     clock = Clock(budget.timeout)
-    if isinstance(prop, LeadsTo):
-        return result(prop, ENGINE, Verdict.UNKNOWN, clock, 0, bound="unsupported",
-                      message="liveness is unsupported by engine kind "
-                      "(use bfs, or bmc for a bounded lasso search)")
     enc = Encoding(ts)
     goal = make_goal(enc, prop)
     compiled = compile_system(ts)

@@ -5,7 +5,8 @@ Two backends find the invariant:
 - ``ic3`` (the default): this package's own IC3 over Z3's finite-domain solver
   (``ic3.py``); its lemmas are clauses over ``variable = value`` literals, so the
   certificate reads in the model's own names and labels;
-- ``spacer``: Z3's Spacer on constrained Horn clauses over one predicate ``Inv``::
+- ``spacer`` (engine ``pdr-spacer``): Z3's Spacer on constrained Horn clauses over one
+  predicate ``Inv``::
 
       Inv(x)  <- Init(x)
       Inv(x') <- Inv(x) ∧ T(x, a, x')
@@ -19,12 +20,12 @@ IC3 starts from a seed (``_seed``): the model's Houdini invariant (pairwise fact
 and affine relations guessed from sampled reachable states, pruned to an inductive
 set, ``houdini.py`` and ``affine.py``) and the
 lemmas of the certificates already proved, and re-checked, for other properties of
-the same system object (kept in ``ts.memo``), so proving S1..S6 one after another
-shares the work. The seed's lemmas join the certificate, which is re-checked as a
-whole; trimming leaves them be. Before any of that, an invariant already proved for
-another property of the same system is re-checked for this one (``_reuse``): where
-it rules out this property's bad states too, it is the proof, at the cost of one
-query.
+the same system in the same ``Checker`` call (kept in ``enc.learned``), so proving
+S1..S6 in one ``check_many`` shares the work. The seed's lemmas join the certificate,
+which is re-checked as a whole; trimming leaves them be. Before any of that, an
+invariant already proved for another property in the same call is re-checked for this
+one (``_reuse``): where it rules out this property's bad states too, it is the proof,
+at the cost of one query.
 
 Either way the invariant is trimmed (lemmas that only restate variable domains go,
 then lemmas the rest does not need, while time allows) and re-checked independently
@@ -44,7 +45,7 @@ from __future__ import annotations
 from mhpcheck.model.compile import compile_system
 from mhpcheck.model.errors import ModelError
 from mhpcheck.model.expr import TRUE, Expr
-from mhpcheck.model.system import Invariant, LeadsTo, Property, TransitionSystem
+from mhpcheck.model.system import Invariant, Property, TransitionSystem
 from mhpcheck.model.trace import Trace
 
 from ..result import Budget, CheckResult, Progress, ProgressFn, Verdict
@@ -62,6 +63,7 @@ from .common import (
 )
 from .encode import Encoding
 from .ic3 import IC3, Cube, Guess, Outcome, invariant_expr
+from .learned import Learned
 
 ENGINE = "pdr"
 
@@ -73,10 +75,6 @@ TRIM_MAX_S = 20.0
 HOUDINI = True
 #: Seed IC3 also with the lemmas of certificates already proved on the same system.
 SHARE_PROVED = True
-PROVED_KEY = "symbolic:proved-lemmas"
-PROVED_RELATIONS_KEY = "symbolic:proved-relations"
-#: The re-checked invariants of the properties proved on the same system, in order.
-INVARIANTS_KEY = "symbolic:invariants"
 #: Prove Houdini's dropped affine relations with IC3 first (``_prove_guesses``), with
 #: at most this share of the time left.
 GUESSES = True
@@ -85,19 +83,16 @@ GUESS_SHARE = 0.8
 REFUTE_SHARE = 0.1
 #: States the search for a shortest counterexample may store (``_counterexample``).
 BFS_CAP = 20_000_000
-GUESSES_KEY = "symbolic:guesses"
 
 
 @z.fresh_context
 def check(ts: TransitionSystem, prop: Property, budget: Budget,
-          progress: ProgressFn, backend: str = "ic3") -> CheckResult:
-    """Prove ``prop`` with an inductive invariant (``backend`` "ic3" or "spacer")."""
+          progress: ProgressFn, backend: str = "ic3",
+          learned: Learned | None = None) -> CheckResult:
+    """Prove ``prop`` with an inductive invariant (``backend`` "ic3" or "spacer"),
+    reusing what ``learned`` holds from the other properties of the same call."""
     clock = Clock(budget.timeout)
-    if isinstance(prop, LeadsTo):
-        return result(prop, ENGINE, Verdict.UNKNOWN, clock, 0, bound="unsupported",
-                      message="liveness is unsupported by engine pdr "
-                      "(use bfs, or bmc for a bounded lasso search)")
-    enc = Encoding(ts)
+    enc = Encoding(ts, learned)
     goal = make_goal(enc, prop)
     if backend == "spacer":
         return _spacer(enc, goal, budget, progress, clock)
@@ -144,10 +139,7 @@ def _reuse(enc: Encoding, goal: Goal, clock: Clock) -> CheckResult | None:
     consecution was checked already. None if no such invariant rules out the bad
     states."""
     ts, prop = enc.ts, goal.prop
-    found = ts.memo.get(INVARIANTS_KEY)
-    if not isinstance(found, list):
-        return None
-    for name, invariant, depth, how in found:
+    for name, invariant, depth, how in enc.learned.invariants:
         checked = recheck(enc, goal, invariant, clock)
         if checked.ok:
             return _report(ts, prop, goal, invariant, clock, depth,
@@ -174,14 +166,10 @@ def _seed(enc: Encoding, clock: Clock
         seed += [c for c in support if c not in set(seed)]
         guesses = [e for e in guesses if e not in more]
     if SHARE_PROVED:
-        proved = enc.ts.memo.get(PROVED_KEY)
-        if isinstance(proved, list):
-            have = set(seed)
-            seed += [c for c in proved if c not in have]
-        shared = enc.ts.memo.get(PROVED_RELATIONS_KEY)
-        if isinstance(shared, list):
-            relations += [e for e in shared if e not in relations]
-            guesses = [e for e in guesses if e not in relations]
+        have = set(seed)
+        seed += [c for c in enc.learned.proved_lemmas if c not in have]
+        relations += [e for e in enc.learned.proved_relations if e not in relations]
+        guesses = [e for e in guesses if e not in relations]
     return seed, relations, list(found.hints), guesses
 
 
@@ -191,12 +179,10 @@ def _prove_guesses(enc: Encoding, clock: Clock, seed: list[Cube], relations: lis
     one invariant (each may need the others), with the cubes that support them; ([], [])
     if that fails. A short bfs-vec run first drops the guesses it finds false; another,
     to the depth IC3 reached, does the same each time IC3 finds the conjunction broken.
-    Cached per system, unless it ran out of time. Nothing is trusted yet: whatever a
+    Kept in ``enc.learned``, unless it ran out of time. Nothing is trusted yet: whatever a
     proof assumes joins its certificate, which is re-checked as a whole."""
-    memo = enc.ts.memo
-    hit = memo.get(GUESSES_KEY)
-    if isinstance(hit, tuple):
-        return hit
+    if enc.learned.guesses is not None:
+        return enc.learned.guesses
     left = clock.left()
     sub = Clock(GUESS_SHARE * (left if left is not None else 60.0))
     now = enc.translator(enc.x)
@@ -223,7 +209,7 @@ def _prove_guesses(enc: Encoding, clock: Clock, seed: list[Cube], relations: lis
         if not wrong:
             break
         guesses = [g for g in guesses if g not in wrong]
-    memo[GUESSES_KEY] = out
+    enc.learned.guesses = out
     return out
 
 
@@ -253,10 +239,10 @@ def _remember(enc: Encoding, proved: CheckResult, cubes: set[Cube],
         return
     by_expr = {invariant_expr(enc, (c,)): c for c in cubes}
     parts = lemmas(inv)
-    store = enc.ts.memo.setdefault(PROVED_KEY, [])
+    store = enc.learned.proved_lemmas
     have = set(store)
     store.extend(c for x in parts if (c := by_expr.get(x)) is not None and c not in have)
-    others = enc.ts.memo.setdefault(PROVED_RELATIONS_KEY, [])
+    others = enc.learned.proved_relations
     others.extend(x for x in parts if x not in by_expr and x not in seeded
                   and x not in others)
 
@@ -276,7 +262,7 @@ def _proved(enc: Encoding, goal: Goal, invariant: Expr, clock: Clock, depth: int
                       message=f"the invariant found ({how}) fails the independent "
                       f"re-check: {checked.detail}; not reported as proved")
     if SHARE_PROVED:
-        enc.ts.memo.setdefault(INVARIANTS_KEY, []).append((prop.name, invariant, depth, how))
+        enc.learned.invariants.append((prop.name, invariant, depth, how))
     return _report(ts, prop, goal, invariant, clock, depth, how)
 
 

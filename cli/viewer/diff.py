@@ -12,7 +12,8 @@ from dataclasses import dataclass
 
 from mhpcheck.model.system import TransitionSystem
 from mhpcheck.model.trace import Trace
-from mhpcheck.model.view import View, view_for
+from mhpcheck.model.view import View
+from mhpcheck.registry import view_for
 
 from .story import complete_view, describe_setting, show_value
 

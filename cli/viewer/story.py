@@ -13,7 +13,6 @@ from dataclasses import dataclass
 
 from mhpcheck.model.domains import BoolDomain, UserValue
 from mhpcheck.model.errors import ModelError
-from mhpcheck.model.registry import model_class
 from mhpcheck.model.system import (
     Args,
     DeadlockFree,
@@ -26,7 +25,8 @@ from mhpcheck.model.system import (
     TransitionSystem,
 )
 from mhpcheck.model.trace import Trace
-from mhpcheck.model.view import Entity, Field, Row, View, check_rows, view_for
+from mhpcheck.model.view import Entity, Field, Row, View, check_rows
+from mhpcheck.registry import model_class, view_for
 
 from .explain import Explainer
 

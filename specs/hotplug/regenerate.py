@@ -17,8 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mhpcheck.checker.explicit.bfs import explore, result_of
-from mhpcheck.checker.explicit.liveness import check_leads_to
+from mhpcheck.checker.checker import Checker
 from mhpcheck.model.system import LeadsTo
 from mhpcheck.properties.hotplug import Hotplug
 
@@ -378,18 +377,9 @@ def run(preset: str, params: dict[str, int], knobs: dict[str, Any],
     ts = Hotplug(params, knobs, preset).build()
     chosen = [ts.property(p) for p in props]
     t0 = time.time()
-    live = [p for p in chosen if isinstance(p, LeadsTo)]
-    safety = [p for p in chosen if not isinstance(p, LeadsTo)]
-    exp = explore(ts, safety, keep_graph=bool(live))
-    results = {}
-    for p in safety:
-        results[p.name] = result_of(exp, p)
-    for p in live:
-        assert isinstance(p, LeadsTo)
-        results[p.name] = check_leads_to(ts, p, exp=exp)
+    found = Checker(ts).check_many(chosen, "bfs")
     out = []
-    for name, p in zip(props, chosen, strict=True):
-        r = results[p.name]
+    for name, p, r in zip(props, chosen, found, strict=True):
         n = len(r.trace) if r.trace is not None and r.verdict.value == V else None
         out.append(Outcome(name, r.verdict.value, r.stats.distinct_states, n,
                            isinstance(p, LeadsTo)))
