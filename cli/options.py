@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
+import math
+import os
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, NoReturn, TypeVar
 
 import click
 
+from mhpcheck.checker.result import Progress, ProgressFn
 from mhpcheck.model.errors import (
     EXIT_ERROR,
     EXIT_INCONCLUSIVE,
+    EXIT_INTERRUPTED,
     EXIT_OK,
     EXIT_VIOLATED,
+    Interrupted,
     MhpError,
+    ResourceLimit,
 )
 from mhpcheck.model.registry import build_system
 from mhpcheck.model.system import TransitionSystem
@@ -38,6 +44,122 @@ def user_errors() -> Iterator[None]:
         yield
     except MhpError as err:
         fail(str(err), err.exit_code)
+
+
+def env_columns() -> int | None:
+    """COLUMNS as a width, or None when unset or not a sensible width (``abc``, ``0``,
+    ``-5``, ``1e9``): a bad environment variable is ignored, never an error."""
+    raw = os.environ.get("COLUMNS", "").strip()
+    if not raw.isascii() or not raw.isdigit():
+        return None
+    width = int(raw)
+    return width if 20 <= width <= 10_000 else None
+
+
+class NonNegativeInt(click.ParamType[int]):
+    """An integer option that must not be negative (``--max-states``, ``--max-depth``)."""
+
+    name = "integer"
+
+    def convert(self, value: Any, param: click.Parameter | None,
+                ctx: click.Context | None) -> int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            number = value
+        else:
+            try:
+                number = int(str(value).strip(), 10)
+            except ValueError:
+                self.fail(f"{value!r} is not an integer", param, ctx)
+        if number < 0:
+            self.fail(f"{number} is negative; give 0 or more", param, ctx)
+        return number
+
+
+class Seconds(click.ParamType[float]):
+    """A timeout in seconds: a finite number, 0 or more (``inf`` and ``nan`` are refused:
+    ``nan`` compares false with everything and would switch the limit off)."""
+
+    name = "seconds"
+
+    def convert(self, value: Any, param: click.Parameter | None,
+                ctx: click.Context | None) -> float:
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            self.fail(f"{value!r} is not a number of seconds", param, ctx)
+        if not math.isfinite(number) or number < 0:
+            self.fail(f"{value!r} is not a finite number of seconds, 0 or more "
+                      "(leave the option out for no limit)", param, ctx)
+        return number
+
+
+NON_NEGATIVE = NonNegativeInt()
+SECONDS = Seconds()
+
+
+class Explored:
+    """The latest progress report of the running engine, for a run cut short.
+
+    An interrupted run (Ctrl-C) or one out of memory reports what was explored
+    from here; ``record`` wraps the progress callback the engines call.
+    """
+
+    last: Progress | None = None
+
+    @classmethod
+    def record(cls, show: ProgressFn) -> ProgressFn:
+        def recorder(p: Progress) -> None:
+            cls.last = p
+            show(p)
+        return recorder
+
+    @classmethod
+    def summary(cls) -> str:
+        p = cls.last
+        if p is None:
+            return ""
+        return (f" (explored {p.states:,} states, depth {p.depth}, {p.transitions:,} "
+                f"transitions in {p.seconds:.1f} s)")
+
+
+class Main(click.Group):
+    """The top-level group: every failure ends in one line and its exit code.
+
+    Click would print "Aborted!" and exit 1 on Ctrl-C, a usage block on a bad
+    option, and a traceback on anything else; here a usage error is one line
+    (exit 2), Ctrl-C is "interrupted" (exit 130), an MhpError its message and
+    code, and running out of memory a ResourceLimit (exit 3) with what was
+    explored.
+    """
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            raise Interrupted(f"interrupted{Explored.summary()}") from None
+        except MemoryError:
+            raise ResourceLimit(f"out of memory{Explored.summary()}: the instance is too "
+                                "big for this machine; give smaller --param values or "
+                                "--max-states") from None
+        except RecursionError:
+            raise ResourceLimit("input nested too deeply (recursion limit)") from None
+
+    def main(self, args: Sequence[str] | None = None, prog_name: str | None = None,
+             complete_var: str | None = None, standalone_mode: bool = True,
+             **extra: Any) -> Any:
+        try:
+            rv = super().main(args, prog_name, complete_var, False, **extra)
+        except click.exceptions.Abort:
+            fail(f"interrupted{Explored.summary()}", EXIT_INTERRUPTED)
+        except click.ClickException as err:
+            where = f" (see {err.ctx.command_path} --help)" if \
+                isinstance(err, click.UsageError) and err.ctx is not None else ""
+            fail(f"{err.format_message()}{where}", EXIT_ERROR)
+        except MhpError as err:
+            fail(str(err), err.exit_code)
+        if not standalone_mode:
+            return rv
+        sys.exit(rv if isinstance(rv, int) else EXIT_OK)
 
 
 def parse_value(raw: str) -> bool | int | str:
