@@ -21,8 +21,10 @@ from mhpcheck import __version__
 from mhpcheck.checker.engines import ENGINES
 from mhpcheck.checker.engines import check as engine_check
 from mhpcheck.checker.result import Budget, Progress, ProgressFn, Verdict, no_progress
-from mhpcheck.model.errors import UsageError
+from mhpcheck.model.compile import compile_system
+from mhpcheck.model.errors import ResourceLimit, UsageError
 from mhpcheck.model.registry import model_class, names
+from mhpcheck.model.system import TransitionSystem
 
 from .options import (
     EXIT_FAIL,
@@ -258,9 +260,11 @@ def check_cmd(model: str, params: tuple[str, ...], knobs: tuple[str, ...], prese
         if trace_out is not None and certificate_out is not None and \
                 Path(trace_out).resolve() == Path(certificate_out).resolve():
             raise UsageError("--trace-out and --certificate-out name the same file")
+        t0 = time.perf_counter()
         ts = system_from_options(model, params, knobs, preset)
         prop_obj = ts.property(prop)
         progress = progress_printer(not quiet and not as_json)
+        timeout = search_time_left(ts, timeout, t0)
         result = engine_check(ts, prop_obj, engine, Budget(max_depth, max_states, timeout),
                               progress, invariants, symmetry)
     with user_errors():
@@ -288,6 +292,24 @@ def check_cmd(model: str, params: tuple[str, ...], knobs: tuple[str, ...], prese
             click.echo(f"warning: actions that never fired: {', '.join(result.never_fired)}",
                        err=True)
     sys.exit(verdict_exit(result.verdict))
+
+
+def search_time_left(ts: TransitionSystem, timeout: float | None, t0: float) -> float | None:
+    """What is left of ``timeout`` (seconds since ``t0``) for the search, once the model
+    is built and its explicit semantics compiled: the timeout covers both.
+
+    Compiling is refused up front when its estimate alone exceeds what is left
+    (``compile_system``'s ``check_fits``); a timeout spent before the search starts is
+    a ResourceLimit (exit 3) saying so.
+    """
+    if timeout is None:
+        return None
+    compile_system(ts, timeout - (time.perf_counter() - t0))
+    spent = time.perf_counter() - t0
+    if spent >= timeout:
+        raise ResourceLimit(f"--timeout {timeout:g}: {spent:.1f} s went on building and "
+                            f"compiling model {ts.name}, none is left for the search")
+    return timeout - spent
 
 
 def verdict_exit(verdict: Verdict) -> int:

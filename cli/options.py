@@ -12,6 +12,7 @@ from typing import Any, NoReturn, TypeVar
 import click
 
 from mhpcheck.checker.result import Progress, ProgressFn
+from mhpcheck.model.compile import check_fits
 from mhpcheck.model.errors import (
     EXIT_ERROR,
     EXIT_INCONCLUSIVE,
@@ -147,6 +148,7 @@ class Main(click.Group):
     def main(self, args: Sequence[str] | None = None, prog_name: str | None = None,
              complete_var: str | None = None, standalone_mode: bool = True,
              **extra: Any) -> Any:
+        Explored.last = None
         try:
             rv = super().main(args, prog_name, complete_var, False, **extra)
         except click.exceptions.Abort:
@@ -185,9 +187,12 @@ def parse_pairs(pairs: tuple[str, ...], option: str) -> dict[str, Any]:
 
 def system_from_options(model: str, params: tuple[str, ...], knobs: tuple[str, ...],
                         preset: str | None) -> TransitionSystem:
-    """Build MODEL with --param, --set and --preset values."""
-    return build_system(model, parse_pairs(params, "--param"), parse_pairs(knobs, "--set"),
-                        preset)
+    """Build MODEL with --param, --set and --preset values; refuse (ResourceLimit, exit
+    3) an instance whose semantics would not fit in memory before compiling them."""
+    ts = build_system(model, parse_pairs(params, "--param"), parse_pairs(knobs, "--set"),
+                      preset)
+    check_fits(ts)
+    return ts
 
 
 def model_options(fn: F) -> F:

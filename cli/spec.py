@@ -29,7 +29,8 @@ from typing import Any
 from mhpcheck.checker.engines import ENGINES
 from mhpcheck.checker.explicit.bfs import SAFETY_KINDS
 from mhpcheck.checker.result import Budget
-from mhpcheck.model.errors import ModelError, SpecError
+from mhpcheck.model.compile import check_fits
+from mhpcheck.model.errors import ModelError, ResourceLimit, SpecError
 from mhpcheck.model.registry import model_class
 from mhpcheck.model.system import TransitionSystem
 from mhpcheck.model.textfile import read_text_file
@@ -174,6 +175,10 @@ def resolve(spec: Spec) -> TransitionSystem:
         ts = instance.build()
     except ModelError as err:
         raise SpecError(f"{spec.path}: {err}") from None
+    try:
+        check_fits(ts)
+    except ResourceLimit as err:
+        raise ResourceLimit(f"{spec.path}: {err}") from None
     for check in spec.checks:
         try:
             prop = ts.property(check.property)
