@@ -1,8 +1,9 @@
 """The ``check-model`` command line.
 
 Results go to stdout; progress and messages to stderr. Exit codes: 0 all as expected
-(or the property holds), 1 a mismatch (or a violation), 2 a usage, spec or model
-error, 3 inconclusive (a bound, a timeout, or an engine's "unknown").
+(or the property holds), 1 a mismatch (or a violation), 2 a usage, spec, model or
+trace error, 3 inconclusive (a bound, a timeout, an engine's "unknown", or a resource
+limit), 4 an internal error, 130 interrupted (see ``model.errors``).
 """
 
 from __future__ import annotations
@@ -267,11 +268,6 @@ def check_cmd(model: str, params: tuple[str, ...], knobs: tuple[str, ...], prese
         timeout = search_time_left(ts, timeout, t0)
         result = engine_check(ts, prop_obj, engine, Budget(max_depth, max_states, timeout),
                               progress, invariants, symmetry)
-    with user_errors():
-        if trace_out and result.trace is not None:
-            write_atomic(trace_out, result.trace.dumps(ts), "--trace-out")
-        if certificate_out and result.certificate is not None:
-            write_atomic(certificate_out, result.certificate, "--certificate-out")
     if as_json:
         entry = {"model": model, "params": dict(ts.params), "knobs": dict(ts.knobs)}
         entry.update(result_json(result, ts))
@@ -291,6 +287,11 @@ def check_cmd(model: str, params: tuple[str, ...], knobs: tuple[str, ...], prese
         if result.never_fired:
             click.echo(f"warning: actions that never fired: {', '.join(result.never_fired)}",
                        err=True)
+    with user_errors():  # after the verdict is printed: a full disk loses only the file
+        if trace_out and result.trace is not None:
+            write_atomic(trace_out, result.trace.dumps(ts), "--trace-out")
+        if certificate_out and result.certificate is not None:
+            write_atomic(certificate_out, result.certificate, "--certificate-out")
     sys.exit(verdict_exit(result.verdict))
 
 
