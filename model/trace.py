@@ -176,6 +176,11 @@ def _want(ok: bool, where: str, field: str, wanted: str, value: Any) -> None:
                          + (f" {value!r}" if isinstance(value, _SCALARS) else ""))
 
 
+def _present(table: dict[str, Any], key: str, where: str, field: str) -> None:
+    if key not in table:
+        raise TraceError(f"{where}: not an mhpcheck ITF trace: field {field} is missing")
+
+
 def _scalar_map(value: Any, where: str, field: str) -> None:
     """``value`` is an object of Booleans, integers and strings (params, knobs, args)."""
     _want(isinstance(value, dict), where, field, "an object", value)
@@ -198,11 +203,11 @@ def validate_itf(data: Any, where: str = "trace") -> None:
     index. It checks no deeper than that, so no input recurses.
     """
     _want(isinstance(data, dict), where, "(top level)", "an object", data)
-    _want("#meta" in data, where, "#meta", "present", None)
+    _present(data, "#meta", where, "#meta")
     meta = data["#meta"]
     _want(isinstance(meta, dict), where, "#meta", "an object", meta)
     for key in ("model", "params", "knobs"):
-        _want(key in meta, where, f"#meta.{key}", "present", None)
+        _present(meta, key, where, f"#meta.{key}")
     _want(isinstance(meta["model"], str), where, "#meta.model", "a string", meta["model"])
     _scalar_map(meta["params"], where, "#meta.params")
     _scalar_map(meta["knobs"], where, "#meta.knobs")
@@ -230,7 +235,7 @@ def validate_itf(data: Any, where: str = "trace") -> None:
     if "vars" in data:
         _want(isinstance(names, list) and all(isinstance(v, str) for v in names), where,
               "vars", "a list of strings", names)
-    _want("states" in data, where, "states", "present", None)
+    _present(data, "states", where, "states")
     states = data["states"]
     _want(isinstance(states, list), where, "states", "a list of states", states)
     if not states:
