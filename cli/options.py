@@ -24,6 +24,7 @@ from mhpcheck.model.errors import (
     ResourceLimit,
 )
 from mhpcheck.model.registry import build_system
+from mhpcheck.model.resources import available_memory, gigabytes
 from mhpcheck.model.system import TransitionSystem
 
 EXIT_FAIL = EXIT_VIOLATED
@@ -99,18 +100,37 @@ SECONDS = Seconds()
 
 
 class Explored:
-    """The latest progress report of the running engine, for a run cut short.
+    """The latest progress report of the running engine, for a run cut short, and a
+    watch on the memory the search uses.
 
     An interrupted run (Ctrl-C) or one out of memory reports what was explored
-    from here; ``record`` wraps the progress callback the engines call.
+    from here; ``record`` wraps the progress callback the engines call (every half
+    second or BFS level). Each report also compares the process's resident memory
+    with what the machine had available when the command started (``start``): past
+    ``MEMORY_SHARE`` of it the search stops with a ResourceLimit (exit 3) saying
+    what it explored, before the kernel's OOM killer ends it without a word (a
+    Python MemoryError rarely comes first on Linux).
     """
 
+    MEMORY_SHARE = 0.9
     last: Progress | None = None
+    limit: int | None = None  # bytes of resident memory the search may reach
+
+    @classmethod
+    def start(cls) -> None:
+        cls.last = None
+        free = available_memory()
+        cls.limit = None if free is None else _resident() + int(free * cls.MEMORY_SHARE)
 
     @classmethod
     def record(cls, show: ProgressFn) -> ProgressFn:
         def recorder(p: Progress) -> None:
             cls.last = p
+            if cls.limit is not None and _resident() > cls.limit:
+                raise ResourceLimit(f"out of memory: the search holds "
+                                    f"{gigabytes(_resident())}, the machine had "
+                                    f"{gigabytes(cls.limit)} to give{cls.summary()}; give "
+                                    "smaller parameters or --max-states")
             show(p)
         return recorder
 
@@ -121,6 +141,15 @@ class Explored:
             return ""
         return (f" (explored {p.states:,} states, depth {p.depth}, {p.transitions:,} "
                 f"transitions in {p.seconds:.1f} s)")
+
+
+def _resident() -> int:
+    """This process's resident memory in bytes (0 where /proc is missing)."""
+    try:
+        with open("/proc/self/statm", "rb") as fh:
+            return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return 0
 
 
 class Main(click.Group):
@@ -148,7 +177,7 @@ class Main(click.Group):
     def main(self, args: Sequence[str] | None = None, prog_name: str | None = None,
              complete_var: str | None = None, standalone_mode: bool = True,
              **extra: Any) -> Any:
-        Explored.last = None
+        Explored.start()
         try:
             rv = super().main(args, prog_name, complete_var, False, **extra)
         except click.exceptions.Abort:

@@ -24,7 +24,7 @@ from conftest import ROOT
 
 from mhpcheck.checker.result import Progress
 from mhpcheck.cli import main as main_module
-from mhpcheck.cli import output
+from mhpcheck.cli import options, output
 from mhpcheck.cli.main import main
 from mhpcheck.model.errors import EXIT_ERROR, EXIT_INCONCLUSIVE, EXIT_INTERRUPTED, UsageError
 
@@ -415,4 +415,14 @@ def test_running_out_of_memory_in_a_search_is_exit_3_with_what_was_explored(
     monkeypatch.setattr(main_module, "engine_check", hungry)
     code, out, err = cli("check", "philosophers", "-p", "mutex")
     one_error(code, err, EXIT_INCONCLUSIVE, "out of memory", "98,765 states", "depth 12")
+    assert out == ""
+
+
+def test_a_search_past_the_memory_the_machine_had_stops_with_exit_3(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The real bfs engine, with the machine's memory set to nothing: its first progress
+    report stops it, saying what it explored."""
+    monkeypatch.setattr(options, "available_memory", lambda: 0)
+    code, out, err = cli("check", "philosophers", "--param", "n=12", "-p", "mutex")
+    one_error(code, err, EXIT_INCONCLUSIVE, "out of memory", "explored", "states")
     assert out == ""
