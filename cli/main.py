@@ -23,7 +23,7 @@ from mhpcheck.checker.engines import ENGINES
 from mhpcheck.checker.engines import check as engine_check
 from mhpcheck.checker.result import Budget, Progress, ProgressFn, Verdict, no_progress
 from mhpcheck.model.compile import compile_system
-from mhpcheck.model.errors import ResourceLimit, UsageError
+from mhpcheck.model.errors import UsageError
 from mhpcheck.model.registry import model_class, names
 from mhpcheck.model.system import TransitionSystem
 
@@ -299,18 +299,14 @@ def search_time_left(ts: TransitionSystem, timeout: float | None, t0: float) -> 
     """What is left of ``timeout`` (seconds since ``t0``) for the search, once the model
     is built and its explicit semantics compiled: the timeout covers both.
 
-    Compiling is refused up front when its estimate alone exceeds what is left
-    (``compile_system``'s ``check_fits``); a timeout spent before the search starts is
-    a ResourceLimit (exit 3) saying so.
+    Compiling is refused up front (a ResourceLimit, exit 3) when its estimate alone
+    exceeds what is left (``compile_system``'s ``check_fits``); a search left with no
+    time gives the engine's own "out of time" verdict (exit 3 too).
     """
     if timeout is None:
         return None
     compile_system(ts, timeout - (time.perf_counter() - t0))
-    spent = time.perf_counter() - t0
-    if spent >= timeout:
-        raise ResourceLimit(f"--timeout {timeout:g}: {spent:.1f} s went on building and "
-                            f"compiling model {ts.name}, none is left for the search")
-    return timeout - spent
+    return max(timeout - (time.perf_counter() - t0), 0.0)
 
 
 def verdict_exit(verdict: Verdict) -> int:

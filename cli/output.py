@@ -71,8 +71,9 @@ def check_output_file(path: str | None, option: str, inputs: Iterable[str] = ())
             raise UsageError(f"{option} {path}: {err.strerror}") from None
         if stat.S_ISDIR(mode):
             raise UsageError(f"{option} {path}: is a folder, not a file")
-        if not stat.S_ISREG(mode):
-            raise UsageError(f"{option} {path}: is not a regular file")
+        if not stat.S_ISREG(mode):  # /dev/null too: a rename would replace the device
+            raise UsageError(f"{option} {path}: is not a regular file (a device, FIFO or "
+                             "socket); name a file")
         if not os.access(target, os.W_OK):
             raise UsageError(f"{option} {path}: file is not writable")
 
