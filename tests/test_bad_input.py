@@ -84,6 +84,11 @@ def test_a_binary_or_non_utf8_spec_is_refused_naming_the_file(tmp_path: Path) ->
     one_error(*cli("run", str(binary))[::2], EXIT_ERROR, "binary.toml", "NUL")
 
 
+def test_a_spec_nested_too_deeply_for_the_toml_parser_is_refused(tmp_path: Path) -> None:
+    deep = spec_file(tmp_path, "deep.toml", "a = " + "[" * 100_000 + "]" * 100_000 + "\n")
+    one_error(*cli("run", deep)[::2], EXIT_ERROR, "deep.toml", "nested too deeply")
+
+
 def test_a_spec_linked_to_dev_zero_is_refused_not_read(tmp_path: Path) -> None:
     link = tmp_path / "zero.toml"
     link.symlink_to("/dev/zero")
