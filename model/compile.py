@@ -192,20 +192,6 @@ def _compile_pred(ts: TransitionSystem, expr: Expr, where: str,
     return ns["pred"]  # type: ignore[return-value]
 
 
-def _children(e: Expr) -> tuple[Expr, ...]:
-    if isinstance(e, Var):
-        return () if e.index is None else (e.index,)
-    if isinstance(e, Not):
-        return (e.arg,)
-    if isinstance(e, (And, Or)):
-        return e.args
-    if isinstance(e, (Implies, Cmp, Arith)):
-        return (e.lhs, e.rhs)
-    if isinstance(e, Ite):
-        return (e.cond, e.then, e.orelse)
-    return ()
-
-
 def tree_size(e: Expr, memo: dict[int, int]) -> int:
     """The number of nodes of ``e`` written out as a tree, as the code generator does.
 
@@ -219,7 +205,7 @@ def tree_size(e: Expr, memo: dict[int, int]) -> int:
         node, done = stack.pop()
         if id(node) in memo:
             continue
-        kids = _children(node)
+        kids = node.children()
         if done or not kids:
             memo[id(node)] = 1 + sum(memo[id(k)] for k in kids)
             continue

@@ -29,14 +29,19 @@ def _meminfo_available() -> int | None:
 
 
 def _cgroup_available() -> int | None:
-    """What the cgroup (v2) lets this process still use, when it sets a limit."""
+    """What the cgroup (v2) lets this process still use, when it sets a limit: the limit
+    less what the group uses, not counting inactive file cache (reclaimed first)."""
+    root = Path("/sys/fs/cgroup")
     try:
-        raw = Path("/sys/fs/cgroup/memory.max").read_text().strip()
+        raw = (root / "memory.max").read_text().strip()
         if raw == "max":
             return None
-        used = int(Path("/sys/fs/cgroup/memory.current").read_text().strip())
+        used = int((root / "memory.current").read_text().strip())
+        for line in (root / "memory.stat").read_text().splitlines():
+            if line.startswith("inactive_file "):
+                used -= int(line.split()[1])
         return max(int(raw) - used, 0)
-    except (OSError, ValueError):
+    except (OSError, ValueError, IndexError):
         return None
 
 

@@ -26,7 +26,11 @@ from mhpcheck.checker.result import Progress
 from mhpcheck.cli import main as main_module
 from mhpcheck.cli import options, output
 from mhpcheck.cli.main import main
+from mhpcheck.model import resources
+from mhpcheck.model.compile import tree_size
+from mhpcheck.model.domains import IntRange
 from mhpcheck.model.errors import EXIT_ERROR, EXIT_INCONCLUSIVE, EXIT_INTERRUPTED, UsageError
+from mhpcheck.model.expr import Arith, Expr, Var
 
 ENV = {"NO_COLOR": "1", "COLUMNS": "100"}
 CHECK_MODEL = str(Path(sys.executable).parent / "check-model")
@@ -431,3 +435,23 @@ def test_a_search_past_the_memory_the_machine_had_stops_with_exit_3(
     code, out, err = cli("check", "philosophers", "--param", "n=12", "-p", "mutex")
     one_error(code, err, EXIT_INCONCLUSIVE, "out of memory", "explored", "states")
     assert out == ""
+
+
+def test_memory_available_is_the_least_of_free_memory_cgroup_and_address_limit(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(resources, "_meminfo_available", lambda: 8 * resources.GB)
+    monkeypatch.setattr(resources, "_cgroup_available", lambda: None)
+    monkeypatch.setattr(resources, "_rlimit_available", lambda: 3 * resources.GB)
+    assert resources.available_memory() == 3 * resources.GB
+    monkeypatch.setattr(resources, "_cgroup_available", lambda: resources.GB)
+    assert resources.available_memory() == resources.GB
+
+
+def test_the_size_estimate_counts_shared_subterms_as_written_out() -> None:
+    """An update substituted into the next one is one object used twice: the generated
+    code writes it twice, and the estimate must count it twice, in linear time."""
+    x = Var("x", IntRange(0, 9))
+    term: Expr = x
+    for _ in range(200):  # 2**200 nodes written out, 200 objects
+        term = Arith("+", term, term)
+    assert tree_size(term, {}) == 2 ** 201 - 1
