@@ -166,6 +166,8 @@ class Main(click.Group):
         try:
             return super().invoke(ctx)
         except KeyboardInterrupt:
+            if sys.stderr.isatty():  # past the "^C" and any progress line
+                click.echo(err=True)
             raise Interrupted(f"interrupted{Explored.summary()}") from None
         except MemoryError:
             raise ResourceLimit(f"out of memory{Explored.summary()}: the instance is too "
