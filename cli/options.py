@@ -184,6 +184,9 @@ class Main(click.Group):
             rv = super().main(args, prog_name, complete_var, False, **extra)
         except click.exceptions.Abort:
             fail(f"interrupted{Explored.summary()}", EXIT_INTERRUPTED)
+        except click.exceptions.NoArgsIsHelpError as err:  # a bare group: its help
+            err.show()
+            sys.exit(EXIT_ERROR)
         except click.ClickException as err:
             where = f" (see {err.ctx.command_path} --help)" if \
                 isinstance(err, click.UsageError) and err.ctx is not None else ""

@@ -455,3 +455,13 @@ def test_the_size_estimate_counts_shared_subterms_as_written_out() -> None:
     for _ in range(200):  # 2**200 nodes written out, 200 objects
         term = Arith("+", term, term)
     assert tree_size(term, {}) == 2 ** 201 - 1
+
+
+# -- usage -------------------------------------------------------------------------------------
+def test_a_bad_option_is_one_line_naming_it_and_a_bare_command_shows_its_help() -> None:
+    code, out, err = cli("check", "philosophers", "-p", "mutex", "--bogus")
+    one_error(code, err, EXIT_ERROR, "--bogus", " check --help")
+    assert out == ""
+    code, out, err = cli("trace")
+    assert code == EXIT_ERROR and err.startswith("Usage: ") and " trace " in err
+    assert "show" in err and "error" not in err
