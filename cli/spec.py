@@ -32,7 +32,7 @@ from mhpcheck.checker.result import Budget
 from mhpcheck.model.compile import check_fits
 from mhpcheck.model.errors import ModelError, ResourceLimit, SpecError
 from mhpcheck.model.registry import model_class
-from mhpcheck.model.system import TransitionSystem
+from mhpcheck.model.system import Invariant, TransitionSystem
 from mhpcheck.model.textfile import read_text_file
 
 EXPECTATIONS = ("holds", "violated", "reachable", "unreachable", "proved", "holds-up-to-bound",
@@ -115,6 +115,9 @@ def _check(raw: Any, where: str, key: str) -> Check:
     if engine not in ENGINES:
         raise SpecError(f"{here}: key 'engine': unknown engine {engine!r} "
                         f"(engines: {', '.join(ENGINES)})")
+    if invariants and engine != "inductive":
+        raise SpecError(f"{here}: key 'invariants': only engine inductive takes "
+                        f"strengthening invariants, not {engine}")
     symmetry = _get(raw, "symmetry", bool, here, default=False)
     if symmetry and engine != "bfs":
         raise SpecError(f"{here}: key 'symmetry': only engine bfs reduces by symmetry")
@@ -182,10 +185,16 @@ def resolve(spec: Spec) -> TransitionSystem:
     for check in spec.checks:
         try:
             prop = ts.property(check.property)
-            for extra in check.invariants:
-                ts.property(extra)
         except ModelError as err:
             raise SpecError(f"{spec.path}: {check.key}: key 'property': {err}") from None
+        for extra in check.invariants:
+            try:
+                strengthen = ts.property(extra)
+            except ModelError as err:
+                raise SpecError(f"{spec.path}: {check.key}: key 'invariants': {err}") from None
+            if not isinstance(strengthen, Invariant):
+                raise SpecError(f"{spec.path}: {check.key}: key 'invariants': {extra} is a "
+                                f"{strengthen.kind} property; only invariants strengthen")
         if check.symmetry and not isinstance(prop, SAFETY_KINDS):
             raise SpecError(f"{spec.path}: {check.key}: key 'symmetry': symmetry reduction "
                             f"works on safety properties only, and {prop.name} is a "

@@ -356,6 +356,21 @@ symmetry = true
     one_error(code, err, EXIT_ERROR, "symmetry")
 
 
+@pytest.mark.parametrize(("check", "says"), [
+    ('engine = "bfs"\ninvariants = ["mutex"]', "only engine inductive"),
+    ('engine = "inductive"\ninvariants = ["nosuch"]', "no property 'nosuch'"),
+    ('engine = "inductive"\ninvariants = ["someone-eats"]', "only invariants strengthen"),
+])
+def test_strengthening_invariants_are_checked_before_any_check_runs(
+        tmp_path: Path, check: str, says: str) -> None:
+    spec_file(tmp_path, "a.toml")
+    spec_file(tmp_path, "b.toml", 'model = "philosophers"\nparams = { n = 3 }\n\n[[check]]\n'
+              f'property = "eating-holds-both-forks"\nexpect = "holds"\n{check}\n')
+    code, out, err = cli("run", str(tmp_path))
+    one_error(code, err, EXIT_ERROR, "b.toml", "check[1]", "'invariants'", says)
+    assert out == ""
+
+
 def test_an_unknown_tier_is_a_usage_error_listing_the_tiers() -> None:
     code, out, err = cli("run", str(ROOT / "specs" / "textbook"), "--tier", "slwo")
     one_error(code, err, EXIT_ERROR, "--tier slwo", "default", "all")
