@@ -216,7 +216,7 @@ class Checker:
         chosen = [self.property(p) for p in props]
         eng = get_engine(engine)
         options = Options(symmetry, tuple(invariants))
-        _admit(eng, chosen, options)
+        admit(eng, chosen, options)
         run = Run(self.ts, self.compiled, lambda: self.batch, Learned(), options)
         t0 = time.perf_counter()
         if eng.batch:
@@ -254,7 +254,7 @@ class Checker:
         return result
 
 
-def _admit(eng: Engine, props: Sequence[Property], options: Options) -> None:
+def admit(eng: Engine, props: Sequence[Property], options: Options) -> None:
     """Refuse, before running, a property kind or an option the engine does not take."""
     for prop in props:
         if prop.kind not in eng.kinds:
@@ -271,7 +271,7 @@ def _admit(eng: Engine, props: Sequence[Property], options: Options) -> None:
 def _capped(budget: Budget, total: float | None, t0: float) -> Budget:
     if total is None:
         return budget
-    left = total - (time.perf_counter() - t0)
+    left = max(total - (time.perf_counter() - t0), 0.0)
     timeout = left if budget.timeout is None else min(budget.timeout, left)
     return dataclasses.replace(budget, timeout=timeout)
 

@@ -7,10 +7,12 @@ it hit. A solver's "unknown" is a verdict too.
 from __future__ import annotations
 
 import builtins
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from mhpcheck.model.errors import UsageError
 from mhpcheck.model.trace import Trace
 
 
@@ -43,6 +45,19 @@ class Budget:
     max_depth: int | None = None
     max_states: int | None = None
     timeout: float | None = None
+
+    def __post_init__(self) -> None:
+        """Refuse bounds no search can honour: a negative bound, or a timeout that is
+        negative or not finite (``nan`` compares false with every time and would switch
+        the limit off)."""
+        for name in ("max_depth", "max_states"):
+            value = getattr(self, name)
+            if value is not None and value < 0:
+                raise UsageError(f"budget: {name} must not be negative, got {value}")
+        if self.timeout is not None and not (math.isfinite(self.timeout)
+                                             and self.timeout >= 0):
+            raise UsageError(f"budget: timeout must be a finite number of seconds, 0 or "
+                             f"more, got {self.timeout!r}")
 
 
 UNBOUNDED = Budget()

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 import click
 
 from mhpcheck.model.promela import export_promela
 
 from .options import model_options, system_from_options, user_errors
+from .output import check_output_file, write_atomic
 
 
 @click.command("export")
@@ -30,14 +30,16 @@ def export_cmd(model: str, params: tuple[str, ...], knobs: tuple[str, ...],
     more, and the header says so.
     """
     with user_errors():
+        check_output_file(output, "--output")
         ts = system_from_options(model, params, knobs, preset)
         twin = export_promela(ts, invariants=invariants)
-    text = twin.text
-    if twin.spin_offset:
-        text = (f"/* SPIN stores {twin.spin_offset} more state than mhpcheck counts: the "
-                "choice of initial state. */\n" + text)
+        text = twin.text
+        if twin.spin_offset:
+            text = (f"/* SPIN stores {twin.spin_offset} more state than mhpcheck counts: "
+                    "the choice of initial state. */\n" + text)
+        if output:
+            write_atomic(output, text, "--output")
     if output:
-        Path(output).write_text(text, encoding="utf-8")
         click.echo(f"wrote {output}", err=True)
     else:
         sys.stdout.write(text)

@@ -9,8 +9,6 @@ and steps of a trace (the trace must belong to the same model and setting).
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
 from typing import Any
 
 import click
@@ -18,13 +16,14 @@ import networkx as nx  # type: ignore[import-untyped]
 
 from mhpcheck.checker.checker import Checker
 from mhpcheck.checker.result import Budget
-from mhpcheck.model.errors import MhpError
+from mhpcheck.model.errors import UsageError
 from mhpcheck.model.system import State, TransitionSystem
 from mhpcheck.model.trace import Trace
 from mhpcheck.model.view import View
 from mhpcheck.registry import view_for
 
-from .options import model_options, system_from_options
+from .options import NON_NEGATIVE, model_options, system_from_options, user_errors
+from .output import check_output_file, write_atomic
 from .trace_cmd import load_trace
 from .viewer.story import complete_view, describe_setting, show_value
 
@@ -130,10 +129,11 @@ def to_dot(g: nx.MultiDiGraph) -> str:
 
 
 def write_graph(g: nx.MultiDiGraph, fmt: str, path: str) -> None:
+    """Write ``g`` to ``path`` as DOT or GraphML, whole or not at all."""
     if fmt == "dot":
-        Path(path).write_text(to_dot(g), encoding="utf-8")
+        write_atomic(path, to_dot(g), "--output")
     else:
-        nx.write_graphml(g, path)
+        write_atomic(path, lambda fh: nx.write_graphml(g, fh), "--output")
 
 
 @click.command("graph")
@@ -143,14 +143,15 @@ def write_graph(g: nx.MultiDiGraph, fmt: str, path: str) -> None:
               show_default=True, help="Output format.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), required=True,
               help="File to write.")
-@click.option("--max-states", type=int, default=2000, show_default=True,
+@click.option("--max-states", type=NON_NEGATIVE, default=2000, show_default=True,
               help="Keep the first N states (BFS order).")
 @click.option("--trace", "trace_file", type=click.Path(dir_okay=False), default=None,
               help="Highlight this trace (of the same model and setting).")
 def graph_cmd(model: str, params: tuple[str, ...], knobs: tuple[str, ...], preset: str | None,
               fmt: str, output: str, max_states: int, trace_file: str | None) -> None:
     """Write the reachable state graph of MODEL (DOT or GraphML), a trace highlighted."""
-    try:
+    with user_errors():
+        check_output_file(output, "--output", [trace_file] if trace_file else [])
         ts = system_from_options(model, params, knobs, preset)
         trace = None
         if trace_file is not None:
@@ -158,14 +159,11 @@ def graph_cmd(model: str, params: tuple[str, ...], knobs: tuple[str, ...], prese
             if (tts.name, tts.params, tts.knobs) != (ts.name, ts.params, ts.knobs):
                 theirs = describe_setting(tts.params, tts.knobs)
                 ours = describe_setting(ts.params, ts.knobs)
-                raise click.UsageError(
-                    f"{trace_file} is a trace of {tts.name} ({theirs}), not of {ts.name} "
-                    f"({ours}): pass the same --param, --set and --preset")
+                raise UsageError(
+                    f"--trace {trace_file} is a trace of {tts.name} ({theirs}), not of "
+                    f"{ts.name} ({ours}): pass the same --param, --set and --preset")
         g = state_graph(ts, max_states, trace)
         write_graph(g, fmt, output)
-    except MhpError as err:
-        click.echo(f"check-model: error: {err}", err=True)
-        sys.exit(2)
     note = "" if g.graph["complete"] else f" (truncated at {max_states} states)"
     traced = sum(1 for _, d in g.nodes(data=True) if d.get("trace"))
     extra = f", {traced} on the trace" if trace is not None else ""

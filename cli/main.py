@@ -1,14 +1,14 @@
 """The ``check-model`` command line.
 
 Results go to stdout; progress and messages to stderr. Exit codes: 0 all as expected
-(or the property holds), 1 a mismatch (or a violation), 2 a usage, spec or model
-error, 3 inconclusive (a bound, a timeout, or an engine's "unknown").
+(or the property holds), 1 a mismatch (or a violation), 2 a usage, spec, model or
+trace error, 3 inconclusive (a bound, a timeout, an engine's "unknown", or a resource
+limit), 4 an internal error, 130 interrupted (see ``model.errors``).
 """
 
 from __future__ import annotations
 
 import json
-import os
 import sys
 import time
 from collections.abc import Callable
@@ -23,17 +23,24 @@ from mhpcheck import __version__
 from mhpcheck.checker.checker import ENGINES, Checker
 from mhpcheck.checker.checker import exit_code as verdict_exit
 from mhpcheck.checker.result import Budget, Progress, ProgressFn, Verdict, no_progress
+from mhpcheck.model.compile import check_fits
 from mhpcheck.model.errors import UsageError
 from mhpcheck.model.exprparse import with_expr_property
 from mhpcheck.model.system import Property, TransitionSystem
 from mhpcheck.registry import model_class, names
 
 from .options import (
+    NON_NEGATIVE,
+    SECONDS,
+    Explored,
+    Main,
+    env_columns,
     fail,
     model_options,
     system_from_options,
     user_errors,
 )
+from .output import check_output_file, check_output_folder, write_atomic
 from .render import render_trace
 from .report import (
     outcome_json,
@@ -54,14 +61,14 @@ F = TypeVar("F", bound=Callable[..., Any])
 def stdout_console() -> Console:
     """The results console: the terminal's width, or COLUMNS (default 160) when piped."""
     if sys.stdout.isatty():
-        return Console()
-    return Console(width=int(os.environ.get("COLUMNS", "160")))
+        return Console(width=env_columns())
+    return Console(width=env_columns() or 160)
 
 
 def progress_printer(enabled: bool) -> ProgressFn:
     """A progress callback that redraws one line on stderr (only on a terminal)."""
     if not enabled or not sys.stderr.isatty():
-        return no_progress
+        return Explored.record(no_progress)
     console = Console(stderr=True)
 
     def show(p: Progress) -> None:
@@ -69,10 +76,10 @@ def progress_printer(enabled: bool) -> ProgressFn:
         end = "\n" if p.note == "done" else "\r"
         console.print(f"  {p.states:,} states, depth {p.depth}, {p.transitions:,} transitions, "
                       f"{rate:,.0f} states/s", end=end, highlight=False)
-    return show
+    return Explored.record(show)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=Main, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="check-model")
 def main() -> None:
     """Model checker for Linux memory hot(un)plug lifecycles (and other state protocols)."""
@@ -146,9 +153,16 @@ def run_cmd(paths: tuple[str, ...], as_json: bool, matrix: bool, quiet: bool, co
         files = collect(list(paths))
         if not files:
             fail(f"no spec files under {', '.join(paths)}")
+        check_output_folder(html_dir, "--html-dir")
         loaded = [(load_spec(f)) for f in files]
+        tiers = sorted({s.tier for s in loaded})
+        if tier != "all" and tier not in tiers:
+            raise UsageError(f"--tier {tier}: no spec of that tier under "
+                             f"{', '.join(paths)} (tiers: {', '.join([*tiers, 'all'])})")
         specs = [s for s in loaded if tier in ("all", s.tier)]
         systems = [resolve(s) for s in specs]
+        if not any(s.checks for s in specs):
+            raise UsageError(f"nothing to check under {', '.join(paths)}")
     outcomes: list[Outcome] = []
     entries: list[dict[str, Any]] = []
     progress = progress_printer(not quiet and not as_json)
@@ -226,9 +240,10 @@ def never_fired_by_spec(outcomes: list[Outcome]) -> dict[str, list[str]]:
 @click.option("--engine", "-e", default="bfs", show_default=True,
               type=click.Choice(list(ENGINES)),
               help="Engine (pdr-spacer: PDR with Z3's Spacer instead of IC3).")
-@click.option("--max-depth", type=int, default=None, help="Depth bound.")
-@click.option("--max-states", type=int, default=None, help="Distinct-state bound.")
-@click.option("--timeout", type=float, default=None, help="Seconds before giving up.")
+@click.option("--max-depth", type=NON_NEGATIVE, default=None, help="Depth bound.")
+@click.option("--max-states", type=NON_NEGATIVE, default=None, help="Distinct-state bound.")
+@click.option("--timeout", type=SECONDS, default=None,
+              help="Seconds before giving up (building the model included).")
 @click.option("--symmetry", is_flag=True,
               help="Store one state per orbit of the model's declared symmetry (bfs, safety).")
 @click.option("--invariant", "invariants", multiple=True,
@@ -247,15 +262,19 @@ def check_cmd(model: str, params: tuple[str, ...], knobs: tuple[str, ...], prese
               as_json: bool, quiet: bool) -> None:
     """Check one property of MODEL (exit 0 holds, 1 violated, 3 inconclusive)."""
     with user_errors():
+        check_output_file(trace_out, "--trace-out")
+        check_output_file(certificate_out, "--certificate-out")
+        if trace_out is not None and certificate_out is not None and \
+                Path(trace_out).resolve() == Path(certificate_out).resolve():
+            raise UsageError("--trace-out and --certificate-out name the same file")
+        t0 = time.perf_counter()
         ts = system_from_options(model, params, knobs, preset)
         ts, prop_obj = chosen_property(ts, prop, invariant_expr, reachable_expr)
         progress = progress_printer(not quiet and not as_json)
-        result = Checker(ts).check(prop_obj, engine, Budget(max_depth, max_states, timeout),
-                                   progress, symmetry=symmetry, invariants=invariants)
-    if trace_out and result.trace is not None:
-        Path(trace_out).write_text(result.trace.dumps(ts), encoding="utf-8")
-    if certificate_out and result.certificate is not None:
-        Path(certificate_out).write_text(result.certificate, encoding="utf-8")
+        checker = Checker(ts)
+        timeout = search_time_left(checker, timeout, t0)
+        result = checker.check(prop_obj, engine, Budget(max_depth, max_states, timeout),
+                               progress, symmetry=symmetry, invariants=invariants)
     if as_json:
         entry = {"model": model, "params": dict(ts.params), "knobs": dict(ts.knobs)}
         entry.update(result_json(result, ts))
@@ -275,6 +294,11 @@ def check_cmd(model: str, params: tuple[str, ...], knobs: tuple[str, ...], prese
         if result.never_fired:
             click.echo(f"warning: actions that never fired: {', '.join(result.never_fired)}",
                        err=True)
+    with user_errors():  # after the verdict is printed: a full disk loses only the file
+        if trace_out and result.trace is not None:
+            write_atomic(trace_out, result.trace.dumps(ts), "--trace-out")
+        if certificate_out and result.certificate is not None:
+            write_atomic(certificate_out, result.certificate, "--certificate-out")
     sys.exit(verdict_exit(result.verdict))
 
 
@@ -292,6 +316,20 @@ def chosen_property(ts: TransitionSystem, prop: str | None, invariant_expr: str 
     assert prop is not None
     return ts, ts.property(prop)
 
+
+def search_time_left(checker: Checker, timeout: float | None, t0: float) -> float | None:
+    """What is left of ``timeout`` (seconds since ``t0``) for the search, once the model
+    is built and its explicit semantics compiled: the timeout covers both.
+
+    Compiling is refused up front (a ResourceLimit, exit 3) when its estimate alone
+    exceeds what is left (``check_fits``); a search left with no time gives the
+    engine's own "out of time" verdict (exit 3 too).
+    """
+    if timeout is None:
+        return None
+    check_fits(checker.ts, timeout - (time.perf_counter() - t0))
+    _ = checker.compiled
+    return max(timeout - (time.perf_counter() - t0), 0.0)
 
 
 from .graph_cmd import graph_cmd  # noqa: E402  (the viewer's commands)

@@ -22,6 +22,7 @@ Every problem is a SpecError naming the file and the key.
 
 from __future__ import annotations
 
+import math
 import re
 import tomllib
 from collections.abc import Mapping
@@ -29,10 +30,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from mhpcheck.checker.checker import ENGINES, admit, get_engine
+from mhpcheck.checker.engine import Options
+from mhpcheck.checker.explicit.bfs import SAFETY_KINDS
 from mhpcheck.checker.result import Budget
-from mhpcheck.model.errors import MhpError, ModelError, SpecError
+from mhpcheck.model.compile import check_fits
+from mhpcheck.model.errors import MhpError, ModelError, ResourceLimit, SpecError
 from mhpcheck.model.exprparse import parse_property_name, property_name, with_named_property
-from mhpcheck.model.system import TransitionSystem
+from mhpcheck.model.system import Invariant, TransitionSystem
+from mhpcheck.model.textfile import read_text_file
 from mhpcheck.registry import model_class
 
 EXPECTATIONS = ("holds", "violated", "reachable", "unreachable", "proved", "holds-up-to-bound",
@@ -103,6 +109,10 @@ def _check(raw: Any, where: str, key: str) -> Check:
         raise SpecError(f"{here}: key 'expect' must be one of {', '.join(EXPECTATIONS)}, "
                         f"got {expect!r}")
     timeout = _get(raw, "timeout", (int, float), here)
+    if timeout is not None and (isinstance(timeout, bool) or not math.isfinite(timeout)
+                                or timeout < 0):
+        raise SpecError(f"{here}: key 'timeout' must be a finite number of seconds, at least "
+                        f"0, got {timeout!r}")
     for name in ("max_depth", "max_states", "expect_states", "expect_trace_length"):
         value = _get(raw, name, int, here)
         if value is not None and value < 0:
@@ -111,6 +121,12 @@ def _check(raw: Any, where: str, key: str) -> Check:
     if not all(isinstance(x, str) for x in invariants):
         raise SpecError(f"{here}: key 'invariants' must be a list of property names")
     engine = _get(raw, "engine", str, here, default="bfs")
+    if engine not in ENGINES:
+        raise SpecError(f"{here}: key 'engine': unknown engine {engine!r} "
+                        f"(engines: {', '.join(ENGINES)})")
+    if invariants and engine != "inductive":
+        raise SpecError(f"{here}: key 'invariants': only engine inductive takes "
+                        f"strengthening invariants, not {engine}")
     symmetry = _get(raw, "symmetry", bool, here, default=False)
     if symmetry and engine != "bfs":
         raise SpecError(f"{here}: key 'symmetry': only engine bfs reduces by symmetry")
@@ -147,6 +163,8 @@ def parse_spec(text: str, path: str) -> Spec:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
         raise SpecError(f"{path}: TOML syntax error: {err}") from None
+    except RecursionError:
+        raise SpecError(f"{path}: TOML nested too deeply") from None
     unknown = sorted(set(data) - TOP_KEYS)
     if unknown:
         keys = ", ".join(sorted(TOP_KEYS))
@@ -181,6 +199,10 @@ def resolve(spec: Spec) -> TransitionSystem:
         ts = instance.build()
     except ModelError as err:
         raise SpecError(f"{spec.path}: {err}") from None
+    try:
+        check_fits(ts)
+    except ResourceLimit as err:
+        raise ResourceLimit(f"{spec.path}: {err}") from None
     for check in spec.checks:
         own = parse_property_name(check.property)
         try:
@@ -189,22 +211,36 @@ def resolve(spec: Spec) -> TransitionSystem:
             key = f"{own[0] if own else 'property'}_expr"
             raise SpecError(f"{spec.path}: {check.key}: key '{key}': {err}") from None
         try:
-            ts.property(check.property)
-            for extra in check.invariants:
-                ts.property(extra)
+            prop = ts.property(check.property)
         except ModelError as err:
             raise SpecError(f"{spec.path}: {check.key}: key 'property': {err}") from None
+        for extra in check.invariants:
+            try:
+                strengthen = ts.property(extra)
+            except ModelError as err:
+                raise SpecError(f"{spec.path}: {check.key}: key 'invariants': {err}") from None
+            if not isinstance(strengthen, Invariant):
+                raise SpecError(f"{spec.path}: {check.key}: key 'invariants': {extra} is a "
+                                f"{strengthen.kind} property; only invariants strengthen")
+        if check.symmetry and not isinstance(prop, SAFETY_KINDS):
+            raise SpecError(f"{spec.path}: {check.key}: key 'symmetry': symmetry reduction "
+                            f"works on safety properties only, and {prop.name} is a "
+                            f"{prop.kind} property")
+        try:  # the Checker's own rule, before the first check of any spec runs
+            admit(get_engine(check.engine), [prop],
+                  Options(symmetry=check.symmetry, invariants=check.invariants))
+        except MhpError as err:
+            raise SpecError(f"{spec.path}: {check.key}: key 'engine': {err}") from None
     return ts
+
+
+#: A spec is a few kilobytes; anything much larger is not one (and is not read whole).
+MAX_SPEC_BYTES = 1 << 20
 
 
 def load_spec(path: str | Path) -> Spec:
     """Read and validate one spec file."""
-    p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except OSError as err:
-        raise SpecError(f"{path}: cannot read ({err.strerror})") from None
-    return parse_spec(text, str(path))
+    return parse_spec(read_text_file(path, "spec file", SpecError, MAX_SPEC_BYTES), str(path))
 
 
 def _natural(path: Path) -> list[Any]:
@@ -221,7 +257,7 @@ def collect(paths: list[str]) -> list[Path]:
         p = Path(raw)
         if p.is_dir():
             found.extend(sorted(p.rglob("*.toml"), key=_natural))
-        elif p.is_file():
+        elif p.exists():  # a FIFO or a device too: load_spec says what it is
             found.append(p)
         else:
             raise SpecError(f"{raw}: no such file or folder")

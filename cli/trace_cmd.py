@@ -14,41 +14,50 @@ import click
 
 from mhpcheck.checker.replay import replay
 from mhpcheck.checker.result import CheckResult, Verdict
-from mhpcheck.model.errors import MhpError, ReplayMismatch
+from mhpcheck.model.errors import MhpError, ReplayMismatch, TraceError, UsageError
 from mhpcheck.model.exprparse import with_named_property
 from mhpcheck.model.system import TransitionSystem
 from mhpcheck.model.trace import Trace
 from mhpcheck.registry import build_system
 
-from .options import fail
+from .options import env_columns, user_errors
+from .output import check_output_file, write_atomic
 from .viewer import Options, render_story, tell
 from .viewer.html import render_html
 
 
-def load_trace(path: str, check: bool = False) -> tuple[Trace, TransitionSystem]:
+def load_trace(path: str) -> tuple[Trace, TransitionSystem]:
     """The trace in ``path`` and the system it belongs to, rebuilt from the registry.
 
-    With ``check``, the trace is replayed on the model as it is now; a trace that no
-    longer fits (the model changed since it was written) gets a warning on stderr.
+    The file is validated against the trace schema (``validate_itf``) and replayed
+    on the model as it is now before any command uses it: a trace that does not
+    replay is a TraceError naming the step. A counterexample to induction
+    (``"reachable": false``, kind cti) starts from a state that need not be
+    reachable, so it is replayed from its first state, not from an initial one;
+    stderr says so, since the file, not the replay, vouches for that state.
     """
     trace, ts = Trace.load(path, lambda m, p, k: build_system(m, p, k))
     with contextlib.suppress(MhpError):  # else shown as "not a property of this model"
         ts = with_named_property(ts, trace.property)  # a user's own --invariant-expr
-    if check and trace.reachable:
-        try:
-            replay(ts, trace)
-        except ReplayMismatch as err:
-            click.echo(f"check-model: warning: {path} does not replay on the model as it is "
-                       f"now ({err}); showing it as written", err=True)
+    try:
+        replay(ts, trace)
+    except ReplayMismatch as err:
+        raise TraceError(f"{path}: does not replay on model {ts.name} as it is now: "
+                         f"{err}") from None
+    if not trace.reachable:
+        click.echo(f"check-model: note: {path} is a counterexample to induction "
+                   "(\"reachable\": false): replayed from its first state, which is not "
+                   "an initial state and need not be reachable", err=True)
     return trace, ts
 
 
 def terminal_options(colour: str, ascii_only: bool, full: bool, width: int | None,
                      show_map: bool = True, docs: bool = True) -> Options:
     """Options from the command line and the environment (NO_COLOR, COLUMNS)."""
+    columns = env_columns()
     if width is None:
-        if "COLUMNS" in os.environ and os.environ["COLUMNS"].isdigit():
-            width = int(os.environ["COLUMNS"])
+        if columns is not None:
+            width = columns
         elif sys.stdout.isatty():
             width = shutil.get_terminal_size((100, 24)).columns
         else:
@@ -72,7 +81,8 @@ def trace_group() -> None:
 @click.option("--ascii", "ascii_only", is_flag=True, help="Plain ASCII text, no colour.")
 @click.option("--color", "colour", type=click.Choice(["auto", "always", "never"]),
               default="auto", show_default=True, help="Colour (NO_COLOR turns auto off).")
-@click.option("--width", type=int, default=None, help="Columns (default: COLUMNS or the tty).")
+@click.option("--width", type=click.IntRange(1, 10_000), default=None,
+              help="Columns (default: COLUMNS or the tty).")
 @click.option("--no-map", is_flag=True, help="Do not draw the model's map at each step.")
 @click.option("--no-doc", is_flag=True, help="Do not print each action's description.")
 @click.option("--format", "fmt", type=click.Choice(["text", "itf"]), default="text",
@@ -80,16 +90,14 @@ def trace_group() -> None:
 def show_cmd(file: str, full: bool, ascii_only: bool, colour: str, width: int | None,
              no_map: bool, no_doc: bool, fmt: str) -> None:
     """Print FILE as a step table: each step's action, kernel function and changes."""
-    try:
-        trace, ts = load_trace(file, check=fmt == "text")
+    with user_errors():
+        trace, ts = load_trace(file)
         if fmt == "itf":
             from .viewer.itf import itf_dumps
             click.echo(itf_dumps(trace, ts), nl=False)
             return
         opts = terminal_options(colour, ascii_only, full, width, not no_map, not no_doc)
         click.echo(render_story(tell(ts, trace), opts), nl=False, color=opts.colour)
-    except MhpError as err:
-        fail(str(err))
 
 
 @trace_group.command("html")
@@ -98,11 +106,10 @@ def show_cmd(file: str, full: bool, ascii_only: bool, colour: str, width: int | 
               help="The page to write (one self-contained HTML file).")
 def html_cmd(file: str, output: str) -> None:
     """Write FILE as one self-contained HTML page with a step-by-step timeline."""
-    try:
-        trace, ts = load_trace(file, check=True)
-        Path(output).write_text(render_html(tell(ts, trace)), encoding="utf-8")
-    except MhpError as err:
-        fail(str(err))
+    with user_errors():
+        check_output_file(output, "--output", [file])
+        trace, ts = load_trace(file)
+        write_atomic(output, render_html(tell(ts, trace)), "--output")
     click.echo(f"wrote {output}", err=True)
 
 
@@ -112,12 +119,10 @@ def html_cmd(file: str, output: str) -> None:
 def diff_cmd(first: str, second: str) -> None:
     """Show where traces FIRST and SECOND diverge (exit 0 same run, 1 different)."""
     from .viewer.diff import diverge
-    try:
+    with user_errors():
         ta, sa = load_trace(first)
         tb, sb = load_trace(second)
-    except MhpError as err:
-        fail(str(err))
-    result = diverge(ta, sa, tb, sb, (first, second))
+        result = diverge(ta, sa, tb, sb, (first, second))
     click.echo("\n".join(result.lines))
     sys.exit(0 if result.identical else 1)
 
@@ -134,29 +139,33 @@ def diff_cmd(first: str, second: str) -> None:
 def export_cmd(file: str, output: str | None, families: str, mbt: bool) -> None:
     """Write FILE as strict ITF (ADR-015) for Apalache and Quint tooling."""
     from .viewer.itf import itf_dumps
-    try:
+    with user_errors():
+        check_output_file(output, "--output", [file])
         trace, ts = load_trace(file)
-    except MhpError as err:
-        fail(str(err))
-    text = itf_dumps(trace, ts, families, mbt)
-    if output:
-        Path(output).write_text(text, encoding="utf-8")
-    else:
-        click.echo(text, nl=False)
+        text = itf_dumps(trace, ts, families, mbt)
+        if output:
+            write_atomic(output, text, "--output")
+        else:
+            click.echo(text, nl=False)
 
 
 def write_html_pages(folder: str, results: list[tuple[str, CheckResult, TransitionSystem]]) -> \
         list[Path]:
     """One page per violated check with a trace: ``FOLDER/<spec>-<property>.html``."""
     out = Path(folder)
-    out.mkdir(parents=True, exist_ok=True)
-    written = []
+    written: list[Path] = []
     for spec_path, result, ts in results:
         if result.trace is None or result.verdict is not Verdict.VIOLATED:
             continue
+        if not written:
+            try:
+                out.mkdir(parents=True, exist_ok=True)
+            except OSError as err:
+                raise UsageError(f"--html-dir {folder}: cannot make the folder "
+                                 f"({err.strerror})") from None
         prop = re.sub(r"[^\w.-]+", "_", result.property)  # "x // 2" is a user's property
         page = out / f"{Path(spec_path).stem}-{prop}.html"
-        page.write_text(render_html(tell(ts, result.trace)), encoding="utf-8")
+        write_atomic(page, render_html(tell(ts, result.trace)), "--html-dir")
         written.append(page)
     return written
 

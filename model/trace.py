@@ -19,6 +19,7 @@ from typing import Any
 from .domains import UserValue
 from .errors import ModelError, TraceError
 from .system import Args, State, TransitionSystem
+from .textfile import read_text_file
 
 FORMAT_DESCRIPTION = "ITF (Apalache ADR-015) with per-step action names in #meta"
 
@@ -103,20 +104,22 @@ class Trace:
     @staticmethod
     def from_itf(data: Any, build: SystemBuilder, where: str = "trace") -> tuple[Trace,
                                                                                  TransitionSystem]:
-        """Read an ITF object written by ``to_itf``; ``build`` rebuilds its system."""
-        try:
-            meta = data["#meta"]
-            model, params, knobs = meta["model"], meta["params"], meta["knobs"]
-            raw_states = data["states"]
-        except (KeyError, TypeError) as err:
-            raise TraceError(f"{where}: not an mhpcheck ITF trace (missing {err})") from None
+        """Read an ITF object written by ``to_itf``; ``build`` rebuilds its system.
+
+        ``data`` is validated against the shape ``to_itf`` writes first (see
+        ``validate_itf``): a TraceError names the first field that is wrong.
+        """
+        validate_itf(data, where)
+        meta = data["#meta"]
+        model, params, knobs = meta["model"], meta["params"], meta["knobs"]
+        raw_states = data["states"]
         try:
             ts = build(model, params, knobs)
         except ModelError as err:
             raise TraceError(f"{where}: {err}") from None
         steps = []
         for i, raw in enumerate(raw_states):
-            step_meta = raw.get("#meta", {}) if isinstance(raw, dict) else {}
+            step_meta = raw["#meta"]
             values = {k: v for k, v in raw.items() if k != "#meta"}
             try:
                 state = ts.encode(values, f"{where}: state {i}")
@@ -138,14 +141,138 @@ class Trace:
 
     @staticmethod
     def load(path: str, build: SystemBuilder) -> tuple[Trace, TransitionSystem]:
+        """Read the trace file ``path`` (a regular UTF-8 file of JSON, at most 256 MiB)."""
+        text = read_text_file(path, "trace file", TraceError, MAX_TRACE_BYTES)
         try:
-            with open(path, encoding="utf-8") as fh:
-                data = json.load(fh)
-        except OSError as err:
-            raise TraceError(f"{path}: cannot read ({err.strerror})") from None
+            data = json.loads(text)
         except json.JSONDecodeError as err:
             raise TraceError(f"{path}: not JSON (line {err.lineno}: {err.msg})") from None
+        except RecursionError:
+            raise TraceError(f"{path}: JSON nested too deeply for a trace") from None
         return Trace.from_itf(data, build, path)
+
+
+#: The largest trace file read (a long lasso of a large model is a few MiB).
+MAX_TRACE_BYTES = 256 << 20
+
+KINDS = ("counterexample", "witness", "lasso", "cti")
+_SCALARS = (bool, int, str)
+
+
+def _kind_of(value: Any) -> str:
+    """A JSON value's type in JSON's words, for messages."""
+    if value is None:
+        return "null"
+    for kind, name in ((bool, "a Boolean"), (int, "an integer"), (float, "a number"),
+                       (str, "a string"), (list, "a list"), (dict, "an object")):
+        if isinstance(value, kind):
+            return name
+    return type(value).__name__
+
+
+def _want(ok: bool, where: str, field: str, wanted: str, value: Any) -> None:
+    if not ok:
+        raise TraceError(f"{where}: field {field} must be {wanted}, got {_kind_of(value)}"
+                         + (f" {value!r}" if isinstance(value, _SCALARS) else ""))
+
+
+def _present(table: dict[str, Any], key: str, where: str, field: str) -> None:
+    if key not in table:
+        raise TraceError(f"{where}: not an mhpcheck ITF trace: field {field} is missing")
+
+
+def _scalar_map(value: Any, where: str, field: str) -> None:
+    """``value`` is an object of Booleans, integers and strings (params, knobs, args)."""
+    _want(isinstance(value, dict), where, field, "an object", value)
+    for key, item in value.items():
+        _want(isinstance(item, _SCALARS), where, f"{field}.{key}",
+              "a Boolean, an integer or a string", item)
+
+
+def validate_itf(data: Any, where: str = "trace") -> None:
+    """Raise a TraceError naming the first field of ``data`` not as ``to_itf`` writes it.
+
+    The schema, by hand (jsonschema is not a dependency, and its messages do not
+    say which field in our words): a JSON object with ``#meta`` (``model`` a
+    string, ``params`` and ``knobs`` objects of scalars, optional ``property``,
+    ``note`` strings, ``kind`` one of KINDS, ``reachable`` a Boolean, ``loop_action``
+    null or {action, args}), ``vars`` a list of strings, ``states`` a non-empty
+    list of objects whose ``#meta`` has ``index`` (the position), ``action`` (null
+    at state 0, a string after) and ``args`` (an object of scalars), and whose
+    other fields are scalars or lists of scalars, and ``loop`` null or a state's
+    index. It checks no deeper than that, so no input recurses.
+    """
+    _want(isinstance(data, dict), where, "(top level)", "an object", data)
+    _present(data, "#meta", where, "#meta")
+    meta = data["#meta"]
+    _want(isinstance(meta, dict), where, "#meta", "an object", meta)
+    for key in ("model", "params", "knobs"):
+        _present(meta, key, where, f"#meta.{key}")
+    _want(isinstance(meta["model"], str), where, "#meta.model", "a string", meta["model"])
+    _scalar_map(meta["params"], where, "#meta.params")
+    _scalar_map(meta["knobs"], where, "#meta.knobs")
+    for key in ("property", "note", "format", "format-description", "source"):
+        if key in meta:
+            _want(isinstance(meta[key], str), where, f"#meta.{key}", "a string", meta[key])
+    if "kind" in meta:
+        _want(meta["kind"] in KINDS, where, "#meta.kind", f"one of {', '.join(KINDS)}",
+              meta["kind"])
+    if "reachable" in meta:
+        _want(isinstance(meta["reachable"], bool), where, "#meta.reachable", "a Boolean",
+              meta["reachable"])
+        if meta["reachable"] is False and meta.get("kind") != "cti":
+            raise TraceError(f"{where}: field #meta.reachable is false only for a "
+                             f"counterexample to induction (kind cti), not for kind "
+                             f"{meta.get('kind', 'counterexample')}")
+    loop_action = meta.get("loop_action")
+    if loop_action is not None:
+        _want(isinstance(loop_action, dict), where, "#meta.loop_action", "null or an object",
+              loop_action)
+        _want(isinstance(loop_action.get("action"), str), where, "#meta.loop_action.action",
+              "a string", loop_action.get("action"))
+        _scalar_map(loop_action.get("args"), where, "#meta.loop_action.args")
+    names = data.get("vars")
+    if "vars" in data:
+        _want(isinstance(names, list) and all(isinstance(v, str) for v in names), where,
+              "vars", "a list of strings", names)
+    _present(data, "states", where, "states")
+    states = data["states"]
+    _want(isinstance(states, list), where, "states", "a list of states", states)
+    if not states:
+        raise TraceError(f"{where}: field states is empty: a trace has at least one state")
+    for i, state in enumerate(states):
+        here = f"states[{i}]"
+        _want(isinstance(state, dict), where, here, "an object", state)
+        step = state.get("#meta")
+        _want(isinstance(step, dict), where, f"{here}.#meta", "an object", step)
+        if "index" in step:
+            _want(step["index"] == i and not isinstance(step["index"], bool), where,
+                  f"{here}.#meta.index", f"the state's position {i}", step["index"])
+        action = step.get("action")
+        if i == 0:
+            _want(action is None, where, f"{here}.#meta.action", "null (the initial state)",
+                  action)
+        else:
+            _want(isinstance(action, str), where, f"{here}.#meta.action", "a string",
+                  action)
+        _scalar_map(step.get("args", {}), where, f"{here}.#meta.args")
+        for key, value in state.items():
+            if key == "#meta":
+                continue
+            ok = isinstance(value, _SCALARS) or (
+                isinstance(value, list) and all(isinstance(x, _SCALARS) for x in value))
+            _want(ok, where, f"{here}.{key}", "a Boolean, an integer, a string or a list "
+                  "of them", value)
+        if isinstance(names, list):
+            keys = sorted(set(state) - {"#meta"})
+            if keys != sorted(names):
+                raise TraceError(f"{where}: {here} has variables {', '.join(keys)}, but "
+                                 f"vars lists {', '.join(sorted(names))}")
+    loop = data.get("loop")
+    if loop is not None:
+        _want(isinstance(loop, int) and not isinstance(loop, bool)
+              and 0 <= loop < len(states), where, "loop",
+              f"null or a state index 0..{len(states) - 1}", loop)
 
 
 def _ordered_args(ts: TransitionSystem, action: str | None, args: Args) -> Args:

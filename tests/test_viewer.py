@@ -274,15 +274,15 @@ def test_a_map_that_fails_to_draw_is_a_model_error() -> None:
         tell(ts, trace, broken)
 
 
-def test_a_trace_that_does_not_replay_is_shown_with_a_warning(tmp_path: Path) -> None:
+def test_a_trace_that_does_not_replay_is_refused_naming_the_step(tmp_path: Path) -> None:
     trace, ts = make_trace("philosophers", "deadlock-free", {"n": 3})
     data = json.loads(trace.dumps(ts))
     data["states"][1]["#meta"]["action"] = "release"
     path = tmp_path / "stale.json"
     path.write_text(json.dumps(data))
     code, out, err = cli("trace", "show", str(path))
-    assert code == 0 and "release(i=0)" in out
-    assert "does not replay on the model as it is now" in err
+    assert code == 2 and out == ""
+    assert "does not replay on model philosophers as it is now: step 1" in err
 
 
 def test_a_trace_that_no_longer_fits_its_model_says_so(tmp_path: Path) -> None:
