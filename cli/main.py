@@ -9,6 +9,7 @@ limit), 4 an internal error, 130 interrupted (see ``model.errors``).
 from __future__ import annotations
 
 import json
+import re
 import sys
 import time
 from collections.abc import Callable
@@ -102,6 +103,7 @@ def models_cmd(as_json: bool) -> None:
                 "knobs": [{"name": k.name, "default": k.default, "choices": list(k.choices),
                            "doc": k.doc} for k in cls.knobs],
                 "presets": sorted(cls.presets),
+                "preset_knobs": {n: dict(v) for n, v in sorted(cls.presets.items())},
                 "properties": [{"name": p.name, "aliases": list(p.aliases), "kind": p.kind,
                                 "doc": p.doc} for p in ts.properties],
                 "actions": [a.name for a in ts.action_infos],
@@ -116,12 +118,17 @@ def models_cmd(as_json: bool) -> None:
         for k in m["knobs"]:
             choices = "|".join(str(c) for c in k["choices"]) or "free"
             click.echo(f"  knob  {k['name']} = {k['default']} [{choices}]: {k['doc']}")
-        if m["presets"]:
-            click.echo(f"  presets: {', '.join(m['presets'])}")
+        for name, values in m["preset_knobs"].items():
+            sets = ", ".join(f"{k}={str(v).lower() if isinstance(v, bool) else v}"
+                             for k, v in values.items())
+            click.echo(f"  preset {name}: {sets}")
         for p in m["properties"]:
             alias = f" ({', '.join(p['aliases'])})" if p["aliases"] else ""
-            click.echo(f"  {p['kind']:<14} {p['name']}{alias}")
-        click.echo("  deadlock       deadlock-free (built in)")
+            # The doc's first sentence: what the property asserts, in one line.
+            first = re.split(r"(?<=[.!?])\s+(?=[A-Z])", " ".join(p["doc"].split()), maxsplit=1)[0]
+            click.echo(f"  {p['kind']:<14} {p['name']}{alias}" + (f": {first}" if first else ""))
+        click.echo("  deadlock       deadlock-free (built in): every reachable state has a "
+                   "next step")
 
 
 def _run_options(fn: F) -> F:

@@ -1,4 +1,4 @@
-"""The named properties of the hotplug model (reference 9.2 and 9.3).
+"""The named properties of the hotplug model (docs/hotplug.md#properties).
 
 Safety properties S1..S9 (S7a, S7b), liveness properties L1..L4 under weak fairness
 of the kernel's own steps, and sanity reachability checks that show a "holds" is not
@@ -14,7 +14,7 @@ from mhpcheck.model.hotplug.state import term
 
 
 class Hotplug(HotplugSystem):
-    """The hotplug system with the properties of reference section 9."""
+    """The hotplug system with its named properties (docs/hotplug.md#properties)."""
 
     # -- helpers --------------------------------------------------------------------
     def live(self, s: StateView, p: int) -> Term:
@@ -60,7 +60,7 @@ class Hotplug(HotplugSystem):
         """Whenever no offlining is in progress (so also after a failed one), every page
         of an unplugged subblock of an online block is still PageOffline, owned by
         virtio-mem, with exactly the owner's reference (balloon pages, which migrate,
-        are excluded, reference 9.3 S4)."""
+        are excluded, docs/hotplug.md#s4)."""
         lay = self.layout
         return all_of(
             ((s.pc == "idle") & s.vmem_loaded & (s.block_state[lay.block_of(p)] == "online")
@@ -128,7 +128,7 @@ class Hotplug(HotplugSystem):
         are switched on, of virtio-mem's removal work item and the stray holder's put);
         user actions, signals and the rest of the environment are not assumed to happen.
         Specs use populations with no page that persistently fails migration (the
-        reference's assumption)."""
+        property's assumption, docs/hotplug.md#l1)."""
         busy = any_of(at & any_of((s.ptype[p] == "Offline") & (s.owner[p] == "class2")
                                   for p in self.pages_of(b))
                       for b, at in ((b, s.pc != "idle") for b in range(self.layout.blocks)))
@@ -149,7 +149,7 @@ class Hotplug(HotplugSystem):
         """An offlining of block 0 holding a balloon page ends with the block offline.
         Fairness: weak fairness of every offline_pages step (and of the stray holder's
         put where one is switched on); balloon migration never fails with -EAGAIN (the
-        balloon lock is not modelled, reference 9.3 L3); specs give the migration enough
+        balloon lock is not modelled, docs/hotplug.md#l3); specs give the migration enough
         free memory elsewhere and no other reason to fail."""
         b = 0
         has_balloon = any_of((s.ptype[p] == "Offline") & (s.owner[p] == "balloon")

@@ -215,3 +215,16 @@ def test_matrix_has_the_designs_as_columns_and_lists_variants_below() -> None:
     assert "naive-" in matrix and "nocompaction" in matrix
     assert "long-held" not in matrix
     assert "skippable-v2-long-held-stray.toml" in out[out.index("variants"):]
+
+
+def test_models_prints_each_property_doc_and_each_preset_knob_values() -> None:
+    code, out, _ = run("models")
+    assert code == 0
+    assert ("  invariant      unplugged-never-allocated (S3): While virtio-mem is loaded, no page "
+            "of an unplugged subblock is handed out") in out
+    assert "preset skippable-v1: consent=skippable-flag, frozen_pageoffline=false, " \
+           "ebusy_branch=false," in out
+    assert "mutual-exclusion (mutex): At most one process is in the critical section." in out
+    code, out, _ = run("models", "--json")
+    listing = {m["name"]: m for m in json.loads(out)}
+    assert listing["hotplug"]["preset_knobs"]["legacy-newest"]["cancel_refcount"] == "set-to-one"

@@ -430,13 +430,39 @@ def test_s7b_legacy_newest_needs_two_offline_attempts() -> None:
 
 
 # -- documentation ----------------------------------------------------------------------------
-def test_every_action_cites_a_kernel_file_and_a_reference_section() -> None:
+def doc_anchors(path: str) -> set[str]:
+    """The anchors of a Markdown file's headings, as GitHub spells them."""
+    text = (ROOT / path).read_text(encoding="utf-8")
+    return {re.sub(r"[^\w\- ]", "", m.group(1).strip().lower()).replace(" ", "-")
+            for m in re.finditer(r"^#+ (.+)$", text, re.M)}
+
+
+def test_every_action_cites_a_kernel_file_and_a_section_of_the_docs() -> None:
     ts = Hotplug(preset="legacy").build()
+    anchors = doc_anchors("docs/hotplug.md")
     for info in ts.action_infos:
         assert re.search(r"\b[\w/-]+\.[ch]\b", info.cites), info.name
-        assert "ref " in info.cites, info.name
+        cited = re.findall(r"docs/hotplug\.md#([\w-]+)", info.cites)
+        assert cited, info.name
+        assert set(cited) <= anchors, (info.name, set(cited) - anchors)
         assert info.tags, info.name
         assert info.doc, info.name
+
+
+def test_every_docs_link_in_the_sources_resolves_and_no_numbered_reference_is_left() -> None:
+    anchors = {"docs/hotplug.md": doc_anchors("docs/hotplug.md")}
+    files = [*(ROOT / "model" / "hotplug").glob("*.py"), ROOT / "properties" / "hotplug.py",
+             ROOT / "model" / "hotplug" / "KERNEL_MAP.md", ROOT / "specs" / "README.md",
+             ROOT / "docs" / "hotplug.md", ROOT / "specs" / "hotplug" / "regenerate.py"]
+    for path in files:
+        text = path.read_text(encoding="utf-8")
+        for anchor in re.findall(r"docs/hotplug\.md#([\w-]+)", text):
+            assert anchor in anchors["docs/hotplug.md"], (path.name, anchor)
+        for anchor in re.findall(r"\]\(#([\w-]+)\)", text):
+            if path.name == "hotplug.md":
+                assert anchor in anchors["docs/hotplug.md"], (path.name, anchor)
+        assert not re.search(r"\bref(erence)? \d", text), path.name
+        assert "shared/reference" not in text, path.name
 
 
 def test_kernel_map_lists_every_action() -> None:

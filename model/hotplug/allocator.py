@@ -1,5 +1,6 @@
 """The page allocator: it hands out free pages of non-isolated pageblocks and takes
-them back (reference 1.2, 1.9). An allocated page is an LRU folio of a user."""
+them back (docs/hotplug.md#page-states, docs/hotplug.md#isolation). An allocated page
+is an LRU folio of a user."""
 
 from __future__ import annotations
 
@@ -13,7 +14,8 @@ class Allocator(HotplugBase):
     """rmqueue and the owner's final folio_put."""
 
     @action(p="page", tags=ALL,
-            cites="mm/page_alloc.c rmqueue, prep_new_page (set_page_refcounted) (ref 1.2)")
+            cites="mm/page_alloc.c rmqueue, prep_new_page (set_page_refcounted)"
+                  " (docs/hotplug.md#page-states)")
     def rmqueue(self, s: StateView, p: int) -> Effect | None:
         """A free page on a normal free list is allocated to a user (refcount set to 1)."""
         if not self.k.allocator:
@@ -28,7 +30,7 @@ class Allocator(HotplugBase):
                     s.memmap_valid[b]).then(*u.assigns())
 
     @action(p="page", tags=ALL, cites="include/linux/mm.h folio_put, mm/swap.c __folio_put "
-                                      "(ref 1.2)")
+                                      "(docs/hotplug.md#page-states)")
     def folio_put(self, s: StateView, p: int) -> Effect | None:
         """The user drops its folio; the last put frees it onto its pageblock's list."""
         if not self.k.allocator:

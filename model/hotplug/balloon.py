@@ -1,5 +1,5 @@
 """A memory balloon (virtio-balloon): inflate takes free pages and marks them
-PageOffline, deflate frees them (reference 1.6, 4). Migration of balloon pages is
+PageOffline, deflate frees them (docs/hotplug.md#balloon-pages). Migration of balloon pages is
 part of do_migrate_range in offline.py."""
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ class Balloon(HotplugBase):
     """balloon_page_enqueue and balloon_page_dequeue."""
 
     @action(p="page", tags=ALL, cites=f"{BAL} balloon_page_alloc, balloon_page_enqueue, "
-                                      "balloon_page_insert (ref 1.6)")
+                                      "balloon_page_insert (docs/hotplug.md#balloon-pages)")
     def balloon_page_enqueue(self, s: StateView, p: int) -> Effect | None:
         """Inflate: a free page becomes a PageOffline balloon page (managed count -1)."""
         if not self.k.balloon_ops:
@@ -33,7 +33,7 @@ class Balloon(HotplugBase):
                     s.memmap_valid[b]).then(*u.assigns())
 
     @action(p="page", tags=ALL, cites=f"{BAL} balloon_page_dequeue, balloon_page_finalize "
-                                      "(ref 1.6)")
+                                      "(docs/hotplug.md#balloon-pages)")
     def balloon_page_dequeue(self, s: StateView, p: int) -> Effect | None:
         """Deflate: the balloon frees one of its pages (managed count +1)."""
         if not self.k.balloon_ops:

@@ -2,8 +2,8 @@
 
 Each actor is switched on by a knob so a spec can leave out what its scenario does
 not need. The speculative holder takes one reference once (enough for every scenario
-of reference 9.3) and puts it eventually (its put is weakly fair: references are
-transient).
+of docs/hotplug.md#speculative-references) and puts it eventually (its put is weakly
+fair: references are transient).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ class Environment(HotplugBase):
 
     @action(p="page", tags=ALL,
             cites="include/linux/mm.h folio_try_get via a stale pointer: RCU page-cache "
-                  "lookup, GUP-fast, pfn walkers (ref 7)")
+                  "lookup, GUP-fast, pfn walkers (docs/hotplug.md#speculative-references)")
     def folio_try_get_stray(self, s: StateView, p: int) -> Effect | None:
         """A lockless lookup with a stale pointer takes a reference (needs refcount > 0)."""
         if self.k.stray == "off":
@@ -35,7 +35,7 @@ class Environment(HotplugBase):
 
     @action(p="page", fair=True, tags=ALL,
             cites="include/linux/mm.h folio_put, mm/swap.c __folio_put; free path clears "
-                  "the page type since v6.17 (ref 1.4 rule 4, 7)")
+                  "the page type since v6.17 (docs/hotplug.md#speculative-references)")
     def folio_put_stray(self, s: StateView, p: int) -> Effect | None:
         """The holder notices the mismatch and puts its reference; the last put frees.
 
@@ -56,14 +56,15 @@ class Environment(HotplugBase):
         return when(s.stray_at == f"pfn{p}").then(*u.assigns())
 
     @action(tags=ALL, cites="kernel/signal.c send_sig; mm/memory_hotplug.c offline_pages "
-                           "signal_pending (ref 2.5 step 8)")
+                           "signal_pending (docs/hotplug.md#the-migration-loop)")
     def send_sig(self, s: StateView) -> Effect | None:
         """The user presses Ctrl-C while a sysfs offline is in progress."""
         if not self.k.signals:
             return None
         return when(s.pc != "idle", s.caller == "user", ~s.signal).then(s.signal.becomes(True))
 
-    @action(p="page", tags=ALL, cites="mm/memory_hotplug.c pfn_to_online_page (ref 2.8)")
+    @action(p="page", tags=ALL, cites="mm/memory_hotplug.c pfn_to_online_page"
+              " (docs/hotplug.md#removal-and-pfn-walkers)")
     def pfn_to_online_page(self, s: StateView, p: int) -> Effect | None:
         """A pfn walker checks that the section is online and keeps the page pointer."""
         if not self.k.walker:
@@ -72,7 +73,8 @@ class Environment(HotplugBase):
             s.walker_at.becomes(f"pfn{p}"))
 
     @action(p="page", tags=ALL,
-            cites="mm/compaction.c isolate_migratepages_block style pfn walker (ref 2.8, 9.3 S7a)")
+            cites="mm/compaction.c isolate_migratepages_block style pfn walker"
+                  " (docs/hotplug.md#removal-and-pfn-walkers)")
     def pfn_walker_read_page(self, s: StateView, p: int) -> Effect | None:
         """The walker reads the struct page it got earlier (flags, refcount)."""
         if not self.k.walker:
@@ -80,7 +82,8 @@ class Environment(HotplugBase):
         return when(s.walker_at == f"pfn{p}").then(s.walker_at.becomes("none"))
 
     @action(p="page", tags=ALL,
-            cites="mm/memory-failure.c memory_failure, take_page_off_buddy (ref 1.7)")
+            cites="mm/memory-failure.c memory_failure, take_page_off_buddy"
+                  " (docs/hotplug.md#hwpoison)")
     def memory_failure(self, s: StateView, p: int) -> Effect | None:
         """A hardware error poisons a page: it leaves the buddy or its user is killed.
 

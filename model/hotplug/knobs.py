@@ -1,6 +1,6 @@
 """Size parameters, design knobs, environment switches and the design presets.
 
-Design knobs select one of the designs of reference section 9.1; presets name the
+Design knobs select one of the designs of docs/hotplug.md#designs; presets name the
 combinations the thread discusses. Environment knobs choose the population and which
 outside actors (stray references, signals, a pfn walker, ...) run, so each spec can
 keep its state space small.
@@ -88,7 +88,7 @@ _A: dict[str, UserValue] = {
     "cancel_refcount": "increment", "offline_migrate_max_passes": 0,
 }
 
-#: The designs of reference section 9.1, by name. Each sets every design knob except
+#: The designs of docs/hotplug.md#designs, by name. Each sets every design knob except
 #: zone (a property of the scenario, chosen per spec).
 PRESETS: dict[str, dict[str, UserValue]] = {
     "legacy": dict(_A),
@@ -100,7 +100,7 @@ PRESETS: dict[str, dict[str, UserValue]] = {
     "not-movable-rule": {**_A, "consent": "not-movable-rule"},
 }
 
-#: Reference design letters, for docs and tables.
+#: Design letters (docs/hotplug.md#designs), for docs and tables.
 DESIGN_OF_PRESET: dict[str, str] = {
     "legacy": "A", "legacy-newest": "A'", "legacy-frozen": "B", "naive-free": "C",
     "skippable-v1": "D", "skippable-v2": "E", "not-movable-rule": "F",

@@ -1,4 +1,4 @@
-"""offline_pages as a sequence of interleavable steps (reference 2.5 and 2.6).
+"""offline_pages as a sequence of interleavable steps (docs/hotplug.md#offline-pages).
 
 One step per kernel decision, in the kernel's order: start_isolate_page_range with
 has_unmovable_pages, MEM_GOING_OFFLINE, the migration loop (signal check, pass
@@ -24,7 +24,7 @@ class OfflineSteps(HotplugBase):
 
     # -- page predicates of the checks, in the kernel's order ------------------------
     def unmovable(self, s: StateView, p: int) -> Term:
-        """page_is_unmovable in offline mode (reference 2.6.1); ZONE_MOVABLE: never."""
+        """page_is_unmovable in offline mode (docs/hotplug.md#isolation); ZONE_MOVABLE: never."""
         if self.k.zone == "movable":
             return all_of([False])
         if self.k.consent in ("refcount-drop", "free-to-buddy"):
@@ -55,7 +55,8 @@ class OfflineSteps(HotplugBase):
         return ~self.scan_found(s, p) & ~self.scan_busy(s, p)
 
     def test_ok(self, s: StateView, p: int) -> Term:
-        """__test_page_isolated_in_pageblock in offline mode (reference 2.6.4)."""
+        """__test_page_isolated_in_pageblock in offline mode
+        (docs/hotplug.md#the-test)."""
         if self.uses_flag_core():
             offline_ok = self.skippable_core(s, p)
         else:
@@ -92,7 +93,7 @@ class OfflineSteps(HotplugBase):
 
     # -- callers --------------------------------------------------------------------
     @action(b="block", cites="drivers/base/memory.c memory_block_offline -> "
-            f"{HP} offline_pages (ref 2.1, 2.5)", tags=ALL)
+            f"{HP} offline_pages (docs/hotplug.md#offline-pages)", tags=ALL)
     def memory_block_offline(self, s: StateView, b: int) -> Effect | None:
         """User space writes "offline" to the block's sysfs state (a signallable task)."""
         if not self.k.user_offline:
@@ -100,7 +101,8 @@ class OfflineSteps(HotplugBase):
         return when(s.pc == "idle", s.block_state[b] == "online").then(
             *self.begin(s, b, "user").assigns())
 
-    @action(b="block", cites=f"{HP} offline_and_remove_memory (ref 2.8, 8.3)", tags=ALL)
+    @action(b="block", cites=f"{HP} offline_and_remove_memory"
+              " (docs/hotplug.md#removal-and-pfn-walkers)", tags=ALL)
     def offline_and_remove_memory(self, s: StateView, b: int) -> Effect | None:
         """A kernel thread (ACPI eject) offlines and then removes the block: no signals."""
         if not self.k.kthread_offline:
@@ -110,7 +112,8 @@ class OfflineSteps(HotplugBase):
 
     # -- isolation ------------------------------------------------------------------
     @action(b="block", fair=True, tags=ALL,
-            cites=f"{ISO} start_isolate_page_range, has_unmovable_pages (ref 1.9, 2.6.1)")
+            cites=f"{ISO} start_isolate_page_range, has_unmovable_pages"
+                  " (docs/hotplug.md#isolation)")
     def start_isolate_page_range(self, s: StateView, b: int) -> Effect:
         """Every pageblock passes has_unmovable_pages: isolate them all."""
         u = Updates()
@@ -121,7 +124,8 @@ class OfflineSteps(HotplugBase):
         return when(self.is_op(s, b, "isolate"), clean).then(*u.assigns())
 
     @action(b="block", fair=True, tags=ALL,
-            cites=f"{ISO} start_isolate_page_range, has_unmovable_pages (ref 2.5 step 5)")
+            cites=f"{ISO} start_isolate_page_range, has_unmovable_pages"
+                  " (docs/hotplug.md#isolation)")
     def start_isolate_page_range_ebusy(self, s: StateView, b: int) -> Effect | None:
         """An unmovable page: "failure to isolate range", no notifier event at all."""
         if self.k.zone == "movable":
@@ -146,7 +150,7 @@ class OfflineSteps(HotplugBase):
 
     @action(b="block", fair=True, tags=ALL,
             cites="drivers/virtio/virtio_mem.c virtio_mem_memory_notifier_cb MEM_GOING_OFFLINE "
-                  "(ref 2.4, 3.2, 3.7, 3.8)")
+                  "(docs/hotplug.md#virtio-mem-notifier-handlers)")
     def virtio_mem_memory_notifier_going_offline(self, s: StateView, b: int) -> Effect | None:
         """memory_notify(MEM_GOING_OFFLINE) reaches virtio-mem's handler first."""
         if not self.layout.has("V"):
@@ -157,15 +161,16 @@ class OfflineSteps(HotplugBase):
         return when(self.is_op(s, b, "going_offline"), s.vmem_loaded).then(*u.assigns())
 
     @action(b="block", fair=True, tags=ALL,
-            cites="drivers/base/memory.c memory_notify MEM_GOING_OFFLINE (ref 2.4)")
+            cites="drivers/base/memory.c memory_notify MEM_GOING_OFFLINE"
+                  " (docs/hotplug.md#memory-notifiers)")
     def memory_notify_going_offline(self, s: StateView, b: int) -> Effect:
         """MEM_GOING_OFFLINE with no virtio-mem notifier registered."""
         return when(self.is_op(s, b, "going_offline"), ~s.vmem_loaded).then(
             s.pc.becomes(self.going_offline_next()))
 
     @action(b="block", fair=True, tags=ALL,
-            cites=f"{HP} offline_pages node_notify(NODE_REMOVING_LAST_MEMORY) (ref 2.4, 2.5 "
-                  "step 6)")
+            cites=f"{HP} offline_pages node_notify(NODE_REMOVING_LAST_MEMORY)"
+                  " (docs/hotplug.md#memory-notifiers)")
     def node_notify_removing_last_memory_veto(self, s: StateView, b: int) -> Effect | None:
         """A node notifier vetoes before MEM_GOING_OFFLINE: MEM_CANCEL_OFFLINE will follow
         with no MEM_GOING_OFFLINE before it."""
@@ -174,7 +179,8 @@ class OfflineSteps(HotplugBase):
         return when(self.is_op(s, b, "going_offline")).then(s.pc.becomes("undo"))
 
     @action(b="block", fair=True, tags=ALL,
-            cites="mm/memory-notifier-error-inject.c via memory_notify (ref 2.4, 8.1)")
+            cites="mm/memory-notifier-error-inject.c via memory_notify"
+                  " (docs/hotplug.md#memory-notifiers)")
     def memory_notifier_error_inject_veto(self, s: StateView, b: int) -> Effect | None:
         """A later notifier vetoes MEM_GOING_OFFLINE: "notifier failure"."""
         if not self.k.notifier_veto:
@@ -182,7 +188,8 @@ class OfflineSteps(HotplugBase):
         return when(self.is_op(s, b, "notify_rest")).then(s.pc.becomes("undo"))
 
     @action(b="block", fair=True, tags=ALL,
-            cites="drivers/base/memory.c memory_notify MEM_GOING_OFFLINE (ref 2.4)")
+            cites="drivers/base/memory.c memory_notify MEM_GOING_OFFLINE"
+                  " (docs/hotplug.md#memory-notifiers)")
     def memory_notify_going_offline_rest(self, s: StateView, b: int) -> Effect | None:
         """The rest of the notifier chain accepts MEM_GOING_OFFLINE."""
         if not self.k.notifier_veto:
@@ -190,7 +197,8 @@ class OfflineSteps(HotplugBase):
         return when(self.is_op(s, b, "notify_rest")).then(s.pc.becomes("scan"))
 
     # -- the migration loop ---------------------------------------------------------
-    @action(b="block", fair=True, tags=ALL, cites=f"{HP} offline_pages (ref 2.5 step 8)")
+    @action(b="block", fair=True, tags=ALL, cites=f"{HP} offline_pages"
+              " (docs/hotplug.md#the-migration-loop)")
     def offline_pages_signal_backoff(self, s: StateView, b: int) -> Effect | None:
         """signal_pending(): fail with -EINTR ("signal backoff")."""
         if not self.k.signals:
@@ -198,7 +206,7 @@ class OfflineSteps(HotplugBase):
         return when(self.is_op(s, b, "scan"), s.signal).then(s.pc.becomes("undo"))
 
     @action(b="block", fair=True, tags=ALL,
-            cites=f"{HP} offline_pages, newest mm tree only (ref 2.5 step 8)")
+            cites=f"{HP} offline_pages, newest mm tree only (docs/hotplug.md#the-migration-loop)")
     def offline_pages_retry_limit(self, s: StateView, b: int) -> Effect | None:
         """offline_migrate_max_passes reached: -EBUSY ("retry limit exceeded")."""
         limit = int(self.k.offline_migrate_max_passes)
@@ -215,7 +223,7 @@ class OfflineSteps(HotplugBase):
                       for q in range(first, p))
 
     @action(b="block", p="page", fair=True, tags=ALL,
-            cites=f"{HP} scan_movable_pages (ref 2.6.2)")
+            cites=f"{HP} scan_movable_pages (docs/hotplug.md#the-scan)")
     def scan_movable_pages(self, s: StateView, b: int, p: int) -> Effect | None:
         """The scan finds a movable page (LRU or movable ops) at ``p``: migrate from there."""
         if self.blk(p) != b:
@@ -228,7 +236,7 @@ class OfflineSteps(HotplugBase):
                     self.scanned_past(s, b, p), self.scan_found(s, p)).then(*u.assigns())
 
     @action(b="block", p="page", fair=True, tags=("A", "B", "C", "E", "F"),
-            cites=f"{HP} scan_movable_pages, offline_pages (ref 2.6.2, 5)")
+            cites=f"{HP} scan_movable_pages, offline_pages (docs/hotplug.md#the-ebusy-branch)")
     def scan_movable_pages_ebusy(self, s: StateView, b: int, p: int) -> Effect | None:
         """A definitely unmovable PageOffline page at ``p``: fail with "unmovable page"."""
         if self.blk(p) != b or not self.k.ebusy_branch:
@@ -237,7 +245,8 @@ class OfflineSteps(HotplugBase):
                     self.scanned_past(s, b, p), self.scan_busy(s, p)).then(
             s.pc.becomes("undo"))
 
-    @action(b="block", fair=True, tags=ALL, cites=f"{HP} scan_movable_pages (ref 2.6.2)")
+    @action(b="block", fair=True, tags=ALL, cites=f"{HP} scan_movable_pages"
+              " (docs/hotplug.md#the-scan)")
     def scan_movable_pages_enoent(self, s: StateView, b: int) -> Effect:
         """Nothing movable from scan_pfn to the end: leave the inner loop with -ENOENT."""
         end = self.pages_of(b).stop
@@ -248,7 +257,7 @@ class OfflineSteps(HotplugBase):
 
     @action(b="block", start=range(64), fair=True, tags=ALL,
             cites=f"{HP} do_migrate_range; mm/migrate.c migrate_pages; mm/balloon.c "
-                  "balloon_page_migrate (ref 1.6, 2.6.3)")
+                  "balloon_page_migrate (docs/hotplug.md#migration)")
     def do_migrate_range(self, s: StateView, b: int, start: int) -> Effect | None:
         """Isolate and migrate every movable folio from ``start`` to the block's end.
 
@@ -284,14 +293,15 @@ class OfflineSteps(HotplugBase):
 
     # -- test and commit ------------------------------------------------------------
     @action(b="block", fair=True, tags=ALL,
-            cites=f"{ISO} test_pages_isolated (ref 2.6.4); mm/hugetlb.c "
+            cites=f"{ISO} test_pages_isolated (docs/hotplug.md#the-test); mm/hugetlb.c "
                   "dissolve_free_hugetlb_folios (no hugetlb modelled)")
     def test_pages_isolated(self, s: StateView, b: int) -> Effect:
         """Every page is free, poisoned or a PageOffline page the core may skip."""
         ok = all_of(self.test_ok(s, p) for p in self.pages_of(b))
         return when(self.is_op(s, b, "test"), ok).then(s.pc.becomes("commit"))
 
-    @action(b="block", fair=True, tags=ALL, cites=f"{ISO} test_pages_isolated (ref 2.5 step 8)")
+    @action(b="block", fair=True, tags=ALL, cites=f"{ISO} test_pages_isolated"
+              " (docs/hotplug.md#the-migration-loop)")
     def test_pages_isolated_ebusy(self, s: StateView, b: int) -> Effect:
         """Some page is not isolated yet: -EBUSY, the outer loop restarts at the start."""
         bad = any_of(~self.test_ok(s, p) for p in self.pages_of(b))
@@ -300,7 +310,7 @@ class OfflineSteps(HotplugBase):
 
     @action(name="__offline_isolated_pages", b="block", fair=True, tags=ALL,
             cites="mm/page_alloc.c __offline_isolated_pages; mm/memory_hotplug.c offline_pages "
-                  "(ref 2.5 steps 9-12, 2.6.5)")
+                  "(docs/hotplug.md#the-commit)")
     def offline_isolated_pages(self, s: StateView, b: int) -> Effect:
         """Commit: sections offline, free pages leave the buddy, managed count drops."""
         managed = count(self.counted_managed(s, p) for p in self.pages_of(b))
@@ -310,7 +320,7 @@ class OfflineSteps(HotplugBase):
 
     @action(b="block", fair=True, tags=ALL,
             cites=f"{HP} offline_pages MEM_OFFLINE, remove_pfn_range_from_zone, "
-                  "page_init_poison (ref 2.5 steps 14-15)")
+                  "page_init_poison (docs/hotplug.md#the-commit)")
     def remove_pfn_range_from_zone(self, s: StateView, b: int) -> Effect:
         """MEM_OFFLINE, then the memmap is poisoned: the struct pages become garbage."""
         u = Updates()
@@ -330,7 +340,8 @@ class OfflineSteps(HotplugBase):
         u.set(s.caller, ite(s.caller == "kthread", label(Caller, "kthread"), "none"))
         return when(self.is_op(s, b, "offlined")).then(*u.assigns())
 
-    @action(b="block", fair=True, tags=ALL, cites=f"{HP} try_remove_memory (ref 2.8)")
+    @action(b="block", fair=True, tags=ALL, cites=f"{HP} try_remove_memory"
+              " (docs/hotplug.md#removal-and-pfn-walkers)")
     def try_remove_memory(self, s: StateView, b: int) -> Effect | None:
         """offline_and_remove_memory: every block offline, so the memory is removed."""
         if not (self.k.kthread_offline or self.k.vmem_remove):
@@ -342,7 +353,7 @@ class OfflineSteps(HotplugBase):
 
     # -- failure path ---------------------------------------------------------------
     @action(b="block", fair=True, tags=ALL,
-            cites=f"{ISO} undo_isolate_page_range; {HP} offline_pages (ref 2.5, 2.6.6)")
+            cites=f"{ISO} undo_isolate_page_range; {HP} offline_pages (docs/hotplug.md#isolation)")
     def undo_isolate_page_range(self, s: StateView, b: int) -> Effect:
         """Failure path, first: free pages move back to normal lists, allocatable at once."""
         u = Updates()
@@ -357,7 +368,7 @@ class OfflineSteps(HotplugBase):
 
     @action(b="block", fair=True, tags=ALL,
             cites="drivers/virtio/virtio_mem.c virtio_mem_memory_notifier_cb MEM_CANCEL_OFFLINE "
-                  "(ref 2.4, 3.2, 3.7)")
+                  "(docs/hotplug.md#virtio-mem-notifier-handlers)")
     def virtio_mem_memory_notifier_cancel_offline(self, s: StateView,
                                                   b: int) -> Effect | None:
         """Failure path, second: MEM_CANCEL_OFFLINE reaches virtio-mem; the block is online."""
@@ -369,7 +380,8 @@ class OfflineSteps(HotplugBase):
         return when(self.is_op(s, b, "cancel"), s.vmem_loaded).then(*u.assigns())
 
     @action(b="block", fair=True, tags=ALL,
-            cites="drivers/base/memory.c memory_notify MEM_CANCEL_OFFLINE (ref 2.4)")
+            cites="drivers/base/memory.c memory_notify MEM_CANCEL_OFFLINE"
+                  " (docs/hotplug.md#memory-notifiers)")
     def memory_notify_cancel_offline(self, s: StateView, b: int) -> Effect:
         """MEM_CANCEL_OFFLINE with no virtio-mem notifier registered; the block is online."""
         u = Updates()

@@ -1,4 +1,4 @@
-"""online_pages with the online page callback (reference 2.3 and 3.6).
+"""online_pages with the online page callback (docs/hotplug.md#onlining).
 
 Modelled as one atomic step: the memmap is initialised (every page PageOffline with
 refcount 1, pageblocks isolated), the callback hands plugged chunks to the buddy and
@@ -21,7 +21,7 @@ class OnlinePages(HotplugBase):
     @action(b="block", tags=ALL,
             cites="drivers/base/memory.c memory_block_online; mm/memory_hotplug.c online_pages, "
                   "online_pages_range, generic_online_page; drivers/virtio/virtio_mem.c "
-                  "virtio_mem_online_page_cb (ref 2.3, 3.6)")
+                  "virtio_mem_online_page_cb (docs/hotplug.md#onlining)")
     def online_pages(self, s: StateView, b: int) -> Effect | None:
         """User space onlines an offline block; the online page callback decides per chunk."""
         if not self.k.user_online:
@@ -55,6 +55,6 @@ class OnlinePages(HotplugBase):
                  all_of(~s.hwpoison[p] for p in self.pages_of(b))]
         if self.k.stray == "transient":
             # Assumption of "transient" speculative references: the holder drops its
-            # reference before the block is onlined again (reference 9.3 S3, U case).
+            # reference before the block is onlined again (docs/hotplug.md#speculative-references).
             guard.append(~held)
         return when(*guard).then(*u.assigns())

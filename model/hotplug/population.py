@@ -4,8 +4,8 @@ A population is a string with one letter per page. ``|`` separates pageblocks (o
 pageblock is one virtio-mem subblock) and ``/`` separates memory blocks, so
 ``"V|f"`` is one block of two single-page pageblocks: the first unplugged by
 virtio-mem, the second plugged and free. A spec picks the smallest population that
-can show its scenario; the letters are the owner classes of reference sections 1.10
-and 4.
+can show its scenario; the letters are the owner classes of docs/hotplug.md#page-states
+and docs/hotplug.md#pageoffline-owners.
 """
 
 from __future__ import annotations

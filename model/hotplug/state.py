@@ -3,11 +3,12 @@
 Pages carry their type, owner class, the owner's part of the refcount, the
 PG_offline_skippable and PG_hwpoison bits; free-list membership is derived (a
 PageBuddy page sits on the isolate list exactly when its pageblock is isolated,
-reference 1.2). The stray part of the refcount belongs to one speculative holder:
-``stray_at`` says which page it believes it holds and ``stray_counted`` whether that
-reference is really in the page's count (memmap re-initialisation and the newest
-virtio-mem cancel handler lose it, reference 7). So page_count(p) = ref_owner[p] +
-(1 if the holder's counted reference is on p).
+docs/hotplug.md#page-states). The stray part of the refcount belongs to one
+speculative holder: ``stray_at`` says which page it believes it holds and
+``stray_counted`` whether that reference is really in the page's count (memmap
+re-initialisation and the newest virtio-mem cancel handler lose it,
+docs/hotplug.md#speculative-references). So page_count(p) = ref_owner[p] + (1 if the
+holder's counted reference is on p).
 """
 
 from __future__ import annotations
@@ -26,7 +27,8 @@ PageType = Enum("PageType", ["none", "Buddy", "Offline"])
 Owner = Enum("Owner", ["none", "lru", "pinned", "kernel", "balloon", "class2", "vmem"])
 BlockState = Enum("BlockState", ["online", "going_offline", "offline", "removed"])
 Zone = Enum("Zone", ["ZONE_NORMAL", "ZONE_MOVABLE"])
-#: Where the offline_pages operation stands (reference 2.5, one label per step).
+#: Where the offline_pages operation stands (docs/hotplug.md#offline-pages, one label
+#: per step).
 Step = Enum("OfflineStep", [
     "idle",            # no offlining in progress
     "isolate",         # device_offline called; start_isolate_page_range next
@@ -95,8 +97,8 @@ class HotplugBase(Model):
             raise ModelError(
                 "model hotplug: population has balloon pages (B) in ZONE_MOVABLE but "
                 "balloon_compaction is off: without migration support balloon pages are "
-                "allocated with GFP_HIGHUSER and never come from ZONE_MOVABLE (reference 4); "
-                "use zone=kernel")
+                "allocated with GFP_HIGHUSER and never come from ZONE_MOVABLE "
+                "(docs/hotplug.md#balloon-pages); use zone=kernel")
 
     # -- declarations ---------------------------------------------------------------
     def declare(self, d: Declarations) -> None:
@@ -200,7 +202,7 @@ class HotplugBase(Model):
             return term(s.pc == step)
         return term((s.pc == step) & (s.op_block == b))
 
-    # -- page predicates (reference 1.10, 2.6) ---------------------------------------
+    # -- page predicates (docs/hotplug.md#page-states, #offline-pages) ----------------
     def page_count(self, s: StateView, p: int) -> Term:
         """page_count(): the owner's part plus the holder's counted reference."""
         held = (s.stray_at == f"pfn{p}") & s.stray_counted
@@ -240,7 +242,7 @@ class HotplugBase(Model):
     def freed(self, u: Updates, s: StateView, p: int, cond: Operand = True) -> None:
         """The page is freed to the buddy when ``cond``: type Buddy, no owner, flags clear.
 
-        Since v6.17 the free path clears any page type (reference 1.4 rule 4); the page
+        Since v6.17 the free path clears any page type (docs/hotplug.md#page-states); the page
         lands on its pageblock's list, the isolate list if the pageblock is isolated.
         """
         # A poisoned page is never handed back to the buddy (free_pages_prepare).

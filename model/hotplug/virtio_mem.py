@@ -1,8 +1,9 @@
 """virtio-mem in Sub Block Mode: notifier handlers, unplug, plug, removal, forced unload.
 
-One pageblock is one subblock (reference 3.1). The handlers differ by design: A drops
-and re-takes the reference of every page of an unplugged subblock (3.7), C frees the
-pages to the buddy and tries to take them back, D/E/F only take the lock (3.8).
+One pageblock is one subblock (docs/hotplug.md#virtio-mem). The handlers differ by
+design: A drops and re-takes the reference of every page of an unplugged subblock, C
+frees the pages to the buddy and tries to take them back, D/E/F only take the lock
+(docs/hotplug.md#virtio-mem-notifier-handlers).
 hotplug_mutex is held from MEM_GOING_OFFLINE to MEM_OFFLINE or MEM_CANCEL_OFFLINE, so
 the driver's own unplug and plug work runs only while no offlining is in progress.
 """
@@ -79,7 +80,8 @@ class VirtioMem(OfflineSteps):
     # -- the driver's work item -----------------------------------------------------
     @action(q="pageblock", tags=("A", "B", "C", "D", "E", "F"),
             cites=f"{VM} virtio_mem_sbm_unplug_sb_online, virtio_mem_fake_offline, "
-                  "alloc_contig_range, virtio_mem_set_fake_offline (ref 3.3)")
+                  "alloc_contig_range, virtio_mem_set_fake_offline"
+                  " (docs/hotplug.md#virtio-mem-unplug-and-plug)")
     def virtio_mem_sbm_unplug_sb_online(self, s: StateView, q: int) -> Effect | None:
         """Unplug a free subblock of an online block: allocate, mark, report, managed -n."""
         if not self.k.vmem_unplug or not self.layout.has("V"):
@@ -96,7 +98,8 @@ class VirtioMem(OfflineSteps):
 
     @action(q="pageblock", tags=("A", "B", "C", "D", "E", "F"),
             cites=f"{VM} virtio_mem_sbm_plug_sb, virtio_mem_fake_online, "
-                  "virtio_mem_clear_fake_offline, generic_online_page (ref 3.5)")
+                  "virtio_mem_clear_fake_offline, generic_online_page"
+                  " (docs/hotplug.md#virtio-mem-unplug-and-plug)")
     def virtio_mem_sbm_plug_sb_online(self, s: StateView, q: int) -> Effect | None:
         """Plug an unplugged subblock of an online block and give its pages to the buddy."""
         if not self.k.vmem_plug or not self.layout.has("V"):
@@ -115,7 +118,8 @@ class VirtioMem(OfflineSteps):
 
     @action(b="block", fair=True, tags=("A", "B", "C", "D", "E", "F"),
             cites=f"{VM} virtio_mem_sbm_try_remove_unplugged_mb -> mm/memory_hotplug.c "
-                  "offline_and_remove_memory (ref 3.3; retried by the work item's timer)")
+                  "offline_and_remove_memory"
+                  " (docs/hotplug.md#virtio-mem-unplug-and-plug; retried by the work item's timer)")
     def virtio_mem_sbm_try_remove_unplugged_mb(self, s: StateView, b: int) -> Effect | None:
         """Every subblock of an online block is unplugged: offline and remove it."""
         if not self.k.vmem_remove or not self.layout.has("V"):
@@ -126,7 +130,8 @@ class VirtioMem(OfflineSteps):
 
     @action(tags=("A", "B", "C", "D", "E", "F"),
             cites=f"{VM} virtio_mem_deinit_hotplug, virtio_mem_sbm_mark_mb_non_skippable; "
-                  "mm/memory_hotplug.c restore_online_page_callback (ref 3.8)")
+                  "mm/memory_hotplug.c restore_online_page_callback"
+                  " (docs/hotplug.md#forced-unload)")
     def virtio_mem_deinit_hotplug(self, s: StateView) -> Effect | None:
         """Forced unload: remove OFFLINE_PARTIAL blocks, maybe clear the flag, unregister."""
         if not self.k.forced_unload or not self.layout.has("V"):

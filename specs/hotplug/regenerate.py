@@ -1,7 +1,8 @@
 """Re-pin the hotplug specs: run every configuration, compare with the expected
 verdicts below, and (with --write) rewrite specs/hotplug/*/*.toml.
 
-The expected verdicts are the reference's matrix (9.2) for A, C, D, E and what the
+The expected verdicts are the hand analysis's matrix (docs/hotplug.md#expected-verdicts)
+for A, C, D, E and what the
 model finds for the other columns; a run that disagrees is reported and nothing is
 written. State counts and trace lengths are always taken from the run.
 
@@ -61,13 +62,13 @@ class Family:
     notes: dict[str, str] = field(default_factory=dict)
 
 
-S6_CASCADE = ("S6 is H in the reference, which argues from a sane start; the model "
+S6_CASCADE = ("S6 is H in the hand analysis, which argues from a sane start; the model "
               "finds a cascade after S3/S4: the cancel handler raised the refcount of a "
               "page that is now free, the next MEM_GOING_OFFLINE drops it below zero, "
               "test_pages_isolated accepts the PageBuddy page and __offline_isolated_pages "
               "BUGs on its count.")
-STRAY_U = ("S3 is H (U) in the reference: with transient speculative references, the "
-           "reference's assumption, it holds; a reference held across an offline/online "
+STRAY_U = ("S3 is H (U) in the hand analysis: with transient speculative references, the "
+           "hand analysis's assumption, it holds; a reference held across an offline/online "
            "cycle breaks it (skippable-v2-long-held-stray.toml).")
 
 FAMILIES: list[Family] = [
@@ -75,11 +76,11 @@ FAMILIES: list[Family] = [
         "1-unplugged-subblock",
         "a block with an unplugged virtio-mem subblock and a plugged free subblock, a "
         "stray reference, signals and the allocator",
-        "One fake-offline page is all the reference's S3/S4/S8 scenarios touch; the "
+        "One fake-offline page is all the hand analysis's S3/S4/S8 scenarios touch; the "
         "allocator may turn the plugged page into a migratable user page, so a successful "
         "offline may have work to do. One speculative holder taking one reference covers "
-        "every stray scenario "
-        "of reference 9.3; it is transient (dropped before the block is onlined again). "
+        "every stray scenario of docs/hotplug.md#speculative-references; it is "
+        "transient (dropped before the block is onlined again). "
         "Signals give the user-space failure path; the allocator shows freed unplugged "
         "memory being handed out.",
         {"blocks": 1, "pageblocks": 2, "pages": 1, "spare": 1},
@@ -99,7 +100,7 @@ FAMILIES: list[Family] = [
             "legacy-newest": S6_CASCADE + " S2 holds vacuously: the flag is never set.",
             "legacy-frozen": "Frozen pages cannot be referenced speculatively, so the "
                              "stray scenarios disappear. S2 holds vacuously.",
-            "naive-free": "S8 is U in the reference: this naive driver frees its pages "
+            "naive-free": "S8 is U in the hand analysis: this naive driver frees its pages "
                           "with a plain put and never adds them back to the managed count, "
                           "so the commit subtracts them twice. S2 holds vacuously.",
             "skippable-v1": STRAY_U,
@@ -122,7 +123,8 @@ FAMILIES: list[Family] = [
         "a fully unplugged block that virtio-mem offlines and removes, with a stray "
         "reference",
         "One fake-offline page and one transient speculative reference are all of "
-        "reference 9.3's S7b and L2 scenarios; no user actions interfere, so L2 is about "
+        "the hand analysis's S7b and L2 scenarios; no user actions interfere, so L2 is "
+        "about "
         "the driver's own retrying work item.",
         {"blocks": 1, "pageblocks": 1, "pages": 1, "spare": 0},
         {"population": "V", "stray": "transient", "user_offline": False,
@@ -145,7 +147,8 @@ FAMILIES: list[Family] = [
         "ZONE_MOVABLE, offlined by user space without signals",
         "ZONE_MOVABLE skips has_unmovable_pages, so only the scan, the test and the "
         "commit stand between offlining and the class-2 page (the Hyper-V case of "
-        "reference 5). The user page below it is migratable once (one spare page), so "
+        "docs/hotplug.md#the-ebusy-branch). The user page below it is migratable once "
+        "(one spare page), so "
         "the scan must get past it and no page persistently fails migration (L1's "
         "assumption).",
         {"blocks": 1, "pageblocks": 2, "pages": 1, "spare": 1},
@@ -163,7 +166,8 @@ FAMILIES: list[Family] = [
             "not-movable-rule-nocompaction": "A class-2 page has no movable ops, so the "
                                              "rule calls it skippable (S5).",
             "skippable-v1": "Without the -EBUSY branch the scan skips the class-2 page and "
-                            "test_pages_isolated rejects it forever (L1, reference 5).",
+                            "test_pages_isolated rejects it forever (L1, "
+                            "docs/hotplug.md#the-ebusy-branch).",
         },
     ),
     Family(
@@ -189,7 +193,8 @@ FAMILIES: list[Family] = [
         "6-balloon",
         "an inflated balloon page with one free page elsewhere, offlined by user space",
         "One balloon page and exactly enough memory elsewhere for its migration. Without "
-        "balloon compaction the page cannot be in ZONE_MOVABLE (reference 4), so that "
+        "balloon compaction the page cannot be in ZONE_MOVABLE "
+        "(docs/hotplug.md#balloon-pages), so that "
         "column uses ZONE_NORMAL.",
         {"blocks": 1, "pageblocks": 1, "pages": 1, "spare": 1},
         {"population": "B", "zone": "movable"},
@@ -295,7 +300,7 @@ EXTRAS: list[Extra] = [
           "PageOffline, so isolation succeeds even in a kernel zone; v1 has no -EBUSY "
           "branch, test_pages_isolated accepts poisoned pages before its PageOffline test, "
           "and the commit skips it: offlining completes over a page its owner still holds "
-          "(S5, and S8 as the page is counted as managed). The reference's S5 argument for "
+          "(S5, and S8 as the page is counted as managed). The hand analysis's S5 argument for "
           "v1 (isolation fails in kernel zones, the test rejects the page) misses poison.",
           {"blocks": 1, "pageblocks": 1, "pages": 1, "spare": 1},
           {"population": "X", "zone": "kernel", "hwpoison": True},
