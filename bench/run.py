@@ -1,7 +1,7 @@
 """`make bench`: our explicit engines against SPIN on the same instances, in one run.
 
 For every instance the model is exported to its SPIN twin (``check-model export``'s
-code), pan is compiled as shared/peers/spin/README.md says (exhaustive, no
+code), pan is compiled for an exhaustive search (no
 partial-order reduction, breadth-first: ``-DSAFETY -DNOREDUCE -DBFS``) and run with
 ``-c0`` (search to the end), and our engines explore the same system looking for
 deadlocks, which is what pan looks for in the twin (invalid end states). Each search

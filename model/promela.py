@@ -1,6 +1,6 @@
 """Export a transition system as a Promela model: the SPIN twin, for cross-checking.
 
-The twin has the single-process form of shared/peers/spin (``gen.py --form single``):
+The twin has a single-process form:
 global variables only, and one process whose body is one non-deterministic ``do``
 loop with one ``d_step { guard -> updates }`` option per action instance. A
 ``d_step`` is one indivisible transition that stores no intermediate state, and the

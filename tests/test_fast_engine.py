@@ -129,18 +129,13 @@ def test_agrees_with_bfs_on_textbook_models(name: str, n: int, broken: bool,
 
 
 def test_counts_equal_spins_for_pinned_instances() -> None:
-    counts = json.loads((ROOT.parent / "shared/peers/spin/counts.json").read_text()) \
-        if (ROOT.parent / "shared/peers/spin/counts.json").exists() else None
+    counts = json.loads((ROOT / "tests/data/spin_counts.json").read_text())
     pinned = {("philosophers", 8): 1154, ("philosophers", 11): 16238, ("peterson", 4): 4752,
               ("peterson", 5): 88560}
     for (name, n), states in pinned.items():
         exp = explore_vec(build_system(name, {"n": n}), [DEADLOCK_FREE])
         assert exp.distinct_states == states
-        if counts is not None:
-            key = "philo" if name == "philosophers" else name
-            table = counts.get(key) or counts.get(name) or {}
-            if str(n) in table:
-                assert table[str(n)] == states
+        assert counts[name][str(n)] == states
 
 
 def test_deadlock_trace_is_shortest_and_replays() -> None:

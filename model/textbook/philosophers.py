@@ -1,4 +1,4 @@
-"""Dining philosophers: the twin of the Promela ``philo`` model in shared/peers/spin.
+"""Dining philosophers: the twin of the classic Promela ``philo`` model.
 
 Philosopher i takes fork i (its left), then fork i+1 mod n (its right), eats, and
 puts both down. Same variables and guarded actions as the twin, so the number of
