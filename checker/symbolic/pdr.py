@@ -42,7 +42,7 @@ necessarily shortest. Liveness is unsupported here.
 from __future__ import annotations
 
 from mhpcheck.model.compile import compile_system
-from mhpcheck.model.errors import ModelError
+from mhpcheck.model.errors import InternalError, ModelError
 from mhpcheck.model.expr import TRUE, Expr
 from mhpcheck.model.system import Invariant, LeadsTo, Property, TransitionSystem
 from mhpcheck.model.trace import Trace
@@ -391,22 +391,31 @@ def trim(enc: Encoding, goal: Goal, inv: Expr, clock: Clock, seconds: float,
 
 
 def _from_obligations(ts: TransitionSystem, goal: Goal, outcome: Outcome) -> Trace | None:
-    """The path IC3's proof obligations lead along, run by the explicit semantics; None
-    if there is none or it ends in a model error (the search for a shortest trace then
-    reports that the way BFS would). For a step invariant the last step is the one the
-    bad cube was lifted for, which an error state need not enable."""
+    """The path IC3's proof obligations lead along, run and judged by the explicit
+    semantics; None if there is none, if it meets a model error on the way or at its
+    end, or if it does not end at a violation (or witness) at all. The search for a
+    shortest trace then runs and reports what BFS would.
+
+    IC3's path is a guide, not a proof: each obligation is a lifted cube, whose every
+    state reaches the bad states in some way, so the state the path meets there may be
+    an error state rather than the start of the bad step IC3 recorded (or an action
+    recorded for a bad step may not be enabled in it). Only the explicit run says which
+    it is, so every state before the last is expanded like BFS would (a model error
+    there comes first), and ``classify`` judges the end; its InternalError (nothing bad
+    where IC3 expected something) means only that this path is no trace."""
     if outcome.start is None:
         return None
     compiled = compile_system(ts)
     states = [outcome.start]
     try:
         for k in outcome.actions:
+            compiled.successors(states[-1])  # raises where BFS would report a model error
             nxt = compiled.apply[k](states[-1])
-            if nxt is None:  # the bad cube held an error state, not a bad step
+            if nxt is None:  # not enabled here: the path leaves the explicit semantics
                 return None
             states.append(nxt)
         return classify(ts, compiled, goal, states, list(outcome.actions), expanding=True)
-    except ModelError:
+    except (ModelError, InternalError):
         return None
 
 
