@@ -88,8 +88,12 @@ class Outcome:
 class IC3:
     def __init__(self, enc: Encoding, goal: Goal, clock: Clock, progress: ProgressFn,
                  seed: Sequence[Cube] = (), hints: Sequence[Cube] = (),
-                 facts: Sequence[Term] = (), guesses: Sequence[Guess] = ()) -> None:
+                 facts: Sequence[Term] = (), guesses: Sequence[Guess] = (),
+                 max_queries: int | None = None) -> None:
         self.enc = enc
+        #: give up ("unknown") after this many queries of the main solver: a budget
+        #: that, unlike seconds, ends the same way on every run
+        self.max_queries = max_queries
         self.goal = goal
         self.clock = clock
         self.progress = progress
@@ -237,6 +241,8 @@ class IC3:
 
     # -- queries ----------------------------------------------------------------------
     def _check(self, solver: z.Solver, assumptions: list[Term]) -> z.Answer:
+        if self.max_queries is not None and self.solver.checks >= self.max_queries:
+            raise TimeoutError(f"query budget ({self.max_queries}) spent")
         answer = solver.check(assumptions, timeout=self.clock.left())
         if answer == "unknown":
             raise TimeoutError(solver.reason_unknown())

@@ -27,7 +27,7 @@ it rules out this property's bad states too, it is the proof, at the cost of one
 query.
 
 Either way the invariant is trimmed (lemmas that only restate variable domains go,
-then lemmas the rest does not need, while time allows) and re-checked independently
+then lemmas the rest does not need, within a query budget) and re-checked independently
 by ``certificate.recheck`` (initiation by the explicit evaluator, consecution and
 strength over our own translation of the IR) before "proved" is reported. An
 invariant that fails the re-check gives "unknown", never "proved".
@@ -65,10 +65,13 @@ from .ic3 import IC3, Cube, Guess, Outcome, invariant_expr
 
 ENGINE = "pdr"
 
-#: Longest a proof's certificate is trimmed for, as a share of the time the proof took
-#: (and never more than this many seconds).
-TRIM_SHARE = 0.5
-TRIM_MAX_S = 20.0
+#: Queries a proof's certificate may be trimmed with: this share of the queries IC3 made,
+#: within these bounds. Like every budget here it counts queries or states, not
+#: seconds, so that the same system and property give the same certificate on every
+#: run; only the run's own timeout may stop it, with "unknown".
+TRIM_SHARE = 0.05
+TRIM_MIN_QUERIES = 200
+TRIM_MAX_QUERIES = 2000
 #: Seed IC3 with the model's Houdini invariant (houdini.py).
 HOUDINI = True
 #: Seed IC3 also with the lemmas of certificates already proved on the same system.
@@ -77,12 +80,13 @@ PROVED_KEY = "symbolic:proved-lemmas"
 PROVED_RELATIONS_KEY = "symbolic:proved-relations"
 #: The re-checked invariants of the properties proved on the same system, in order.
 INVARIANTS_KEY = "symbolic:invariants"
-#: Prove Houdini's dropped affine relations with IC3 first (``_prove_guesses``), with
-#: at most this share of the time left.
+#: Prove Houdini's dropped affine relations with IC3 first (``_prove_guesses``), in at
+#: most this many queries (the 2x2x1 hotplug proof needs about 10,000).
 GUESSES = True
-GUESS_SHARE = 0.8
-#: Share of that time a bounded bfs-vec run may take first, to drop the false guesses.
-REFUTE_SHARE = 0.1
+GUESS_QUERIES = 40_000
+#: States the bfs-vec runs that drop the false guesses may store (the first has no
+#: depth bound; hotplug 2x2x1 has 1.2 million states).
+REFUTE_STATES = 2_000_000
 #: States the search for a shortest counterexample may store (``_counterexample``).
 BFS_CAP = 20_000_000
 GUESSES_KEY = "symbolic:guesses"
@@ -132,7 +136,7 @@ def check(ts: TransitionSystem, prop: Property, budget: Budget,
         if relations:
             how += f" ({len(relations)} affine)"
     proved = _proved(enc, goal, invariant, clock, outcome.frames, how,
-                     fixed=len(relations) + len(fixed))
+                     fixed=len(relations) + len(fixed), queries=outcome.queries)
     _remember(enc, proved, {*fixed, *own}, set(relations))
     return proved
 
@@ -197,29 +201,28 @@ def _prove_guesses(enc: Encoding, clock: Clock, seed: list[Cube], relations: lis
     hit = memo.get(GUESSES_KEY)
     if isinstance(hit, tuple):
         return hit
-    left = clock.left()
-    sub = Clock(GUESS_SHARE * (left if left is not None else 60.0))
     now = enc.translator(enc.x)
     facts = [z.and_([now.defined(r), now.pred(r)]) for r in relations]
     out: tuple[list[Expr], list[Cube]] = ([], [])
     # false guesses are cheaper to find by search than by IC3 (which would first have
     # to fail to prove them): a short bfs-vec run drops those it reaches
-    if REFUTE_SHARE > 0:
-        first = Clock(REFUTE_SHARE * (left if left is not None else 60.0))
-        wrong = _refuted(enc.ts, guesses, None, first)
+    if REFUTE_STATES > 0:
+        wrong = _refuted(enc.ts, guesses, None, clock)
         guesses = [g for g in guesses if g not in wrong]
     while guesses:
         target = Invariant("affine-relations", "the relations affine.py guessed", (),
                            conjoin(guesses))
-        outcome = IC3(enc, make_goal(enc, target), sub, lambda _: None, seed, hints,
-                      facts).run()
-        if outcome.status == "unknown":  # out of time: a later proof with more may retry
-            return out
+        outcome = IC3(enc, make_goal(enc, target), clock, lambda _: None, seed, hints,
+                      facts, max_queries=GUESS_QUERIES).run()
+        if outcome.status == "unknown":
+            if clock.expired():  # out of time: a later proof with more may retry
+                return out
+            break  # out of queries: so would a retry be
         if outcome.status == "proved":
             have = set(seed)
             out = (guesses, [c for c in outcome.cubes if c not in have])
             break
-        wrong = _refuted(enc.ts, guesses, outcome.depth, sub)
+        wrong = _refuted(enc.ts, guesses, outcome.depth, clock)
         if not wrong:
             break
         guesses = [g for g in guesses if g not in wrong]
@@ -230,15 +233,16 @@ def _prove_guesses(enc: Encoding, clock: Clock, seed: list[Cube], relations: lis
 def _refuted(ts: TransitionSystem, guesses: list[Expr], depth: int | None,
              clock: Clock) -> set[Expr]:
     """The guesses that some state within ``depth`` steps of an initial state breaks
-    (IC3 found their conjunction broken that deep; None: as deep as ``clock`` allows),
-    by the vectorised explicit BFS: cheaper than a BMC path for a big conjunction.
-    Empty if none is found in time."""
+    (IC3 found their conjunction broken that deep; None: as deep as REFUTE_STATES
+    states allow), by the vectorised explicit BFS: cheaper than a BMC path for a big
+    conjunction. Empty if none is found in time."""
     from ..explicit.vector import check_safety_vec
     props = [Invariant(f"guess-{i}", "a guessed relation", (), g)
              for i, g in enumerate(guesses)]
     try:
         found = check_safety_vec(ts, props, Budget(
-            max_depth=None if depth is None else depth + 1, timeout=clock.left()))
+            max_depth=None if depth is None else depth + 1, max_states=REFUTE_STATES,
+            timeout=clock.left()))
     except ModelError:  # a model error shallower than the relations: nothing to learn
         return set()
     return {g for g, r in zip(guesses, found, strict=True) if r.verdict is Verdict.VIOLATED}
@@ -262,14 +266,12 @@ def _remember(enc: Encoding, proved: CheckResult, cubes: set[Cube],
 
 
 def _proved(enc: Encoding, goal: Goal, invariant: Expr, clock: Clock, depth: int,
-            how: str, fixed: int = 0) -> CheckResult:
+            how: str, fixed: int = 0, queries: int = 0) -> CheckResult:
+    """The proof by ``invariant`` (found with ``queries`` queries), trimmed and
+    re-checked; "unknown" if it fails the re-check."""
     ts, prop = enc.ts, goal.prop
-    proof_s = clock.elapsed
-    left = clock.left()
-    seconds = min(TRIM_MAX_S, TRIM_SHARE * proof_s + 1)
-    if left is not None:  # leave the re-check at least half of the time left
-        seconds = min(seconds, left / 2)
-    invariant = trim(enc, goal, invariant, clock, seconds, fixed)
+    budget = min(TRIM_MAX_QUERIES, max(TRIM_MIN_QUERIES, int(TRIM_SHARE * queries)))
+    invariant = trim(enc, goal, invariant, clock, budget, fixed)
     checked = recheck(enc, goal, invariant, clock)
     if not checked.ok:
         return result(prop, ENGINE, Verdict.UNKNOWN, clock, depth, bound="certificate",
@@ -328,10 +330,11 @@ def _spacer(enc: Encoding, goal: Goal, budget: Budget, progress: ProgressFn,
     return _proved(enc, goal, invariant, clock, levels, f"spacer, {levels} levels")
 
 
-def trim(enc: Encoding, goal: Goal, inv: Expr, clock: Clock, seconds: float,
+def trim(enc: Encoding, goal: Goal, inv: Expr, clock: Clock, queries: int,
          fixed: int = 0) -> Expr:
     """``inv`` without lemmas implied by the domains, then without lemmas not needed
-    (the first ``fixed`` lemmas are kept as they are).
+    (the first ``fixed`` lemmas are kept as they are), in at most ``queries`` queries:
+    the lemmas not tried by then stay.
 
     Each lemma is translated once, for the pre- and the post-state, behind a selector
     literal; a candidate subset is then one query for strength and one for consecution.
@@ -345,9 +348,8 @@ def trim(enc: Encoding, goal: Goal, inv: Expr, clock: Clock, seconds: float,
     s = z.Solver()
     s.add(enc.domain(enc.x))
     kept = list(range(min(fixed, len(parts))))
-    stop = clock.elapsed + seconds
     for i in range(len(kept), len(parts)):
-        if clock.elapsed >= stop or clock.expired():
+        if s.checks >= queries or clock.expired():
             kept.append(i)
             continue
         s.push()
@@ -382,7 +384,7 @@ def trim(enc: Encoding, goal: Goal, inv: Expr, clock: Clock, seconds: float,
         return cons == "unsat"
 
     j = len(kept) - 1
-    while j >= fixed and len(kept) > 1 and clock.elapsed < stop and not clock.expired():
+    while j >= fixed and len(kept) > 1 and s.checks + 2 <= queries and not clock.expired():
         candidate = kept[:j] + kept[j + 1:]
         if enough(candidate):
             kept = candidate
