@@ -334,7 +334,10 @@ def trim(enc: Encoding, goal: Goal, inv: Expr, clock: Clock, queries: int,
          fixed: int = 0) -> Expr:
     """``inv`` without lemmas implied by the domains, then without lemmas not needed
     (the first ``fixed`` lemmas are kept as they are), in at most ``queries`` queries:
-    the lemmas not tried by then stay.
+    the lemmas not tried by then stay. Under a timeout, trimming also stops while half
+    the time left at its start remains, for the re-check (a trimmed certificate is a
+    nicety, a re-checked one is the proof); only then may the result depend on the
+    machine's speed.
 
     Each lemma is translated once, for the pre- and the post-state, behind a selector
     literal; a candidate subset is then one query for strength and one for consecution.
@@ -347,9 +350,16 @@ def trim(enc: Encoding, goal: Goal, inv: Expr, clock: Clock, queries: int,
     nxt = [z.and_([nxt_tr.defined(x), nxt_tr.pred(x)]) for x in parts]
     s = z.Solver()
     s.add(enc.domain(enc.x))
+    left = clock.left()
+    reserve = None if left is None else left / 2
+
+    def late() -> bool:
+        now = clock.left()
+        return reserve is not None and now is not None and now <= reserve
+
     kept = list(range(min(fixed, len(parts))))
     for i in range(len(kept), len(parts)):
-        if s.checks >= queries or clock.expired():
+        if s.checks >= queries or late():
             kept.append(i)
             continue
         s.push()
@@ -384,7 +394,7 @@ def trim(enc: Encoding, goal: Goal, inv: Expr, clock: Clock, queries: int,
         return cons == "unsat"
 
     j = len(kept) - 1
-    while j >= fixed and len(kept) > 1 and s.checks + 2 <= queries and not clock.expired():
+    while j >= fixed and len(kept) > 1 and s.checks + 2 <= queries and not late():
         candidate = kept[:j] + kept[j + 1:]
         if enough(candidate):
             kept = candidate
