@@ -32,10 +32,17 @@ RUN_S = 3.0
 STOP_S = 5.0
 
 
+def _default_sigint() -> None:
+    """In the child: SIGINT as a terminal delivers it (a shell without job control
+    starts background jobs with SIGINT ignored, and exec keeps that)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @pytest.mark.parametrize("engine", sorted(CASES))
 def test_ctrl_c_stops_the_engine_promptly_without_a_verdict(engine: str) -> None:
     proc = subprocess.Popen([CHECK_MODEL, "check", *CASES[engine], "-q"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=_default_sigint)
     try:
         try:
             proc.wait(RUN_S)
