@@ -81,9 +81,9 @@ PROVED_RELATIONS_KEY = "symbolic:proved-relations"
 #: The re-checked invariants of the properties proved on the same system, in order.
 INVARIANTS_KEY = "symbolic:invariants"
 #: Prove Houdini's dropped affine relations with IC3 first (``_prove_guesses``), in at
-#: most this many queries (the 2x2x1 hotplug proof needs about 10,000).
+#: most this many queries (hotplug 2x2x1 needs about 10,000; 2x3x1 needed 50,000).
 GUESSES = True
-GUESS_QUERIES = 40_000
+GUESS_QUERIES = 100_000
 #: States the bfs-vec runs that drop the false guesses may store (the first has no
 #: depth bound; hotplug 2x2x1 has 1.2 million states).
 REFUTE_STATES = 2_000_000
