@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: check test lint bench install clean typecheck-tree browser
+.PHONY: check test fuzz lint bench install clean typecheck-tree browser
 
 $(STAMP): pyproject.toml setup.py
 	$(PY) -m venv $(VENV)
@@ -42,8 +42,29 @@ browser:
 	  fi; \
 	fi
 
+# The property-based tests draw from a fixed seed (tests/conftest.py prints it), so a red
+# build reproduces; SEED=N picks another.
+SEED ?=
 test: lint browser
-	$(BIN)/pytest
+	$(BIN)/pytest $(if $(SEED),--hypothesis-seed=$(SEED))
+
+# The same property-based tests with fresh random seeds and many more examples, under nice:
+# FUZZ_ROUNDS rounds of FUZZ_EXAMPLES examples per test, each round with a new seed (printed
+# before it runs; a failure reproduces with make test SEED=N, docs/design.md "Testing").
+FUZZ_ROUNDS ?= 5
+FUZZ_EXAMPLES ?= 1000
+FUZZ_TESTS ?= tests/test_agreement.py tests/test_replay_property.py \
+  tests/test_fast_engine.py::test_random_systems_agree \
+  tests/test_fast_engine.py::test_random_systems_with_bad_reads_agree
+fuzz: $(STAMP)
+	@for round in $$(seq $(FUZZ_ROUNDS)); do \
+	  seed=$$($(BIN)/python -c 'import secrets; print(secrets.randbits(64))'); \
+	  echo "fuzz round $$round of $(FUZZ_ROUNDS): seed $$seed, $(FUZZ_EXAMPLES) examples per test"; \
+	  MHP_AGREEMENT_EXAMPLES=$(FUZZ_EXAMPLES) MHP_HYPOTHESIS_PROFILE=fuzz nice -n 10 \
+	    $(BIN)/pytest $(FUZZ_TESTS) -p no:cacheprovider \
+	    --hypothesis-seed=$$seed --hypothesis-show-statistics \
+	    || { echo "fuzz: FAILED with seed $$seed"; exit 1; }; \
+	done
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py

@@ -295,6 +295,20 @@ def test_pdr_certificate_does_not_depend_on_what_ran_before_it() -> None:
     assert certificate() == first
 
 
+def test_pdr_gives_the_same_certificate_on_every_run() -> None:
+    """Peterson n=4 is large enough that trimming its certificate stops at a budget
+    (when that budget was seconds, six runs gave six certificates); the budget counts
+    queries, so two runs in fresh systems agree line for line."""
+    def certificate() -> str | None:
+        ts = build_system("peterson", {"n": 4})
+        r = check(ts, ts.property("mutual-exclusion"), "pdr", Budget())
+        assert r.verdict is Verdict.PROVED, r.message
+        return r.certificate
+
+    first = certificate()
+    assert first is not None and certificate() == first
+
+
 def test_pdr_counterexample_follows_ic3s_obligations_to_a_real_violation() -> None:
     from mhpcheck.checker.replay import replay
     from mhpcheck.checker.symbolic.common import Clock, make_goal

@@ -51,15 +51,19 @@ from .z3api import Term
 
 Cube = tuple[tuple[int, int], ...]
 
-#: Sampling budget: states by BFS, then random walks (count, length).
+#: Sampling budget: states by BFS, then random walks (count, length). Every budget here
+#: counts steps or queries, never seconds, so that one system always gives the same
+#: invariant (and PDR the same certificate), however busy the machine; only the run's
+#: own timeout may cut them short, and then the proof ends "unknown".
 BFS_STATES = 100000
 WALKS = 200
 WALK_LEN = 300
 #: Actions that must track a scalar for it to be a selector (``selectors``): ternary
 #: candidates for a selector of one action cost more pruning than they save.
 SELECTOR_ACTIONS = 3
-#: Share of the clock's time left that sampling and pruning may take.
-SHARE = 0.4
+#: Most queries pruning may make: each drops at least one candidate, so this bounds
+#: only systems with very many candidates, whose invariant IC3 then does without.
+PRUNE_QUERIES = 5000
 
 
 def _values(enc: Encoding, slot: int) -> list[int]:
@@ -69,14 +73,14 @@ def _values(enc: Encoding, slot: int) -> list[int]:
     return list(range(d.lo, d.hi + 1))
 
 
-def sample(enc: Encoding, clock: Clock, seconds: float) -> list[State]:
-    """Reachable states: BFS up to BFS_STATES, then random walks (model errors end a
-    path; the states seen so far still count)."""
+def sample(enc: Encoding, clock: Clock) -> list[State]:
+    """Reachable states: BFS up to BFS_STATES, then WALKS random walks of WALK_LEN
+    steps from a fixed random seed (model errors end a path; the states seen so far
+    still count). The same for every run unless ``clock`` runs out."""
     succ = compile_system(enc.ts).successors
-    stop = clock.elapsed + seconds
     seen: set[State] = set(enc.ts.init)
     queue = deque(seen)
-    while queue and len(seen) < BFS_STATES and clock.elapsed < stop:
+    while queue and len(seen) < BFS_STATES and not clock.expired():
         s = queue.popleft()
         try:
             nxt = succ(s)
@@ -89,7 +93,7 @@ def sample(enc: Encoding, clock: Clock, seconds: float) -> list[State]:
     rng = random.Random(1)
     inits = sorted(set(enc.ts.init))
     for _ in range(WALKS):
-        if clock.elapsed >= stop or not inits:
+        if clock.expired() or not inits:
             break
         s = rng.choice(inits)
         for _ in range(WALK_LEN):
@@ -200,11 +204,11 @@ class _Lits:
         return p
 
 
-def prune(enc: Encoding, cands: list[Cube], clock: Clock, seconds: float,
+def prune(enc: Encoding, cands: list[Cube], clock: Clock, queries: int = PRUNE_QUERIES,
           exprs: Sequence[Expr] = ()) -> tuple[list[Cube], list[Expr]] | None:
     """The largest inductive subset of the cube candidates ``cands`` and the lemma
-    candidates ``exprs`` together (Houdini); None when out of time."""
-    stop = clock.elapsed + seconds
+    candidates ``exprs`` together (Houdini); None after ``queries`` queries or when
+    ``clock`` runs out."""
     s = z.Solver()
     s.add(enc.domain(enc.x))
     s.add(enc.domain(enc.xn))
@@ -238,12 +242,11 @@ def prune(enc: Encoding, cands: list[Cube], clock: Clock, seconds: float,
 
     alive = list(range(n + len(exprs)))
     while alive:
-        left = stop - clock.elapsed
-        if left <= 0:
+        if clock.expired() or s.checks >= queries:
             return None
         s.push()
         s.add(z.or_raw([broken[k] for k in alive]))
-        answer = s.check([acts[k] for k in alive], timeout=left)
+        answer = s.check([acts[k] for k in alive], timeout=clock.left())
         if answer == "unsat":
             s.pop()
             break
@@ -275,13 +278,11 @@ def invariant(enc: Encoding, clock: Clock) -> Found:
     each checked like any lemma before it is used)."""
     if enc.learned.houdini is not None:
         return enc.learned.houdini
-    left = clock.left()
-    budget = SHARE * (left if left is not None else 60.0)
-    states = sample(enc, clock, budget / 3)
+    states = sample(enc, clock)
     cands = candidates(enc, states, selectors(enc.ts))
-    guessed = affine.relations(enc.ts, states, budget / 6)
+    guessed = affine.relations(enc.ts, states, clock.left())  # only the run's timeout
     exprs = [affine.as_expr(enc.ts, r) for r in guessed]
-    pruned = prune(enc, cands, clock, budget - budget / 3, exprs)
+    pruned = prune(enc, cands, clock, PRUNE_QUERIES, exprs)
     if pruned is None:
         return Found()
     found, relations = pruned

@@ -88,8 +88,12 @@ class Outcome:
 class IC3:
     def __init__(self, enc: Encoding, goal: Goal, clock: Clock, progress: ProgressFn,
                  seed: Sequence[Cube] = (), hints: Sequence[Cube] = (),
-                 facts: Sequence[Term] = (), guesses: Sequence[Guess] = ()) -> None:
+                 facts: Sequence[Term] = (), guesses: Sequence[Guess] = (),
+                 max_queries: int | None = None) -> None:
         self.enc = enc
+        #: give up ("unknown") after this many queries of the main solver: a budget
+        #: that, unlike seconds, ends the same way on every run
+        self.max_queries = max_queries
         self.goal = goal
         self.clock = clock
         self.progress = progress
@@ -237,6 +241,8 @@ class IC3:
 
     # -- queries ----------------------------------------------------------------------
     def _check(self, solver: z.Solver, assumptions: list[Term]) -> z.Answer:
+        if self.max_queries is not None and self.solver.checks >= self.max_queries:
+            raise TimeoutError(f"query budget ({self.max_queries}) spent")
         answer = solver.check(assumptions, timeout=self.clock.left())
         if answer == "unknown":
             raise TimeoutError(solver.reason_unknown())
@@ -298,15 +304,21 @@ class IC3:
         assumptions = [self.cur_lit(lit) for lit in full]  # defined outside push
         lift.push()
         lift.add(z.not_(self.lift_bad))
-        action = m.value(self.enc.a)
-        if self.goal.step and 0 <= action < self.enc.n_actions:  # (an error state: any)
+        # a step invariant's bad cube is a bad step (its action is the model's, which
+        # the transition relation pins) or an error state (where the model leaves the
+        # action free: any value it picks names no step, so none is recorded); an
+        # error state that also starts a bad step counts as the error state, and the
+        # search for a shortest trace decides which one BFS meets first
+        action: int | None = None
+        if self.goal.step and not m.value(self.enc.error):
+            action = m.value(self.enc.a)
+            assert 0 <= action < self.enc.n_actions, action
             assumptions.append(z.eq(self.enc.a, z.int_val(action)))
         answer = self._check(lift, assumptions)
         core = self._core_lits(lift.unsat_core()) if answer == "unsat" else set(full)
         lift.pop()
         cube = tuple(sorted(core))
-        self._bad_action = action if self.goal.step and 0 <= action < self.enc.n_actions \
-            else None
+        self._bad_action = action
         # a lifted bad cube holds no initial state (they were checked); if lifting went
         # wrong anyway, keep the concrete state rather than block the initial states
         return cube if self.meets_init(cube) is None else full

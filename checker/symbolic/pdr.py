@@ -28,7 +28,7 @@ one (``_reuse``): where it rules out this property's bad states too, it is the p
 at the cost of one query.
 
 Either way the invariant is trimmed (lemmas that only restate variable domains go,
-then lemmas the rest does not need, while time allows) and re-checked independently
+then lemmas the rest does not need, within a query budget) and re-checked independently
 by ``certificate.recheck`` (initiation by the explicit evaluator, consecution and
 strength over our own translation of the IR) before "proved" is reported. An
 invariant that fails the re-check gives "unknown", never "proved".
@@ -43,7 +43,7 @@ necessarily shortest. Liveness is unsupported here.
 from __future__ import annotations
 
 from mhpcheck.model.compile import compile_system
-from mhpcheck.model.errors import ModelError
+from mhpcheck.model.errors import InternalError, ModelError
 from mhpcheck.model.expr import TRUE, Expr
 from mhpcheck.model.system import Invariant, Property, TransitionSystem
 from mhpcheck.model.trace import Trace
@@ -67,20 +67,24 @@ from .learned import Learned
 
 ENGINE = "pdr"
 
-#: Longest a proof's certificate is trimmed for, as a share of the time the proof took
-#: (and never more than this many seconds).
-TRIM_SHARE = 0.5
-TRIM_MAX_S = 20.0
+#: Queries a proof's certificate may be trimmed with: this share of the queries IC3 made,
+#: within these bounds. Like every budget here it counts queries or states, not
+#: seconds, so that the same system and property give the same certificate on every
+#: run; only the run's own timeout may stop it, with "unknown".
+TRIM_SHARE = 0.05
+TRIM_MIN_QUERIES = 200
+TRIM_MAX_QUERIES = 2000
 #: Seed IC3 with the model's Houdini invariant (houdini.py).
 HOUDINI = True
 #: Seed IC3 also with the lemmas of certificates already proved on the same system.
 SHARE_PROVED = True
-#: Prove Houdini's dropped affine relations with IC3 first (``_prove_guesses``), with
-#: at most this share of the time left.
+#: Prove Houdini's dropped affine relations with IC3 first (``_prove_guesses``), in at
+#: most this many queries (hotplug 2x2x1 needs about 10,000; 2x3x1 needed 50,000).
 GUESSES = True
-GUESS_SHARE = 0.8
-#: Share of that time a bounded bfs-vec run may take first, to drop the false guesses.
-REFUTE_SHARE = 0.1
+GUESS_QUERIES = 100_000
+#: States the bfs-vec runs that drop the false guesses may store (the first has no
+#: depth bound; hotplug 2x2x1 has 1.2 million states).
+REFUTE_STATES = 2_000_000
 #: States the search for a shortest counterexample may store (``_counterexample``).
 BFS_CAP = 20_000_000
 
@@ -127,7 +131,7 @@ def check(ts: TransitionSystem, prop: Property, budget: Budget,
         if relations:
             how += f" ({len(relations)} affine)"
     proved = _proved(enc, goal, invariant, clock, outcome.frames, how,
-                     fixed=len(relations) + len(fixed))
+                     fixed=len(relations) + len(fixed), queries=outcome.queries)
     _remember(enc, proved, {*fixed, *own}, set(relations))
     return proved
 
@@ -183,29 +187,28 @@ def _prove_guesses(enc: Encoding, clock: Clock, seed: list[Cube], relations: lis
     proof assumes joins its certificate, which is re-checked as a whole."""
     if enc.learned.guesses is not None:
         return enc.learned.guesses
-    left = clock.left()
-    sub = Clock(GUESS_SHARE * (left if left is not None else 60.0))
     now = enc.translator(enc.x)
     facts = [z.and_([now.defined(r), now.pred(r)]) for r in relations]
     out: tuple[list[Expr], list[Cube]] = ([], [])
     # false guesses are cheaper to find by search than by IC3 (which would first have
     # to fail to prove them): a short bfs-vec run drops those it reaches
-    if REFUTE_SHARE > 0:
-        first = Clock(REFUTE_SHARE * (left if left is not None else 60.0))
-        wrong = _refuted(enc.ts, guesses, None, first)
+    if REFUTE_STATES > 0:
+        wrong = _refuted(enc.ts, guesses, None, clock)
         guesses = [g for g in guesses if g not in wrong]
     while guesses:
         target = Invariant("affine-relations", "the relations affine.py guessed", (),
                            conjoin(guesses))
-        outcome = IC3(enc, make_goal(enc, target), sub, lambda _: None, seed, hints,
-                      facts).run()
-        if outcome.status == "unknown":  # out of time: a later proof with more may retry
-            return out
+        outcome = IC3(enc, make_goal(enc, target), clock, lambda _: None, seed, hints,
+                      facts, max_queries=GUESS_QUERIES).run()
+        if outcome.status == "unknown":
+            if clock.expired():  # out of time: a later proof with more may retry
+                return out
+            break  # out of queries: so would a retry be
         if outcome.status == "proved":
             have = set(seed)
             out = (guesses, [c for c in outcome.cubes if c not in have])
             break
-        wrong = _refuted(enc.ts, guesses, outcome.depth, sub)
+        wrong = _refuted(enc.ts, guesses, outcome.depth, clock)
         if not wrong:
             break
         guesses = [g for g in guesses if g not in wrong]
@@ -216,15 +219,16 @@ def _prove_guesses(enc: Encoding, clock: Clock, seed: list[Cube], relations: lis
 def _refuted(ts: TransitionSystem, guesses: list[Expr], depth: int | None,
              clock: Clock) -> set[Expr]:
     """The guesses that some state within ``depth`` steps of an initial state breaks
-    (IC3 found their conjunction broken that deep; None: as deep as ``clock`` allows),
-    by the vectorised explicit BFS: cheaper than a BMC path for a big conjunction.
-    Empty if none is found in time."""
+    (IC3 found their conjunction broken that deep; None: as deep as REFUTE_STATES
+    states allow), by the vectorised explicit BFS: cheaper than a BMC path for a big
+    conjunction. Empty if none is found in time."""
     from ..explicit.vector import check_safety_vec
     props = [Invariant(f"guess-{i}", "a guessed relation", (), g)
              for i, g in enumerate(guesses)]
     try:
         found = check_safety_vec(ts, props, Budget(
-            max_depth=None if depth is None else depth + 1, timeout=clock.left()))
+            max_depth=None if depth is None else depth + 1, max_states=REFUTE_STATES,
+            timeout=clock.left()))
     except ModelError:  # a model error shallower than the relations: nothing to learn
         return set()
     return {g for g, r in zip(guesses, found, strict=True) if r.verdict is Verdict.VIOLATED}
@@ -248,14 +252,12 @@ def _remember(enc: Encoding, proved: CheckResult, cubes: set[Cube],
 
 
 def _proved(enc: Encoding, goal: Goal, invariant: Expr, clock: Clock, depth: int,
-            how: str, fixed: int = 0) -> CheckResult:
+            how: str, fixed: int = 0, queries: int = 0) -> CheckResult:
+    """The proof by ``invariant`` (found with ``queries`` queries), trimmed and
+    re-checked; "unknown" if it fails the re-check."""
     ts, prop = enc.ts, goal.prop
-    proof_s = clock.elapsed
-    left = clock.left()
-    seconds = min(TRIM_MAX_S, TRIM_SHARE * proof_s + 1)
-    if left is not None:  # leave the re-check at least half of the time left
-        seconds = min(seconds, left / 2)
-    invariant = trim(enc, goal, invariant, clock, seconds, fixed)
+    budget = min(TRIM_MAX_QUERIES, max(TRIM_MIN_QUERIES, int(TRIM_SHARE * queries)))
+    invariant = trim(enc, goal, invariant, clock, budget, fixed)
     checked = recheck(enc, goal, invariant, clock)
     if not checked.ok:
         return result(prop, ENGINE, Verdict.UNKNOWN, clock, depth, bound="certificate",
@@ -314,10 +316,14 @@ def _spacer(enc: Encoding, goal: Goal, budget: Budget, progress: ProgressFn,
     return _proved(enc, goal, invariant, clock, levels, f"spacer, {levels} levels")
 
 
-def trim(enc: Encoding, goal: Goal, inv: Expr, clock: Clock, seconds: float,
+def trim(enc: Encoding, goal: Goal, inv: Expr, clock: Clock, queries: int,
          fixed: int = 0) -> Expr:
     """``inv`` without lemmas implied by the domains, then without lemmas not needed
-    (the first ``fixed`` lemmas are kept as they are).
+    (the first ``fixed`` lemmas are kept as they are), in at most ``queries`` queries:
+    the lemmas not tried by then stay. Under a timeout, trimming also stops while half
+    the time left at its start remains, for the re-check (a trimmed certificate is a
+    nicety, a re-checked one is the proof); only then may the result depend on the
+    machine's speed.
 
     Each lemma is translated once, for the pre- and the post-state, behind a selector
     literal; a candidate subset is then one query for strength and one for consecution.
@@ -330,10 +336,16 @@ def trim(enc: Encoding, goal: Goal, inv: Expr, clock: Clock, seconds: float,
     nxt = [z.and_([nxt_tr.defined(x), nxt_tr.pred(x)]) for x in parts]
     s = z.Solver()
     s.add(enc.domain(enc.x))
+    left = clock.left()
+    reserve = None if left is None else left / 2
+
+    def late() -> bool:
+        now = clock.left()
+        return reserve is not None and now is not None and now <= reserve
+
     kept = list(range(min(fixed, len(parts))))
-    stop = clock.elapsed + seconds
     for i in range(len(kept), len(parts)):
-        if clock.elapsed >= stop or clock.expired():
+        if s.checks >= queries or late():
             kept.append(i)
             continue
         s.push()
@@ -368,7 +380,7 @@ def trim(enc: Encoding, goal: Goal, inv: Expr, clock: Clock, seconds: float,
         return cons == "unsat"
 
     j = len(kept) - 1
-    while j >= fixed and len(kept) > 1 and clock.elapsed < stop and not clock.expired():
+    while j >= fixed and len(kept) > 1 and s.checks + 2 <= queries and not late():
         candidate = kept[:j] + kept[j + 1:]
         if enough(candidate):
             kept = candidate
@@ -377,22 +389,31 @@ def trim(enc: Encoding, goal: Goal, inv: Expr, clock: Clock, seconds: float,
 
 
 def _from_obligations(ts: TransitionSystem, goal: Goal, outcome: Outcome) -> Trace | None:
-    """The path IC3's proof obligations lead along, run by the explicit semantics; None
-    if there is none or it ends in a model error (the search for a shortest trace then
-    reports that the way BFS would). For a step invariant the last step is the one the
-    bad cube was lifted for, which an error state need not enable."""
+    """The path IC3's proof obligations lead along, run and judged by the explicit
+    semantics; None if there is none, if it meets a model error on the way or at its
+    end, or if it does not end at a violation (or witness) at all. The search for a
+    shortest trace then runs and reports what BFS would.
+
+    IC3's path is a guide, not a proof: each obligation is a lifted cube, whose every
+    state reaches the bad states in some way, so the state the path meets there may be
+    an error state rather than the start of the bad step IC3 recorded (or an action
+    recorded for a bad step may not be enabled in it). Only the explicit run says which
+    it is, so every state before the last is expanded like BFS would (a model error
+    there comes first), and ``classify`` judges the end; its InternalError (nothing bad
+    where IC3 expected something) means only that this path is no trace."""
     if outcome.start is None:
         return None
     compiled = compile_system(ts)
     states = [outcome.start]
     try:
         for k in outcome.actions:
+            compiled.successors(states[-1])  # raises where BFS would report a model error
             nxt = compiled.apply[k](states[-1])
-            if nxt is None:  # the bad cube held an error state, not a bad step
+            if nxt is None:  # not enabled here: the path leaves the explicit semantics
                 return None
             states.append(nxt)
         return classify(ts, compiled, goal, states, list(outcome.actions), expanding=True)
-    except ModelError:
+    except (ModelError, InternalError):
         return None
 
 

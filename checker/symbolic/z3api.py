@@ -9,7 +9,11 @@ the model's IR without z3 leaking out.
 
 from __future__ import annotations
 
+import contextvars
 import functools
+import signal
+import socket
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, NewType, ParamSpec, TypeVar
@@ -31,36 +35,106 @@ def version() -> str:
 
 
 # -- contexts ----------------------------------------------------------------------------
-#: The Z3 context new terms and solvers are made in (None: Z3's main context).
-_context: Any = None
+class _Run:
+    """The Z3 context of one engine run, and whether Ctrl-C (SIGINT) interrupted it.
+
+    Z3's own Ctrl-C handling is off (``ctrl_c`` false on every solver): it would take
+    the signal from Python, turn a check into a plain "unknown" (which BMC, say, reads
+    as "nothing found in time") and leave Python none the wiser. Instead, in the main
+    thread, Python's signal handler writes the signal's number to a socket (its wakeup
+    fd) even while a Z3 call holds the main thread; a watcher thread reads it and
+    interrupts the context, so the call returns within milliseconds. Python then raises
+    KeyboardInterrupt in the main thread, and where a Z3 callback swallowed it (an
+    interrupted Spacer query raises a Z3Exception from inside one), ``check_interrupt``
+    raises it again from the flag the watcher set.
+    """
+
+    def __init__(self) -> None:
+        self.ctx = z3.Context()
+        self.interrupted = False
+        self._socks: tuple[socket.socket, socket.socket] | None = None
+        self._old_fd = -1
+        self._watcher: threading.Thread | None = None
+
+    def __enter__(self) -> _Run:
+        if threading.current_thread() is not threading.main_thread():
+            return self  # signals reach the main thread only
+        read, write = socket.socketpair()
+        write.setblocking(False)
+        try:
+            self._old_fd = signal.set_wakeup_fd(write.fileno(), warn_on_full_buffer=False)
+        except ValueError:  # no Python handler can run here: leave signals alone
+            read.close()
+            write.close()
+            return self
+        self._socks = (read, write)
+        self._watcher = threading.Thread(target=self._watch, args=(read,),
+                                         name="z3-interrupt", daemon=True)
+        self._watcher.start()
+        return self
+
+    def _watch(self, read: socket.socket) -> None:
+        while data := read.recv(64):
+            if signal.SIGINT in data:
+                self.interrupted = True
+                self.ctx.interrupt()
+
+    def __exit__(self, *exc: object) -> None:
+        if self._socks is None:
+            return
+        signal.set_wakeup_fd(self._old_fd, warn_on_full_buffer=False)
+        read, write = self._socks
+        write.shutdown(socket.SHUT_RDWR)  # the watcher's recv returns b""
+        if self._watcher is not None:
+            self._watcher.join()
+        write.close()
+        read.close()
+        self._socks = None
+
+
+#: The run whose context new terms and solvers are made in (None: Z3's main context).
+#: A context variable, not a global: each thread (and nested run) sees its own.
+_current: contextvars.ContextVar[_Run | None] = contextvars.ContextVar("z3_run", default=None)
 P = ParamSpec("P")
 R = TypeVar("R")
 
 
+def _ctx() -> Any:
+    run = _current.get()
+    return None if run is None else run.ctx
+
+
+def check_interrupt() -> None:
+    """Raise KeyboardInterrupt if Ctrl-C interrupted the current run's Z3 calls."""
+    run = _current.get()
+    if run is not None and run.interrupted:
+        raise KeyboardInterrupt
+
+
 def fresh_context(fn: Callable[P, R]) -> Callable[P, R]:
-    """``fn`` with every term and solver it makes in a new Z3 context. Z3's search
-    follows the order terms were created in, so without this an engine's answer (a
-    certificate's lemmas, the time it takes) would depend on what else ran before it
-    in the same process: the same spec would give another certificate when run with
-    others."""
+    """``fn`` with every term and solver it makes in a new Z3 context, which Ctrl-C
+    interrupts (``_Run``). Z3's search follows the order terms were created in, so
+    without this an engine's answer (a certificate's lemmas, the time it takes) would
+    depend on what else ran before it in the same process: the same spec would give
+    another certificate when run with others."""
     @functools.wraps(fn)
     def run(*args: P.args, **kwargs: P.kwargs) -> R:
-        global _context
-        outer, _context = _context, z3.Context()
-        try:
-            return fn(*args, **kwargs)
-        finally:
-            _context = outer
+        with _Run() as current:
+            token = _current.set(current)
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                _current.reset(token)
     return run
 
 
 # -- constants and variables -------------------------------------------------------------
 def bool_var(name: str) -> Term:
-    return Term(z3.Bool(name, _context))
+    return Term(z3.Bool(name, _ctx()))
 
 
 def int_var(name: str) -> Term:
-    return Term(z3.Int(name, _context))
+    return Term(z3.Int(name, _ctx()))
 
 
 def var(name: str, sort: SortName) -> Term:
@@ -68,15 +142,15 @@ def var(name: str, sort: SortName) -> Term:
 
 
 def true() -> Term:
-    return Term(z3.BoolVal(True, _context))
+    return Term(z3.BoolVal(True, _ctx()))
 
 
 def false() -> Term:
-    return Term(z3.BoolVal(False, _context))
+    return Term(z3.BoolVal(False, _ctx()))
 
 
 def int_val(value: int) -> Term:
-    return Term(z3.IntVal(value, _context))
+    return Term(z3.IntVal(value, _ctx()))
 
 
 def is_bool(t: Term) -> bool:
@@ -326,8 +400,9 @@ class Solver:
     """
 
     def __init__(self, finite: bool = True) -> None:
-        self._ctx = _context
-        self._s = z3.SolverFor("QF_FD", ctx=_context) if finite else z3.Solver(ctx=_context)
+        self._ctx = _ctx()
+        self._s = z3.SolverFor("QF_FD", ctx=self._ctx) if finite else z3.Solver(ctx=self._ctx)
+        self._s.set("ctrl_c", False)  # Ctrl-C interrupts the context instead (``_Run``)
         self._finite = finite
         self._levels: list[list[object]] = [[]]
         self.checks = 0
@@ -347,6 +422,7 @@ class Solver:
 
     def _general(self) -> None:
         self._s = z3.Solver(ctx=self._ctx)
+        self._s.set("ctrl_c", False)
         self._finite = False
         for i, level in enumerate(self._levels):
             if i:
@@ -359,6 +435,8 @@ class Solver:
         self._s.set("timeout", _ms(timeout) if timeout is not None else 4294967295)
         self.checks += 1
         r = self._s.check(*assumptions)
+        if r == z3.unknown:
+            check_interrupt()
         if r == z3.unknown and self._finite and "timeout" not in self.reason_unknown() \
                 and "canceled" not in self.reason_unknown():
             self._general()
@@ -395,8 +473,9 @@ class Horn:
     """Constrained Horn clauses solved by Spacer (IC3/PDR generalised to SMT)."""
 
     def __init__(self, timeout: float | None = None) -> None:
-        self._fp = z3.Fixedpoint(ctx=_context)
+        self._fp = z3.Fixedpoint(ctx=_ctx())
         self._fp.set(engine="spacer")
+        self._fp.set("ctrl_c", False)  # Ctrl-C interrupts the context instead (``_Run``)
         # keep the transition relation as written: no inlining or slicing of arguments
         self._fp.set("xform.inline_linear", False)
         self._fp.set("xform.inline_eager", False)
@@ -407,8 +486,9 @@ class Horn:
         self._why = ""
 
     def relation(self, name: str, sorts: Sequence[SortName]) -> Relation:
-        z3sorts = [z3.BoolSort(_context) if s == "bool" else z3.IntSort(_context) for s in sorts]
-        f = z3.Function(name, *z3sorts, z3.BoolSort(_context))
+        ctx = _ctx()
+        z3sorts = [z3.BoolSort(ctx) if s == "bool" else z3.IntSort(ctx) for s in sorts]
+        f = z3.Function(name, *z3sorts, z3.BoolSort(ctx))
         self._fp.register_relation(f)
         return Relation(f, len(sorts))
 
@@ -424,9 +504,12 @@ class Horn:
         """Is ``rel`` (a nullary error relation) derivable? sat: yes (unsafe)."""
         try:
             r = self._fp.query(rel._f)
-        except z3.Z3Exception as err:  # a timeout surfaces as "canceled"
+        except z3.Z3Exception as err:  # a timeout surfaces as "canceled"; so does Ctrl-C
+            check_interrupt()
             self._why = str(err)
             return "unknown"
+        if r == z3.unknown:
+            check_interrupt()
         if r == z3.sat:
             return "sat"
         if r == z3.unsat:
