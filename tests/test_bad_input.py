@@ -484,3 +484,21 @@ def test_a_bad_option_is_one_line_naming_it_and_a_bare_command_shows_its_help() 
     code, out, err = cli("trace")
     assert code == EXIT_ERROR and err.startswith("Usage: ") and " trace " in err
     assert "show" in err and "error" not in err
+
+
+def test_ctrl_c_while_the_command_line_loads_is_exit_130_without_a_traceback(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """A Ctrl-C in the first second, while click, rich and numpy load, hits an import."""
+    import types
+
+    from mhpcheck import entry
+
+    class Loading(types.ModuleType):
+        def __getattr__(self, name: str) -> Any:
+            raise KeyboardInterrupt
+
+    monkeypatch.setitem(sys.modules, "mhpcheck.cli.main", Loading("mhpcheck.cli.main"))
+    with pytest.raises(SystemExit) as stop:
+        entry.main()
+    assert stop.value.code == EXIT_INTERRUPTED
+    assert capsys.readouterr().err == "check-model: error: interrupted (while loading)\n"
