@@ -69,7 +69,8 @@ def simulate_cmd(model: str, params: tuple[str, ...], knobs: tuple[str, ...],
         result = checker.check(prop_obj, "simulate", Budget(depth, max_states, timeout),
                                progress, runs=runs, seed=seed)
     if as_json:
-        entry: dict[str, object] = {"model": model, "params": dict(ts.params), "knobs": dict(ts.knobs)}
+        entry: dict[str, object] = {"model": model, "params": dict(ts.params),
+                                    "knobs": dict(ts.knobs)}
         entry.update(result_json(result, ts))
         entry.update(simulation_json(result))
         click.echo(json.dumps(entry, indent=1, sort_keys=True))
