@@ -7,7 +7,8 @@ picked at random, each step an enabled transition picked at random, for at most
 reaches, all of its successors are computed (to pick one), and every one of them is
 checked: invariants and reachability targets on each successor, step invariants on each
 transition, deadlock where there is no successor. A violation is thus found one step
-before the walk would take it.
+before the walk would take it, and walks of depth D check exactly the states up to D
+steps deep that they meet, as ``bfs`` with ``max_depth`` D checks all of them.
 
 The search is deterministic: one ``random.Random(seed)`` makes every choice, and the
 choices depend only on the seed and the model, never on the properties checked; so the
