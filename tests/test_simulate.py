@@ -214,7 +214,7 @@ def test_runs_and_seed_are_simulate_options_only(peterson: Checker) -> None:
         peterson.check("mutual-exclusion", "simulate", runs=0)
     with pytest.raises(UsageError, match="seed must not be negative"):
         peterson.check("mutual-exclusion", "simulate", seed=-1)
-    with pytest.raises(UsageError, match="engine bfs takes no option runs.*simulate"):
+    with pytest.raises(UsageError, match=r"engine bfs takes no option runs.*simulate"):
         peterson.check("mutual-exclusion", "bfs", runs=5)
     with pytest.raises(UsageError, match="engine simulate takes no option symmetry"):
         peterson.check("mutual-exclusion", "simulate", symmetry=True)
