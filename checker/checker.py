@@ -33,6 +33,7 @@ from mhpcheck.model.system import LeadsTo, Property, TransitionSystem
 from .engine import KINDS, LIVENESS, SAFETY, Engine, Options, Run
 from .explicit.bfs import Exploration, explore, result_of
 from .explicit.liveness import check_leads_to
+from .explicit.simulate import check_by_simulation
 from .explicit.vector import explore_vec, result_of_vec
 from .explicit.vector_compile import BatchSystem, compile_batch, layout_of
 from .replay import replay
@@ -144,10 +145,26 @@ class Inductive:
                 for p in props]
 
 
+class Simulate:
+    """Random simulation: seeded random walks (``runs`` of them, each at most the
+    budget's ``max_depth`` steps) checking safety properties on every state and step
+    they generate; a violation or a target found, else holds-up-to-bound."""
+
+    name = "simulate"
+    kinds = SAFETY
+    options: Mapping[str, frozenset[str]] = {"runs": SAFETY, "seed": SAFETY}
+    batch = True
+
+    def check(self, run: Run, props: Sequence[Property], budget: Budget,
+              progress: ProgressFn) -> list[CheckResult]:
+        return check_by_simulation(run.compiled, props, budget, progress, run.options.runs,
+                                   run.options.seed)
+
+
 #: Every engine by name: the one table.
 ENGINES: dict[str, Engine] = {e.name: e for e in (
     Bfs(), BfsVec(), Bmc(), KInduction(), Pdr("pdr", "ic3"), Pdr("pdr-spacer", "spacer"),
-    Inductive())}
+    Inductive(), Simulate())}
 
 
 def engines_for(kind: str) -> tuple[str, ...]:
@@ -200,22 +217,26 @@ class Checker:
 
     def check(self, prop: Property | str, engine: str = "bfs", budget: Budget = UNBOUNDED,
               progress: ProgressFn = no_progress, *, symmetry: bool = False,
-              invariants: Sequence[str] = ()) -> CheckResult:
+              invariants: Sequence[str] = (), runs: int | None = None,
+              seed: int | None = None) -> CheckResult:
         """Check one property with the named engine."""
         return self.check_many([prop], engine, budget, progress, symmetry=symmetry,
-                               invariants=invariants)[0]
+                               invariants=invariants, runs=runs, seed=seed)[0]
 
     def check_many(self, props: Sequence[Property | str], engine: str = "bfs",
                    budget: Budget = UNBOUNDED, progress: ProgressFn = no_progress, *,
                    symmetry: bool = False, invariants: Sequence[str] = (),
-                   total_timeout: float | None = None) -> list[CheckResult]:
+                   total_timeout: float | None = None, runs: int | None = None,
+                   seed: int | None = None) -> list[CheckResult]:
         """Check several properties with one engine and budget, sharing what the engine
         can share within this call: one exploration (bfs, bfs-vec), proved invariants
-        (pdr). ``budget`` applies to each property; ``total_timeout`` caps the whole call
-        (properties left when it runs out are "unknown", not run)."""
+        (pdr), one set of walks (simulate). ``budget`` applies to each property;
+        ``total_timeout`` caps the whole call (properties left when it runs out are
+        "unknown", not run). ``runs`` and ``seed`` are simulate's: how many walks (each
+        ``budget.max_depth`` steps at most) and from which seed."""
         chosen = [self.property(p) for p in props]
         eng = get_engine(engine)
-        options = Options(symmetry, tuple(invariants))
+        options = Options(symmetry, tuple(invariants), runs, seed)
         admit(eng, chosen, options)
         run = Run(self.ts, self.compiled, lambda: self.batch, Learned(), options)
         t0 = time.perf_counter()
@@ -300,15 +321,17 @@ def check(model: TransitionSystem | Model, prop: Property | str, engine: str = "
           budget: Budget = UNBOUNDED, progress: ProgressFn = no_progress, *,
           max_depth: int | None = None, max_states: int | None = None,
           timeout: float | None = None, symmetry: bool = False,
-          invariants: Sequence[str] = ()) -> CheckResult:
+          invariants: Sequence[str] = (), runs: int | None = None,
+          seed: int | None = None) -> CheckResult:
     """Check one property of a model (or a built system) with the named engine; the
-    budget is ``budget`` or the ``max_depth``/``max_states``/``timeout`` keywords."""
+    budget is ``budget`` or the ``max_depth``/``max_states``/``timeout`` keywords
+    (``runs`` and ``seed``: engine simulate's walks, see ``Checker.check_many``)."""
     if (max_depth, max_states, timeout) != (None, None, None):
         if budget != UNBOUNDED:
             raise UsageError("give a budget or max_depth/max_states/timeout, not both")
         budget = Budget(max_depth, max_states, timeout)
     return Checker(model).check(prop, engine, budget, progress, symmetry=symmetry,
-                                invariants=invariants)
+                                invariants=invariants, runs=runs, seed=seed)
 
 
 __all__ = ["ENGINES", "KINDS", "Checker", "Engine", "check", "engines_for", "exit_code",

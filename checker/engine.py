@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 from mhpcheck.model.compile import Compiled
+from mhpcheck.model.errors import UsageError
 from mhpcheck.model.system import Property, TransitionSystem
 
 from .result import Budget, CheckResult, ProgressFn
@@ -28,16 +29,29 @@ KINDS = ("invariant", "step-invariant", "reachable", "deadlock", "leads-to", "ev
 
 @dataclass(frozen=True)
 class Options:
-    """Per-call engine options: ``symmetry`` (store one state per orbit) and
-    ``invariants`` (named invariants that strengthen an inductive check)."""
+    """Per-call engine options: ``symmetry`` (store one state per orbit),
+    ``invariants`` (named invariants that strengthen an inductive check), and for
+    random simulation ``runs`` (how many walks; their depth is the budget's
+    ``max_depth``) and ``seed`` (which walks). ``None`` leaves the engine's default."""
 
     symmetry: bool = False
     invariants: tuple[str, ...] = ()
+    runs: int | None = None
+    seed: int | None = None
+
+    def __post_init__(self) -> None:
+        """Refuse settings no simulation can honour: no walk at all, a negative seed."""
+        if self.runs is not None and self.runs < 1:
+            raise UsageError(f"runs must be 1 or more, got {self.runs}")
+        if self.seed is not None and self.seed < 0:
+            raise UsageError(f"seed must not be negative, got {self.seed}")
 
     def named(self) -> list[str]:
         """The options that are set, by name (as engines declare them)."""
         return [n for n, on in (("symmetry", self.symmetry),
-                                ("invariants", bool(self.invariants))) if on]
+                                ("invariants", bool(self.invariants)),
+                                ("runs", self.runs is not None),
+                                ("seed", self.seed is not None)) if on]
 
 
 @dataclass(frozen=True)

@@ -349,5 +349,9 @@ from .export_cmd import export_cmd  # noqa: E402  (the Promela exporter)
 
 main.add_command(export_cmd)
 
+from .simulate_cmd import simulate_cmd  # noqa: E402  (random simulation)
+
+main.add_command(simulate_cmd)
+
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -60,15 +60,17 @@ def run_checks(spec: Spec, ts: TransitionSystem,
     Checks with the same engine, budget and options go to the Checker as one batch, so
     they share what that engine shares (one exploration, proved invariants)."""
     checker = Checker(ts)
-    groups: dict[tuple[str, Budget, bool, tuple[str, ...]], list[int]] = {}
+    groups: dict[tuple[str, Budget, bool, tuple[str, ...], int | None, int | None],
+                 list[int]] = {}
     for n, check in enumerate(spec.checks):
-        key = (check.engine, check.budget, check.symmetry, check.invariants)
+        key = (check.engine, check.budget, check.symmetry, check.invariants, check.runs,
+               check.seed)
         groups.setdefault(key, []).append(n)
     results: dict[int, CheckResult] = {}
-    for (engine, budget, symmetry, invariants), members in groups.items():
+    for (engine, budget, symmetry, invariants, runs, seed), members in groups.items():
         props = [ts.property(spec.checks[n].property) for n in members]
         got = checker.check_many(props, engine, budget, progress, symmetry=symmetry,
-                                 invariants=invariants)
+                                 invariants=invariants, runs=runs, seed=seed)
         results.update(zip(members, got, strict=True))
     outcomes = []
     for n, check in enumerate(spec.checks):

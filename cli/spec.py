@@ -13,6 +13,11 @@
     expect_trace_length = 8         # optional: steps of the shortest counterexample
     max_depth = 20                  # optional bounds: max_depth, max_states, timeout
 
+With ``engine = "simulate"`` (random walks) ``max_depth`` is the depth of each walk, and
+``runs`` (how many walks) and ``seed`` (which walks) may be given; such a check can
+expect "violated", "reachable", "holds-up-to-bound" or "unknown", never a conclusion
+that needs the whole state space.
+
 Instead of ``property``, a check may state a property of its own:
 ``invariant_expr = "forall i in phil: pc[i] == eating implies fork[i]"`` or
 ``reachable_expr = "..."`` (the language of ``model.exprparse``).
@@ -46,7 +51,9 @@ EXPECTATIONS = ("holds", "violated", "reachable", "unreachable", "proved", "hold
 TOP_KEYS = {"model", "params", "knobs", "preset", "check", "description", "tier"}
 CHECK_KEYS = {"property", "engine", "expect", "expect_states", "expect_trace_length",
               "max_depth", "max_states", "timeout", "note", "invariants", "symmetry",
-              "invariant_expr", "reachable_expr"}
+              "invariant_expr", "reachable_expr", "runs", "seed"}
+#: What a random simulation can conclude (it samples: never "holds" or "unreachable").
+SIMULATE_EXPECTATIONS = ("violated", "reachable", "holds-up-to-bound", "unknown")
 #: Keys that state a property of the user's own instead of naming one (model/exprparse).
 EXPR_KEYS = {"invariant_expr": "invariant", "reachable_expr": "reachable"}
 
@@ -65,6 +72,8 @@ class Check:
     invariants: tuple[str, ...] = ()  # for engine "inductive": strengthening invariants
     key: str = ""  # "check[3]", for messages
     symmetry: bool = False  # explore one state per orbit of the model's symmetry (bfs)
+    runs: int | None = None  # engine simulate: how many walks (None: its default)
+    seed: int | None = None  # engine simulate: which walks (None: its default seed)
 
 
 @dataclass(frozen=True)
@@ -130,6 +139,7 @@ def _check(raw: Any, where: str, key: str) -> Check:
     symmetry = _get(raw, "symmetry", bool, here, default=False)
     if symmetry and engine != "bfs":
         raise SpecError(f"{here}: key 'symmetry': only engine bfs reduces by symmetry")
+    runs, seed = _walks(raw, here, engine, expect)
     return Check(
         property=_property(raw, here),
         engine=engine,
@@ -142,7 +152,30 @@ def _check(raw: Any, where: str, key: str) -> Check:
         invariants=tuple(invariants),
         key=key,
         symmetry=symmetry,
+        runs=runs,
+        seed=seed,
     )
+
+
+def _walks(raw: dict[str, Any], here: str, engine: str, expect: str) -> \
+        tuple[int | None, int | None]:
+    """The keys 'runs' (1 or more) and 'seed' (0 or more) of a simulate check; refused
+    for other engines, as is an expectation a random simulation can never meet."""
+    runs = _get(raw, "runs", int, here)
+    seed = _get(raw, "seed", int, here)
+    for name, value, least in (("runs", runs, 1), ("seed", seed, 0)):
+        if value is None:
+            continue
+        if engine != "simulate":
+            raise SpecError(f"{here}: key '{name}': only engine simulate takes {name}, "
+                            f"not {engine}")
+        if value < least:
+            raise SpecError(f"{here}: key '{name}' must be {least} or more, got {value}")
+    if engine == "simulate" and expect not in SIMULATE_EXPECTATIONS:
+        raise SpecError(f"{here}: key 'expect': engine simulate samples the state space "
+                        f"and never concludes {expect!r}; expect one of "
+                        f"{', '.join(SIMULATE_EXPECTATIONS)}")
+    return runs, seed
 
 
 def _property(raw: dict[str, Any], here: str) -> str:
@@ -228,7 +261,8 @@ def resolve(spec: Spec) -> TransitionSystem:
                             f"{prop.kind} property")
         try:  # the Checker's own rule, before the first check of any spec runs
             admit(get_engine(check.engine), [prop],
-                  Options(symmetry=check.symmetry, invariants=check.invariants))
+                  Options(symmetry=check.symmetry, invariants=check.invariants,
+                          runs=check.runs, seed=check.seed))
         except MhpError as err:
             raise SpecError(f"{spec.path}: {check.key}: key 'engine': {err}") from None
     return ts
