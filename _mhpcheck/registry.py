@@ -90,7 +90,7 @@ def model_class(name: str, base: Path | None = None) -> type[Model]:
     names (relative to ``base``, default the current folder); a ModelError (a
     UsageError for a missing file) otherwise."""
     if is_model_file(name):
-        return load_model(name, Path.cwd() if base is None else base)
+        return load_model(name, Path() if base is None else base)
     known = models()
     cls = known.get(name)
     if cls is None:
@@ -106,8 +106,7 @@ def model_source(name: str, base: Path | None = None) -> str:
     if not is_model_file(name):
         return name
     file, _ = split_ref(name)
-    path = Path(file) if Path(file).is_absolute() else (Path.cwd() if base is None
-                                                        else base) / file
+    path = (Path() if base is None else base) / file  # an absolute file stays as it is
     return f"{path.resolve()}:{model_class(name, base).__name__}"
 
 
