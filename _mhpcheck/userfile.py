@@ -70,7 +70,7 @@ def load_model(ref: str, base: Path) -> type[Model]:
                          f"{shown}(Model) with `from mhpcheck.model.base import Model`)")
     if not cls.name:
         raise ModelError(f"model file {path}: class {shown} has no name (set name = "
-                         f"\"{shown.lower()}\"; traces record it)")
+                         f"\"{shown.lower()}\"; messages name the model by it)")
     return cls
 
 

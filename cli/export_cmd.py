@@ -27,7 +27,8 @@ def export_cmd(model: str, params: tuple[str, ...], knobs: tuple[str, ...],
 
     SPIN's "states, stored" for the twin (pan built with -DSAFETY -DNOREDUCE, run
     with -c0) equals our distinct-state count; with several initial states it is one
-    more, and the header says so.
+    more, and the header says so. MODEL is a registered model's name or a model file,
+    FILE.py:CLASS.
     """
     with user_errors():
         check_output_file(output, "--output")

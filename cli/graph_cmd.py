@@ -149,7 +149,10 @@ def write_graph(g: nx.MultiDiGraph, fmt: str, path: str) -> None:
               help="Highlight this trace (of the same model and setting).")
 def graph_cmd(model: str, params: tuple[str, ...], knobs: tuple[str, ...], preset: str | None,
               fmt: str, output: str, max_states: int, trace_file: str | None) -> None:
-    """Write the reachable state graph of MODEL (DOT or GraphML), a trace highlighted."""
+    """Write the reachable state graph of MODEL (DOT or GraphML), a trace highlighted.
+
+    MODEL is a registered model's name or a model file, FILE.py:CLASS.
+    """
     with user_errors():
         check_output_file(output, "--output", [trace_file] if trace_file else [])
         ts = system_from_options(model, params, knobs, preset)

@@ -267,7 +267,11 @@ def check_cmd(model: str, params: tuple[str, ...], knobs: tuple[str, ...], prese
               timeout: float | None, symmetry: bool, invariants: tuple[str, ...],
               trace_out: str | None, certificate_out: str | None,
               as_json: bool, quiet: bool) -> None:
-    """Check one property of MODEL (exit 0 holds, 1 violated, 3 inconclusive)."""
+    """Check one property of MODEL (exit 0 holds, 1 violated, 3 inconclusive).
+
+    MODEL is a registered model's name (`check-model models`) or a model file of your
+    own, FILE.py:CLASS (FILE.py alone when it defines one Model).
+    """
     with user_errors():
         check_output_file(trace_out, "--trace-out")
         check_output_file(certificate_out, "--certificate-out")

@@ -105,7 +105,7 @@ def _column_order(outcomes: Sequence[Outcome]) -> list[str]:
         if col in first:
             continue
         try:
-            presets = list(model_class(o.spec.model).presets)
+            presets = list(model_class(o.spec.model, Path(o.spec.path).parent).presets)
         except MhpError:
             presets = []
         rank = presets.index(o.spec.preset) if o.spec.preset in presets else len(presets)
@@ -132,7 +132,7 @@ def _design_columns(outcomes: Sequence[Outcome], columns: list[str]) -> list[str
     for o in outcomes:
         folders.setdefault(Path(o.spec.path).stem, set()).add(str(Path(o.spec.path).parent))
         with contextlib.suppress(MhpError):
-            presets.update(model_class(o.spec.model).presets)
+            presets.update(model_class(o.spec.model, Path(o.spec.path).parent).presets)
     return [c for c in columns if c in presets or len(folders[c]) > 1]
 
 

@@ -31,7 +31,7 @@ import math
 import re
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -40,11 +40,11 @@ from mhpcheck.checker.engine import Options
 from mhpcheck.checker.explicit.bfs import SAFETY_KINDS
 from mhpcheck.checker.result import Budget
 from mhpcheck.model.compile import check_fits
-from mhpcheck.model.errors import MhpError, ModelError, ResourceLimit, SpecError
+from mhpcheck.model.errors import MhpError, ModelError, ResourceLimit, SpecError, UsageError
 from mhpcheck.model.exprparse import parse_property_name, property_name, with_named_property
 from mhpcheck.model.system import Invariant, TransitionSystem
 from mhpcheck.model.textfile import read_text_file
-from mhpcheck.registry import model_class
+from mhpcheck.registry import model_class, model_source
 
 EXPECTATIONS = ("holds", "violated", "reachable", "unreachable", "proved", "holds-up-to-bound",
                 "unknown")
@@ -218,9 +218,11 @@ def parse_spec(text: str, path: str) -> Spec:
 def resolve(spec: Spec) -> TransitionSystem:
     """Build the spec's system, naming the key at fault for an unknown model, parameter,
     knob, preset or property."""
+    base = Path(spec.path).parent  # a model file is named relative to the spec
     try:
-        cls = model_class(spec.model)
-    except ModelError as err:
+        cls = model_class(spec.model, base)
+        source = model_source(spec.model, base)
+    except (ModelError, UsageError) as err:
         raise SpecError(f"{spec.path}: key 'model': {err}") from None
     try:
         instance = cls(dict(spec.params), dict(spec.knobs), spec.preset)
@@ -229,7 +231,7 @@ def resolve(spec: Spec) -> TransitionSystem:
         key = "preset" if "preset" in text else "knobs" if "knob" in text else "params"
         raise SpecError(f"{spec.path}: key '{key}': {text}") from None
     try:
-        ts = instance.build()
+        ts = replace(instance.build(), source=source)
     except ModelError as err:
         raise SpecError(f"{spec.path}: {err}") from None
     try:

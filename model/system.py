@@ -184,6 +184,10 @@ class TransitionSystem:
     symmetry: tuple[SlotMap, ...] = ()
     #: A generating set of that group, against which engines check the declaration.
     symmetry_generators: tuple[SlotMap, ...] = ()
+    #: What rebuilds this system in another process, and so what a trace records as its
+    #: model: the registered name, or a model file's absolute ``/path/file.py:Class``
+    #: (set by the registry; empty when a Model was built directly, then ``name``).
+    source: str = ""
     _by_name: dict[str, VarDecl] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:

@@ -85,7 +85,7 @@ class Trace:
             "format": "ITF",
             "format-description": FORMAT_DESCRIPTION,
             "source": "mhpcheck",
-            "model": self.model,
+            "model": ts.source or self.model,  # a model file's ref: trace show rebuilds it
             "params": dict(self.params),
             "knobs": dict(self.knobs),
             "property": self.property,
