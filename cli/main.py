@@ -23,7 +23,7 @@ from rich.markup import escape
 from mhpcheck import __version__
 from mhpcheck.checker.checker import ENGINES, Checker
 from mhpcheck.checker.checker import exit_code as verdict_exit
-from mhpcheck.checker.result import Budget, Progress, ProgressFn, Verdict, no_progress
+from mhpcheck.checker.result import Budget, ProgressFn, Verdict, no_progress
 from mhpcheck.model.compile import check_fits
 from mhpcheck.model.errors import UsageError
 from mhpcheck.model.exprparse import with_expr_property
@@ -38,10 +38,12 @@ from .options import (
     env_columns,
     fail,
     model_options,
+    resident_memory,
     system_from_options,
     user_errors,
 )
 from .output import check_output_file, check_output_folder, write_atomic
+from .progress import interval_from_env, periodic_printer, terminal_printer
 from .render import render_trace
 from .report import (
     outcome_json,
@@ -57,8 +59,6 @@ from .spec import collect, load_spec, resolve
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-
-
 def stdout_console() -> Console:
     """The results console: the terminal's width, or COLUMNS (default 160) when piped."""
     if sys.stdout.isatty():
@@ -67,17 +67,16 @@ def stdout_console() -> Console:
 
 
 def progress_printer(enabled: bool) -> ProgressFn:
-    """A progress callback that redraws one line on stderr (only on a terminal)."""
-    if not enabled or not sys.stderr.isatty():
+    """The progress callback for a search: on a terminal a line on stderr redrawn in place,
+    elsewhere (a pipe, CI) a line on stderr every MHP_PROGRESS_SECONDS (default 5)
+    seconds; nothing when not ``enabled`` (--quiet, --json). Wrapped by
+    ``Explored.record`` in every case, for the memory watch and the Ctrl-C summary."""
+    if not enabled:
         return Explored.record(no_progress)
-    console = Console(stderr=True)
-
-    def show(p: Progress) -> None:
-        rate = p.states / p.seconds if p.seconds > 0 else 0.0
-        end = "\n" if p.note == "done" else "\r"
-        console.print(f"  {p.states:,} states, depth {p.depth}, {p.transitions:,} transitions, "
-                      f"{rate:,.0f} states/s", end=end, highlight=False)
-    return Explored.record(show)
+    if sys.stderr.isatty():
+        return Explored.record(terminal_printer(Console(stderr=True)))
+    return Explored.record(periodic_printer(lambda line: click.echo(line, err=True),
+                                            interval_from_env(), resident_memory))
 
 
 @click.group(cls=Main, context_settings={"help_option_names": ["-h", "--help"]})
