@@ -149,11 +149,20 @@ def export_cmd(file: str, output: str | None, families: str, mbt: bool) -> None:
             click.echo(text, nl=False)
 
 
-def write_html_pages(folder: str, results: list[tuple[str, CheckResult, TransitionSystem]]) -> \
-        list[Path]:
-    """One page per violated check with a trace: ``FOLDER/<spec>-<property>.html``."""
+def write_html_pages(folder: str, results: list[tuple[str, CheckResult, TransitionSystem]],
+                     taken: set[Path] | None = None) -> list[Path]:
+    """One page per violated check with a trace: ``FOLDER/<spec>-<property>.html``.
+
+    Specs in different folders may share a file name (``specs/hotplug/*/legacy.toml``)
+    and one spec may check a property twice, with two engines; a page is never
+    overwritten by another of the same run. ``taken`` holds the pages the run wrote
+    so far (this call adds its own): a name already taken becomes
+    ``<folder>-<spec>-<property>.html`` with the spec's parent folder, and then gets
+    ``-2``, ``-3``, ... A page left by an earlier run is replaced, as before.
+    """
     out = Path(folder)
     written: list[Path] = []
+    taken = set() if taken is None else taken
     for spec_path, result, ts in results:
         if result.trace is None or result.verdict is not Verdict.VIOLATED:
             continue
@@ -163,11 +172,29 @@ def write_html_pages(folder: str, results: list[tuple[str, CheckResult, Transiti
             except OSError as err:
                 raise UsageError(f"--html-dir {folder}: cannot make the folder "
                                  f"({err.strerror})") from None
-        prop = re.sub(r"[^\w.-]+", "_", result.property)  # "x // 2" is a user's property
-        page = out / f"{Path(spec_path).stem}-{prop}.html"
+        page = _page_name(out, spec_path, result.property, taken)
         write_atomic(page, render_html(tell(ts, result.trace)), "--html-dir")
+        taken.add(page)
         written.append(page)
     return written
+
+
+def _page_name(out: Path, spec_path: str, prop: str, taken: set[Path]) -> Path:
+    """The first of ``<spec>-<prop>``, ``<parent>-<spec>-<prop>``, then that with
+    ``-2``, ``-3``, ... that no page of this run has (file-name-safe characters only)."""
+    def safe(text: str) -> str:  # "x // 2" is a user's property
+        return re.sub(r"[^\w.-]+", "_", text)
+    spec = Path(spec_path)
+    plain = f"{safe(spec.stem)}-{safe(prop)}"
+    parent = safe(spec.absolute().parent.name)
+    candidates = [plain, f"{parent}-{plain}"]
+    for name in candidates:
+        if out / f"{name}.html" not in taken:
+            return out / f"{name}.html"
+    n = 2
+    while out / f"{candidates[1]}-{n}.html" in taken:
+        n += 1
+    return out / f"{candidates[1]}-{n}.html"
 
 
 def register(main: Any) -> None:
