@@ -178,7 +178,7 @@ def run_cmd(paths: tuple[str, ...], as_json: bool, matrix: bool, quiet: bool, co
     outcomes: list[Outcome] = []
     entries: list[dict[str, Any]] = []
     cases: list[tuple[Outcome, str | None]] = []  # for --junit: each with its failure message
-    pages: set[Path] = set()  # --html-dir pages written by this run: never overwritten
+    pages: dict[Path, str] = {}  # --html-dir pages of this run, never overwritten: spec
     progress = progress_printer(not quiet and not as_json)
     t0 = time.perf_counter()
     for spec, ts in zip(specs, systems, strict=True):

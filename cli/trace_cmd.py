@@ -150,19 +150,20 @@ def export_cmd(file: str, output: str | None, families: str, mbt: bool) -> None:
 
 
 def write_html_pages(folder: str, results: list[tuple[str, CheckResult, TransitionSystem]],
-                     taken: set[Path] | None = None) -> list[Path]:
+                     taken: dict[Path, str] | None = None) -> list[Path]:
     """One page per violated check with a trace: ``FOLDER/<spec>-<property>.html``.
 
-    Specs in different folders may share a file name (``specs/hotplug/*/legacy.toml``)
-    and one spec may check a property twice, with two engines; a page is never
-    overwritten by another of the same run. ``taken`` holds the pages the run wrote
-    so far (this call adds its own): a name already taken becomes
-    ``<folder>-<spec>-<property>.html`` with the spec's parent folder, and then gets
-    ``-2``, ``-3``, ... A page left by an earlier run is replaced, as before.
+    A page is never overwritten by another of the same run: specs in different
+    folders may share a file name (``specs/hotplug/*/legacy.toml``), and one spec may
+    check a property with several engines. ``taken`` maps the pages the run wrote so
+    far to their spec files (this call adds its own). A name another spec took becomes
+    ``<folder>-<spec>-<property>`` with the spec's parent folder; a name the same spec
+    took gets the engine, ``<spec>-<property>-<engine>``, and then ``-2``, ``-3``, ...
+    A page left by an earlier run is replaced, as before.
     """
     out = Path(folder)
     written: list[Path] = []
-    taken = set() if taken is None else taken
+    taken = {} if taken is None else taken
     for spec_path, result, ts in results:
         if result.trace is None or result.verdict is not Verdict.VIOLATED:
             continue
@@ -172,29 +173,31 @@ def write_html_pages(folder: str, results: list[tuple[str, CheckResult, Transiti
             except OSError as err:
                 raise UsageError(f"--html-dir {folder}: cannot make the folder "
                                  f"({err.strerror})") from None
-        page = _page_name(out, spec_path, result.property, taken)
+        page = _page_name(out, spec_path, result, taken)
         write_atomic(page, render_html(tell(ts, result.trace)), "--html-dir")
-        taken.add(page)
+        taken[page] = spec_path
         written.append(page)
     return written
 
 
-def _page_name(out: Path, spec_path: str, prop: str, taken: set[Path]) -> Path:
-    """The first of ``<spec>-<prop>``, ``<parent>-<spec>-<prop>``, then that with
-    ``-2``, ``-3``, ... that no page of this run has (file-name-safe characters only)."""
+def _page_name(out: Path, spec_path: str, result: CheckResult, taken: dict[Path, str]) -> Path:
+    """The page for ``result`` of ``spec_path`` that no page of this run has
+    (``write_html_pages``); file-name-safe characters only."""
     def safe(text: str) -> str:  # "x // 2" is a user's property
         return re.sub(r"[^\w.-]+", "_", text)
+
+    def page(name: str) -> Path:
+        return out / f"{name}.html"
     spec = Path(spec_path)
-    plain = f"{safe(spec.stem)}-{safe(prop)}"
-    parent = safe(spec.absolute().parent.name)
-    candidates = [plain, f"{parent}-{plain}"]
-    for name in candidates:
-        if out / f"{name}.html" not in taken:
-            return out / f"{name}.html"
+    base = f"{safe(spec.stem)}-{safe(result.property)}"
+    if taken.get(page(base), spec_path) != spec_path:  # another spec's: add the folder
+        base = f"{safe(spec.absolute().parent.name)}-{base}"
+    candidates = [base, f"{base}-{safe(result.engine)}"]
     n = 2
-    while out / f"{candidates[1]}-{n}.html" in taken:
+    while all(page(c) in taken for c in candidates):
+        candidates.append(f"{base}-{safe(result.engine)}-{n}")
         n += 1
-    return out / f"{candidates[1]}-{n}.html"
+    return next(page(c) for c in candidates if page(c) not in taken)
 
 
 def register(main: Any) -> None:

@@ -293,12 +293,15 @@ def test_html_pages_of_specs_with_one_file_name_do_not_overwrite_each_other(
                                                        "phil-deadlock-free.html"]
 
 
-def test_html_pages_get_a_number_when_the_folder_name_is_not_enough(tmp_path: Path) -> None:
+def test_html_pages_of_one_spec_and_property_get_the_engine_then_a_number(
+        tmp_path: Path) -> None:
     ts = build_system("philosophers", {"n": 3}, {})
     result = Checker(ts).check(ts.property("deadlock-free"), "bfs", Budget())
-    taken: set[Path] = set()
+    taken: dict[Path, str] = {}
     first = write_html_pages(str(tmp_path), [("s/x.toml", result, ts)] * 2, taken)
-    again = write_html_pages(str(tmp_path), [("s/x.toml", result, ts)], taken)
-    assert [p.name for p in first + again] == ["x-deadlock-free.html", "s-x-deadlock-free.html",
-                                               "s-x-deadlock-free-2.html"]
-    assert taken == set(first + again)
+    again = write_html_pages(str(tmp_path), [("s/x.toml", result, ts),
+                                             ("t/x.toml", result, ts)], taken)
+    assert [p.name for p in first + again] == [
+        "x-deadlock-free.html", "x-deadlock-free-bfs.html", "x-deadlock-free-bfs-2.html",
+        "t-x-deadlock-free.html"]
+    assert set(taken) == set(first + again) and taken[again[-1]] == "t/x.toml"
