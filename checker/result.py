@@ -104,6 +104,7 @@ class Progress:
     transitions: int
     seconds: float
     note: str = ""
+    queue: int | None = None  # states found but not yet expanded, where the engine knows
 
 
 ProgressFn = Callable[[Progress], None]

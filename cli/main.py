@@ -23,13 +23,14 @@ from rich.markup import escape
 from mhpcheck import __version__
 from mhpcheck.checker.checker import ENGINES, Checker
 from mhpcheck.checker.checker import exit_code as verdict_exit
-from mhpcheck.checker.result import Budget, Progress, ProgressFn, Verdict, no_progress
+from mhpcheck.checker.result import Budget, ProgressFn, Verdict, no_progress
 from mhpcheck.model.compile import check_fits
 from mhpcheck.model.errors import UsageError
 from mhpcheck.model.exprparse import with_expr_property
 from mhpcheck.model.system import Property, TransitionSystem
 from mhpcheck.registry import model_class, names
 
+from .ci import failure_message, junit_tree, summary_json, write_junit
 from .options import (
     NON_NEGATIVE,
     SECONDS,
@@ -38,10 +39,12 @@ from .options import (
     env_columns,
     fail,
     model_options,
+    resident_memory,
     system_from_options,
     user_errors,
 )
 from .output import check_output_file, check_output_folder, write_atomic
+from .progress import interval_from_env, periodic_printer, terminal_printer
 from .render import render_trace
 from .report import (
     outcome_json,
@@ -57,8 +60,6 @@ from .spec import collect, load_spec, resolve
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-
-
 def stdout_console() -> Console:
     """The results console: the terminal's width, or COLUMNS (default 160) when piped."""
     if sys.stdout.isatty():
@@ -67,17 +68,16 @@ def stdout_console() -> Console:
 
 
 def progress_printer(enabled: bool) -> ProgressFn:
-    """A progress callback that redraws one line on stderr (only on a terminal)."""
-    if not enabled or not sys.stderr.isatty():
+    """The progress callback for a search: on a terminal a line on stderr redrawn in place,
+    elsewhere (a pipe, CI) a line on stderr every MHP_PROGRESS_SECONDS (default 5)
+    seconds; nothing when not ``enabled`` (--quiet, --json). Wrapped by
+    ``Explored.record`` in every case, for the memory watch and the Ctrl-C summary."""
+    if not enabled:
         return Explored.record(no_progress)
-    console = Console(stderr=True)
-
-    def show(p: Progress) -> None:
-        rate = p.states / p.seconds if p.seconds > 0 else 0.0
-        end = "\n" if p.note == "done" else "\r"
-        console.print(f"  {p.states:,} states, depth {p.depth}, {p.transitions:,} transitions, "
-                      f"{rate:,.0f} states/s", end=end, highlight=False)
-    return Explored.record(show)
+    if sys.stderr.isatty():
+        return Explored.record(terminal_printer(Console(stderr=True)))
+    return Explored.record(periodic_printer(lambda line: click.echo(line, err=True),
+                                            interval_from_env(), resident_memory))
 
 
 @click.group(cls=Main, context_settings={"help_option_names": ["-h", "--help"]})
@@ -150,9 +150,13 @@ def _run_options(fn: F) -> F:
 @_run_options
 @click.option("--html-dir", type=click.Path(file_okay=False), default=None,
               help="Write one HTML trace page per violated check into this folder.")
+@click.option("--junit", "junit", type=click.Path(dir_okay=False), default=None,
+              metavar="FILE",
+              help="Also write a JUnit XML report here: one testcase per check, a failure "
+                   "with expected and actual, the trace and the command that reproduces it.")
 def run_cmd(paths: tuple[str, ...], as_json: bool, matrix: bool, quiet: bool, coverage: bool,
             tier: str,
-            html_dir: str | None = None) -> None:
+            html_dir: str | None = None, junit: str | None = None) -> None:
     """Run spec files (or folders of them) and judge each check against its expectation."""
     console = stdout_console()
     err_console = Console(stderr=True)
@@ -161,6 +165,7 @@ def run_cmd(paths: tuple[str, ...], as_json: bool, matrix: bool, quiet: bool, co
         if not files:
             fail(f"no spec files under {', '.join(paths)}")
         check_output_folder(html_dir, "--html-dir")
+        check_output_file(junit, "--junit", [str(f) for f in files])
         loaded = [(load_spec(f)) for f in files]
         tiers = sorted({s.tier for s in loaded})
         if tier != "all" and tier not in tiers:
@@ -172,6 +177,8 @@ def run_cmd(paths: tuple[str, ...], as_json: bool, matrix: bool, quiet: bool, co
             raise UsageError(f"nothing to check under {', '.join(paths)}")
     outcomes: list[Outcome] = []
     entries: list[dict[str, Any]] = []
+    cases: list[tuple[Outcome, str | None]] = []  # for --junit: each with its failure message
+    pages: dict[Path, str] = {}  # --html-dir pages of this run, never overwritten: spec
     progress = progress_printer(not quiet and not as_json)
     t0 = time.perf_counter()
     for spec, ts in zip(specs, systems, strict=True):
@@ -181,13 +188,21 @@ def run_cmd(paths: tuple[str, ...], as_json: bool, matrix: bool, quiet: bool, co
             got = run_checks(spec, ts, progress)
         outcomes.extend(got)
         entries.extend(outcome_json(o, ts) for o in got)
+        if junit:
+            cases.extend((o, None if o.ok else failure_message(o, ts)) for o in got)
         if html_dir:
             from .trace_cmd import write_html_pages
             with user_errors():
-                write_html_pages(html_dir, [(o.spec.path, o.result, ts) for o in got])
+                write_html_pages(html_dir, [(o.spec.path, o.result, ts) for o in got], pages)
+    seconds = time.perf_counter() - t0
     skipped = len(loaded) - len(specs)
+    if junit:
+        tree = junit_tree(cases, [s for s in loaded if s not in specs], seconds, tier)
+        with user_errors():
+            write_atomic(junit, write_junit(tree), "--junit")
     if as_json:
-        click.echo(json.dumps(report_json(entries), indent=1, sort_keys=True))
+        summary = summary_json(outcomes, seconds, len(specs), skipped)
+        click.echo(json.dumps(report_json(entries, summary), indent=1, sort_keys=True))
     else:
         console.print(results_table(outcomes))
         if matrix:
@@ -212,7 +227,7 @@ def run_cmd(paths: tuple[str, ...], as_json: bool, matrix: bool, quiet: bool, co
         bad = sum(1 for o in outcomes if o.status != "ok")
         note = f", {skipped} spec files of other tiers skipped" if skipped else ""
         console.print(f"{len(outcomes) - bad} of {len(outcomes)} checks as expected "
-                      f"({time.perf_counter() - t0:.1f} s{note})", highlight=False)
+                      f"({seconds:.1f} s{note})", highlight=False)
     sys.exit(exit_code(outcomes))
 
 
@@ -308,9 +323,21 @@ def check_cmd(model: str, params: tuple[str, ...], knobs: tuple[str, ...], prese
     with user_errors():  # after the verdict is printed: a full disk loses only the file
         if trace_out and result.trace is not None:
             write_atomic(trace_out, result.trace.dumps(ts), "--trace-out")
+        elif trace_out:
+            click.echo(f"check-model: note: --trace-out {trace_out}: nothing written, "
+                       f"{no_trace_reason(result.verdict)}", err=True)
         if certificate_out and result.certificate is not None:
             write_atomic(certificate_out, result.certificate, "--certificate-out")
     sys.exit(verdict_exit(result.verdict))
+
+
+def no_trace_reason(verdict: Verdict) -> str:
+    """Why a check has no trace to write, for the --trace-out note."""
+    if verdict in (Verdict.HOLDS, Verdict.PROVED):
+        return "no trace: the property holds"
+    if verdict is Verdict.UNREACHABLE:
+        return "no trace: the state is unreachable"
+    return f"no trace: the check is inconclusive ({verdict.value})"
 
 
 def chosen_property(ts: TransitionSystem, prop: str | None, invariant_expr: str | None,

@@ -143,6 +143,11 @@ class Explored:
                 f"transitions in {p.seconds:.1f} s)")
 
 
+def resident_memory() -> int:
+    """This process's resident memory in bytes (0 where /proc is missing)."""
+    return _resident()
+
+
 def _resident() -> int:
     """This process's resident memory in bytes (0 where /proc is missing)."""
     try:

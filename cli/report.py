@@ -63,8 +63,15 @@ def outcome_json(outcome: Outcome, ts: TransitionSystem) -> dict[str, Any]:
     return entry
 
 
-def report_json(entries: Sequence[dict[str, Any]]) -> dict[str, Any]:
-    return {"schema": SCHEMA, "results": list(entries)}
+def report_json(entries: Sequence[dict[str, Any]],
+                summary: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The JSON report (schema 1): ``results``, and from ``run --json`` a ``summary``
+    (checks, ok, mismatch, inconclusive, seconds, specs, skipped_specs). The summary is
+    an added key, so readers of schema 1 need no change."""
+    report: dict[str, Any] = {"schema": SCHEMA, "results": list(entries)}
+    if summary is not None:
+        report["summary"] = summary
+    return report
 
 
 def _status_cell(outcome: Outcome) -> str:

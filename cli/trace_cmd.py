@@ -149,11 +149,21 @@ def export_cmd(file: str, output: str | None, families: str, mbt: bool) -> None:
             click.echo(text, nl=False)
 
 
-def write_html_pages(folder: str, results: list[tuple[str, CheckResult, TransitionSystem]]) -> \
-        list[Path]:
-    """One page per violated check with a trace: ``FOLDER/<spec>-<property>.html``."""
+def write_html_pages(folder: str, results: list[tuple[str, CheckResult, TransitionSystem]],
+                     taken: dict[Path, str] | None = None) -> list[Path]:
+    """One page per violated check with a trace: ``FOLDER/<spec>-<property>.html``.
+
+    A page is never overwritten by another of the same run: specs in different
+    folders may share a file name (``specs/hotplug/*/legacy.toml``), and one spec may
+    check a property with several engines. ``taken`` maps the pages the run wrote so
+    far to their spec files (this call adds its own). A name another spec took becomes
+    ``<folder>-<spec>-<property>`` with the spec's parent folder; a name the same spec
+    took gets the engine, ``<spec>-<property>-<engine>``, and then ``-2``, ``-3``, ...
+    A page left by an earlier run is replaced, as before.
+    """
     out = Path(folder)
     written: list[Path] = []
+    taken = {} if taken is None else taken
     for spec_path, result, ts in results:
         if result.trace is None or result.verdict is not Verdict.VIOLATED:
             continue
@@ -163,11 +173,31 @@ def write_html_pages(folder: str, results: list[tuple[str, CheckResult, Transiti
             except OSError as err:
                 raise UsageError(f"--html-dir {folder}: cannot make the folder "
                                  f"({err.strerror})") from None
-        prop = re.sub(r"[^\w.-]+", "_", result.property)  # "x // 2" is a user's property
-        page = out / f"{Path(spec_path).stem}-{prop}.html"
+        page = _page_name(out, spec_path, result, taken)
         write_atomic(page, render_html(tell(ts, result.trace)), "--html-dir")
+        taken[page] = spec_path
         written.append(page)
     return written
+
+
+def _page_name(out: Path, spec_path: str, result: CheckResult, taken: dict[Path, str]) -> Path:
+    """The page for ``result`` of ``spec_path`` that no page of this run has
+    (``write_html_pages``); file-name-safe characters only."""
+    def safe(text: str) -> str:  # "x // 2" is a user's property
+        return re.sub(r"[^\w.-]+", "_", text)
+
+    def page(name: str) -> Path:
+        return out / f"{name}.html"
+    spec = Path(spec_path)
+    base = f"{safe(spec.stem)}-{safe(result.property)}"
+    if taken.get(page(base), spec_path) != spec_path:  # another spec's: add the folder
+        base = f"{safe(spec.absolute().parent.name)}-{base}"
+    candidates = [base, f"{base}-{safe(result.engine)}"]
+    n = 2
+    while all(page(c) in taken for c in candidates):
+        candidates.append(f"{base}-{safe(result.engine)}-{n}")
+        n += 1
+    return next(page(c) for c in candidates if page(c) not in taken)
 
 
 def register(main: Any) -> None:

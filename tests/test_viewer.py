@@ -366,7 +366,12 @@ def test_run_writes_one_page_per_violated_check(tmp_path: Path) -> None:
     code, _, _ = cli("run", "-q", "--html-dir", str(tmp_path / "pages"), str(spec))
     assert code == 0
     pages = sorted(p.name for p in (tmp_path / "pages").iterdir())
-    assert pages == ["philosophers_broken_n5-eating-holds-both-forks.html",
+    # Each property is violated under bfs, bmc and pdr: a page each, none overwritten.
+    assert pages == ["philosophers_broken_n5-eating-holds-both-forks-bmc.html",
+                     "philosophers_broken_n5-eating-holds-both-forks-pdr.html",
+                     "philosophers_broken_n5-eating-holds-both-forks.html",
+                     "philosophers_broken_n5-neighbours-never-both-eat-bmc.html",
+                     "philosophers_broken_n5-neighbours-never-both-eat-pdr.html",
                      "philosophers_broken_n5-neighbours-never-both-eat.html"]
 
 

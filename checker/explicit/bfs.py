@@ -235,7 +235,8 @@ def explore(ts: TransitionSystem, properties: Sequence[Property] = (),
                     bound = "states"
                 if now - last_report > 0.5:
                     last_report = now
-                    progress(Progress(len(states), depth, transitions, now - t0))
+                    progress(Progress(len(states), depth, transitions, now - t0,
+                                      queue=len(states) - i - 1))
                 if bound is not None:
                     break
             if stop_when_decided and len(found) == n_props:

@@ -486,7 +486,8 @@ def explore_vec(ts: TransitionSystem, properties: Sequence[Property] = (),
             depth -= 1
         frontier = new
         now = time.perf_counter()
-        progress(Progress(len(visited), depth, transitions, now - t0))
+        progress(Progress(len(visited), depth, transitions, now - t0,
+                          queue=int(new.shape[-1])))
         if (budget.max_states is not None and len(visited) >= budget.max_states
                 and new.shape[-1]):
             bound = "states"
