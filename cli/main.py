@@ -206,7 +206,11 @@ def run_cmd(paths: tuple[str, ...], as_json: bool, matrix: bool, quiet: bool, co
     else:
         console.print(results_table(outcomes))
         if matrix:
-            console.print(verdict_matrix(outcomes))
+            reference: dict[str, Property] = {}
+            for ts in systems:
+                for prop in ts.properties:
+                    reference.setdefault(prop.name, prop)
+            console.print(verdict_matrix(outcomes, list(reference.values())))
             variants = variant_table(outcomes)
             if variants is not None:
                 console.print(variants)
