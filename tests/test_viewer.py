@@ -434,3 +434,30 @@ def test_graph_follows_a_lasso_back_to_its_loop(tmp_path: Path) -> None:
     g = state_graph(ts, 100, trace)
     traced = [(a, b) for a, b, d in g.edges(data=True) if d["trace"]]
     assert len(traced) == len(trace.steps)  # the steps and the loop-closing one
+
+
+def test_the_page_shows_the_command_that_reproduces_the_trace(tmp_path: Path) -> None:
+    import shlex
+
+    from mhpcheck import __version__
+    knobs = {"population": "V|f", "stray": "transient", "allocator": True, "signals": True}
+    trace, ts = make_trace("hotplug", "S3", {}, knobs, "legacy")
+    data = story_json(tell(ts, trace))
+    assert data["version"] == __version__
+    words = shlex.split(data["command"])
+    assert words[:3] == ["check-model", "check", "hotplug"]
+    out = tmp_path / "again.json"
+    words[words.index("--trace-out") + 1] = str(out)
+    code, _, err = cli(*words[1:], "--quiet")
+    assert code == 1, err
+    again = Trace.load(str(out), lambda m, p, k: build_system(m, p, k))[0]
+    assert (again.model, again.params, again.knobs, again.property) == (
+        trace.model, trace.params, trace.knobs, trace.property)
+    assert data["version"] in render_html(tell(ts, trace))
+
+
+def test_an_unplugged_page_in_the_buddy_is_drawn_as_danger() -> None:
+    from mhpcheck.model.hotplug.view import LEGEND
+    colours = {g.letter: g.colour for g in LEGEND}
+    assert colours["f"] == colours["i"] == colours["a"] == "danger"
+    assert colours["F"] == "green" and colours["o"] != "danger"
