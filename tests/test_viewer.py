@@ -461,3 +461,43 @@ def test_an_unplugged_page_in_the_buddy_is_drawn_as_danger() -> None:
     colours = {g.letter: g.colour for g in LEGEND}
     assert colours["f"] == colours["i"] == colours["a"] == "danger"
     assert colours["F"] == "green" and colours["o"] != "danger"
+
+
+def test_trace_diff_reports_every_divergence(tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    from mhpcheck.checker.replay import _apply
+    from mhpcheck.model.compile import compile_system
+    from mhpcheck.model.trace import Step
+    trace, ts = make_trace("philosophers", "deadlock-free", {"n": 5})
+    compiled = compile_system(ts)
+    # B takes the first two forks in the other order: steps 1 and 2 differ (state 2 is the
+    # same, reached by another action), steps 3.. agree
+    s0 = trace.steps[0].state
+    s1 = _apply(ts, compiled, s0, "take_left", (("i", 1),), "step 1")
+    swapped = (trace.steps[0], Step("take_left", (("i", 1),), s1),
+               Step("take_left", (("i", 0),), trace.steps[2].state), *trace.steps[3:])
+    # ... and its last step is a different one again
+    last = trace.steps[-1]
+    other = _apply(ts, compiled, trace.steps[-2].state, "take_right", (("i", 3),), "last")
+    b_steps = (*swapped[:-1], Step("take_right", (("i", 3),), other))
+    a = save_trace(tmp_path, "a", replace(trace, kind="counterexample", loop=None,
+                                          loop_action=None), ts)
+    b = save_trace(tmp_path, "b", replace(trace, steps=b_steps, kind="counterexample",
+                                          loop=None, loop_action=None), ts)
+    assert last.action == "take_left"
+    code, out, _ = cli("trace", "diff", a, b)
+    assert code == 1
+    assert "the traces agree on states 0..0; they diverge at step 1:" in out
+    assert "step 2:\n  A takes take_left(i=1)\n  B takes take_left(i=0)\n" in out
+    assert "the traces agree again from state 3" in out
+    assert f"they diverge again at step {len(trace)}:" in out
+    assert f"3 of {len(trace) + 1} shared steps differ" in out
+
+
+def test_trace_diff_refuses_traces_of_different_models(tmp_path: Path) -> None:
+    a = save_trace(tmp_path, "a", *make_trace("philosophers", "deadlock-free", {"n": 3}))
+    b = save_trace(tmp_path, "b", *make_trace("peterson", "mutex", {}, {"broken": True}))
+    code, out, err = cli("trace", "diff", a, b)
+    assert code == 2 and out == ""
+    assert "of model philosophers" in err and "of model peterson" in err
