@@ -501,3 +501,36 @@ def test_trace_diff_refuses_traces_of_different_models(tmp_path: Path) -> None:
     code, out, err = cli("trace", "diff", a, b)
     assert code == 2 and out == ""
     assert "of model philosophers" in err and "of model peterson" in err
+
+
+def test_graph_takes_the_setting_from_the_trace_with_compact_labels(tmp_path: Path) -> None:
+    knobs = {"population": "V|f", "stray": "transient", "allocator": True, "signals": True}
+    path = save_trace(tmp_path, "t", *make_trace("hotplug", "S3", {}, knobs, "legacy"))
+    dot = tmp_path / "g.dot"
+    code, _, err = cli("graph", "--trace", path, "-o", str(dot))
+    assert code == 0 and "695 states" in err and "9 on the trace" in err, err
+    text = dot.read_text()
+    assert 's0 [label="s0: o|F online"' in text  # one line: the page map and the note
+    assert "tooltip=" in text and "page pfn0: type Offline" in text
+    code, _, err = cli("graph", "hotplug", "--trace", path, "-o", str(dot))
+    assert code == 0 and "695 states" in err, err
+    near = tmp_path / "near.graphml"
+    code, _, err = cli("graph", "--trace", path, "--around-trace", "1", "--format", "graphml",
+                       "-o", str(near))
+    assert code == 0, err
+    g = nx.read_graphml(near)
+    assert sum(1 for _, d in g.nodes(data=True) if d["trace"]) == 9
+    assert 9 < g.number_of_nodes() < 695
+    code, _, err = cli("graph", "hotplug", "--around-trace", "1", "-o", str(dot))
+    assert code == 2 and "--around-trace needs --trace" in err
+    code, _, err = cli("graph", "-o", str(dot))
+    assert code == 2 and "give MODEL" in err
+
+
+def test_graph_compact_label_without_a_map() -> None:
+    from mhpcheck.cli.graph_cmd import state_graph
+    ts = build_system("philosophers", {"n": 3}, {})
+    g = state_graph(ts, 100)
+    assert g.nodes["s0"]["label"] == ("s0: phil 0 thinking/false, phil 1 thinking/false, "
+                                      "phil 2 thinking/false")
+    assert state_graph(ts, 100, full_labels=True).nodes["s0"]["label"].count("\n") == 2
