@@ -534,3 +534,17 @@ def test_graph_compact_label_without_a_map() -> None:
     assert g.nodes["s0"]["label"] == ("s0: phil 0 thinking/false, phil 1 thinking/false, "
                                       "phil 2 thinking/false")
     assert state_graph(ts, 100, full_labels=True).nodes["s0"]["label"].count("\n") == 2
+
+
+def test_the_reproducing_command_of_a_users_own_invariant() -> None:
+    import shlex
+
+    from mhpcheck.model.exprparse import with_expr_property
+    ts = build_system("philosophers", {"n": 3}, {})
+    ts, prop = with_expr_property(ts, "invariant", "count(i in phil: pc[i] == eating) <= 0")
+    result = engine_check(ts, prop)
+    assert result.trace is not None
+    words = shlex.split(story_json(tell(ts, result.trace))["command"])
+    assert words[words.index("--invariant-expr") + 1] == "count(i in phil: pc[i] == eating) <= 0"
+    code, out, _ = cli(*words[1:words.index("--trace-out")], "-q")
+    assert code == 1 and "violated" in out

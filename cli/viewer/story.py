@@ -136,7 +136,10 @@ def reproduce_command(story: Story) -> str:
     words = ["check-model", "check", story.model]
     words += [f"--param={k}={show_value(v)}" for k, v in story.params]
     words += [f"--set={k}={show_value(v)}" for k, v in story.knobs]
-    words += ["-p", story.prop]
+    from mhpcheck.model.exprparse import parse_property_name
+
+    own = parse_property_name(story.prop)  # a user's --invariant-expr / --reachable-expr
+    words += ["-p", story.prop] if own is None else [f"--{own[0]}-expr", own[1]]
     if story.kind == "cti":
         words += ["-e", "inductive"]
     words += ["--trace-out", "trace.json"]
