@@ -23,7 +23,7 @@ from rich.markup import escape
 from mhpcheck import __version__
 from mhpcheck.checker.checker import ENGINES, Checker
 from mhpcheck.checker.checker import exit_code as verdict_exit
-from mhpcheck.checker.result import Budget, ProgressFn, Verdict, no_progress
+from mhpcheck.checker.result import Budget, CheckResult, ProgressFn, Verdict, no_progress
 from mhpcheck.model.compile import check_fits
 from mhpcheck.model.errors import UsageError
 from mhpcheck.model.exprparse import with_expr_property
@@ -206,7 +206,11 @@ def run_cmd(paths: tuple[str, ...], as_json: bool, matrix: bool, quiet: bool, co
     else:
         console.print(results_table(outcomes))
         if matrix:
-            console.print(verdict_matrix(outcomes))
+            reference: dict[str, Property] = {}
+            for ts in systems:
+                for prop in ts.properties:
+                    reference.setdefault(prop.name, prop)
+            console.print(verdict_matrix(outcomes, list(reference.values())))
             variants = variant_table(outcomes)
             if variants is not None:
                 console.print(variants)
@@ -253,7 +257,8 @@ def never_fired_by_spec(outcomes: list[Outcome]) -> dict[str, list[str]]:
 @main.command("check")
 @click.argument("model")
 @model_options
-@click.option("--property", "-p", "prop", default=None, help="Property name or alias.")
+@click.option("--property", "-p", "props", multiple=True,
+              help="Property name or alias (repeatable: every one is checked, in one run).")
 @click.option("--invariant-expr", default=None, metavar="EXPR",
               help="Instead of --property: your own invariant, such as "
                    "'forall i in phil: pc[i] == eating implies fork[i]' (docs/guide.md).")
@@ -271,21 +276,28 @@ def never_fired_by_spec(outcomes: list[Outcome]) -> dict[str, list[str]]:
 @click.option("--invariant", "invariants", multiple=True,
               help="For --engine inductive: named invariants that strengthen the property.")
 @click.option("--trace-out", type=click.Path(dir_okay=False), default=None,
-              help="Write the trace (ITF JSON) here.")
+              help="Write the trace (ITF JSON) here; with several properties one file "
+                   "each, the property's name before the suffix (t.json: t-NAME.json).")
 @click.option("--certificate-out", type=click.Path(dir_okay=False), default=None,
-              help="Write the proof's certificate (an inductive invariant) here.")
-@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+              help="Write the proof's certificate (an inductive invariant) here (several "
+                   "properties: one file each, named as for --trace-out).")
+@click.option("--show-certificate", is_flag=True,
+              help="Print the proof's certificate (by default only its size is printed).")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print the result as JSON (several properties: a list of results).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress on stderr.")
 def check_cmd(model: str, params: tuple[str, ...], knobs: tuple[str, ...], preset: str | None,
-              prop: str | None, invariant_expr: str | None, reachable_expr: str | None,
+              props: tuple[str, ...], invariant_expr: str | None, reachable_expr: str | None,
               engine: str, max_depth: int | None, max_states: int | None,
               timeout: float | None, symmetry: bool, invariants: tuple[str, ...],
-              trace_out: str | None, certificate_out: str | None,
+              trace_out: str | None, certificate_out: str | None, show_certificate: bool,
               as_json: bool, quiet: bool) -> None:
-    """Check one property of MODEL (exit 0 holds, 1 violated, 3 inconclusive).
+    """Check properties of MODEL (exit 0 all hold, 1 one violated, 3 inconclusive).
 
     MODEL is a registered model's name (`check-model models`) or a model file of your
-    own, FILE.py:CLASS (FILE.py alone when it defines one Model).
+    own, FILE.py:CLASS (FILE.py alone when it defines one Model). Several --property
+    options are checked in one run of the engine (one exploration for bfs), one result
+    each; the exit code is the worst (violated over inconclusive over holds).
     """
     with user_errors():
         check_output_file(trace_out, "--trace-out")
@@ -295,40 +307,103 @@ def check_cmd(model: str, params: tuple[str, ...], knobs: tuple[str, ...], prese
             raise UsageError("--trace-out and --certificate-out name the same file")
         t0 = time.perf_counter()
         ts = system_from_options(model, params, knobs, preset)
-        ts, prop_obj = chosen_property(ts, prop, invariant_expr, reachable_expr)
+        ts, chosen = chosen_properties(ts, props, invariant_expr, reachable_expr)
         progress = progress_printer(not quiet and not as_json)
         checker = Checker(ts)
         timeout = search_time_left(checker, timeout, t0)
-        result = checker.check(prop_obj, engine, Budget(max_depth, max_states, timeout),
-                               progress, symmetry=symmetry, invariants=invariants)
+        results = checker.check_many(chosen, engine, Budget(max_depth, max_states, timeout),
+                                     progress, symmetry=symmetry, invariants=invariants)
+    several = len(results) > 1
     if as_json:
-        entry = {"model": model, "params": dict(ts.params), "knobs": dict(ts.knobs)}
-        entry.update(result_json(result, ts))
-        click.echo(json.dumps(entry, indent=1, sort_keys=True))
+        entries = []
+        for result in results:
+            entry = {"model": model, "params": dict(ts.params), "knobs": dict(ts.knobs)}
+            entry.update(result_json(result, ts))
+            entries.append(entry)
+        click.echo(json.dumps(entries if several else entries[0], indent=1, sort_keys=True))
     else:
-        s = result.stats
-        bound = f" ({result.bound})" if result.bound else ""
-        click.echo(f"{prop_obj.name}: {result.verdict.value}{bound} [{result.engine}: "
-                   f"{s.distinct_states:,} states, {s.transitions:,} transitions, depth "
-                   f"{s.depth}, {s.seconds:.2f} s]")
-        if result.message:
-            click.echo(result.message)
-        if result.certificate:
-            click.echo(f"certificate: {result.certificate}")
-        if result.trace is not None:
-            click.echo(render_trace(ts, result.trace))
-        if result.never_fired:
-            click.echo(f"warning: actions that never fired: {', '.join(result.never_fired)}",
-                       err=True)
-    with user_errors():  # after the verdict is printed: a full disk loses only the file
-        if trace_out and result.trace is not None:
-            write_atomic(trace_out, result.trace.dumps(ts), "--trace-out")
-        elif trace_out:
-            click.echo(f"check-model: note: --trace-out {trace_out}: nothing written, "
-                       f"{no_trace_reason(result.verdict)}", err=True)
-        if certificate_out and result.certificate is not None:
-            write_atomic(certificate_out, result.certificate, "--certificate-out")
-    sys.exit(verdict_exit(result.verdict))
+        for n, (prop_obj, result) in enumerate(zip(chosen, results, strict=True)):
+            if n:
+                click.echo("")
+            bound = f" ({result.bound})" if result.bound else ""
+            click.echo(f"{prop_obj.name}: {result.verdict.value}{bound} [{result.engine}: "
+                       f"{stats_text(result)}]")
+            if result.message:
+                click.echo(result.message)
+            if result.certificate and show_certificate:
+                click.echo(f"certificate: {result.certificate}")
+            elif result.certificate and not certificate_out:
+                size = len([line for line in result.certificate.splitlines()
+                            if line.strip() and not line.startswith("#")])
+                click.echo(f"certificate: {size} lines (--show-certificate prints it, "
+                           "--certificate-out FILE writes it)")
+            if result.trace is not None:
+                click.echo(render_trace(ts, result.trace))
+            if result.never_fired:
+                click.echo(f"warning: {prop_obj.name}: actions that never fired: "
+                           f"{', '.join(result.never_fired)}", err=True)
+    with user_errors():  # after the verdicts are printed: a full disk loses only the file
+        for result in results:
+            name = result.property
+            if trace_out and result.trace is not None:
+                target = per_property(trace_out, name, several)
+                write_atomic(target, result.trace.dumps(ts), "--trace-out")
+                if several:
+                    click.echo(f"check-model: {name}: trace written to {target}", err=True)
+            elif trace_out:
+                target = per_property(trace_out, name, several)
+                click.echo(f"check-model: note: --trace-out {target}: nothing written, "
+                           f"{no_trace_reason(result.verdict)}", err=True)
+            if certificate_out and result.certificate is not None:
+                target = per_property(certificate_out, name, several)
+                write_atomic(target, result.certificate, "--certificate-out")
+                click.echo(f"check-model: {name}: certificate written to {target}", err=True)
+    sys.exit(worst_exit([verdict_exit(r.verdict) for r in results]))
+
+
+def worst_exit(codes: list[int]) -> int:
+    """The exit code of several checks: violated (1) over inconclusive (3) over ok (0)."""
+    for code in (1, 3):
+        if code in codes:
+            return code
+    return 0
+
+
+def per_property(path: str, name: str, several: bool) -> str:
+    """The file for property ``name`` of ``path`` (--trace-out, --certificate-out): the
+    path itself for one property, else the name inserted before the suffix."""
+    if not several:
+        return path
+    p = Path(path)
+    safe = re.sub(r"[^\w.-]+", "_", name)
+    return str(p.with_name(f"{p.stem}-{safe}{p.suffix}"))
+
+
+#: Engines that search symbolically: they count no states, so their text says what they
+#: report instead (a depth, k, frames and lemmas, conjuncts).
+SYMBOLIC = ("bmc", "kind", "pdr", "pdr-spacer", "inductive")
+
+
+def stats_text(result: CheckResult) -> str:
+    """What the engine explored, in its own terms, and the time."""
+    s = result.stats
+    if result.engine not in SYMBOLIC:
+        return (f"{s.distinct_states:,} states, {s.transitions:,} transitions, depth "
+                f"{s.depth}, {s.seconds:.2f} s")
+    extra = result.extra
+    if result.engine == "kind":
+        what = f"k {extra.get('k', s.depth)}"
+    elif result.engine.startswith("pdr"):
+        what = f"{s.depth} frame{'s' if s.depth != 1 else ''}"
+        if isinstance(extra.get("lemmas"), int):
+            what += f", {extra['lemmas']} lemmas"
+    elif result.engine == "inductive":
+        conjuncts = extra.get("conjuncts")
+        what = (f"{len(conjuncts)} conjuncts" if isinstance(conjuncts, (list, tuple))
+                else f"depth {s.depth}")
+    else:
+        what = f"depth {s.depth}"
+    return f"{what}, {s.seconds:.2f} s"
 
 
 def no_trace_reason(verdict: Verdict) -> str:
@@ -353,6 +428,25 @@ def chosen_property(ts: TransitionSystem, prop: str | None, invariant_expr: str 
         return with_expr_property(ts, "reachable", reachable_expr, "--reachable-expr")
     assert prop is not None
     return ts, ts.property(prop)
+
+
+def chosen_properties(ts: TransitionSystem, props: tuple[str, ...],
+                      invariant_expr: str | None,
+                      reachable_expr: str | None) -> tuple[TransitionSystem, list[Property]]:
+    """The properties of --property (each once, in the order given), or the user's own
+    of --invariant-expr or --reachable-expr (see ``chosen_property``)."""
+    if len(props) > 1:
+        if invariant_expr is not None or reachable_expr is not None:
+            raise UsageError("give exactly one of --property, --invariant-expr and "
+                             "--reachable-expr")
+        chosen: dict[str, Property] = {}
+        for name in props:
+            prop = ts.property(name)
+            chosen.setdefault(prop.name, prop)
+        return ts, list(chosen.values())
+    ts, prop = chosen_property(ts, props[0] if props else None, invariant_expr,
+                               reachable_expr)
+    return ts, [prop]
 
 
 def search_time_left(checker: Checker, timeout: float | None, t0: float) -> float | None:

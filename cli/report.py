@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -13,7 +14,7 @@ from rich.table import Table
 
 from mhpcheck.checker.result import CheckResult, Verdict
 from mhpcheck.model.errors import MhpError
-from mhpcheck.model.system import TransitionSystem
+from mhpcheck.model.system import Property, TransitionSystem
 
 from .runner import Outcome
 
@@ -79,8 +80,24 @@ def _status_cell(outcome: Outcome) -> str:
             "inconclusive": "[yellow]inconclusive[/]"}[outcome.status]
 
 
+def spec_labels(paths: Sequence[str]) -> dict[str, str]:
+    """Each spec path as the results table names it: relative to the folder all the
+    specs share (the run's argument, for one folder), without ".toml", so that specs of
+    the same file name in different folders never look alike."""
+    unique = list(dict.fromkeys(paths))
+    if not unique:
+        return {}
+    parents = [os.path.dirname(os.path.abspath(p)) for p in unique]
+    base = os.path.commonpath(parents)
+    return {p: str(Path(os.path.relpath(os.path.abspath(p), base)).with_suffix(""))
+            for p in unique}
+
+
 def results_table(outcomes: Sequence[Outcome]) -> Table:
-    """One row per check: spec, property, engine, expected, verdict, states, depth, time."""
+    """One row per check: spec, property, engine, expected, verdict, states, depth, time.
+
+    A spec is named by its path relative to the folder that holds all the run's specs."""
+    labels = spec_labels([o.spec.path for o in outcomes])
     table = Table(title="check-model results", show_lines=False)
     for col in ("spec", "property", "engine", "expected", "verdict", "states", "depth",
                 "trace", "s", ""):
@@ -89,7 +106,7 @@ def results_table(outcomes: Sequence[Outcome]) -> Table:
     for o in outcomes:
         r = o.result
         table.add_row(
-            Path(o.spec.path).stem, escape(o.check.property), r.engine, o.check.expect,
+            escape(labels[o.spec.path]), escape(o.check.property), r.engine, o.check.expect,
             r.verdict.value, f"{r.stats.distinct_states:,}", str(r.stats.depth),
             "" if r.trace is None else str(len(r.trace)), f"{r.stats.seconds:.2f}",
             _status_cell(o))
@@ -97,7 +114,7 @@ def results_table(outcomes: Sequence[Outcome]) -> Table:
 
 
 #: When one property is checked in several specs of a column (several populations),
-#: the column's verdict is the strongest: a violation anywhere is a violation.
+#: the column's cell lists their verdicts strongest first: a violation anywhere leads.
 STRENGTH = {"V": 5, "R": 4, "?": 3, "B": 2, "P": 1, "H": 1, "U": 0}
 
 
@@ -121,7 +138,11 @@ def _column_order(outcomes: Sequence[Outcome]) -> list[str]:
 
 
 def _cell(letters: list[str], statuses: set[str]) -> str:
-    text = max(letters, key=lambda letter: STRENGTH[letter])
+    """The cell of one property and one design column: the strongest verdict first, and
+    when the column's specs (populations) disagree, every other verdict after a "/"
+    (``V/H``), so that a merge never hides a verdict."""
+    distinct = sorted(set(letters), key=lambda letter: (-STRENGTH.get(letter, 0), letter))
+    text = "/".join(distinct)
     if "mismatch" in statuses:
         return f"[red]{text}![/]"
     if "inconclusive" in statuses:
@@ -143,34 +164,80 @@ def _design_columns(outcomes: Sequence[Outcome], columns: list[str]) -> list[str
     return [c for c in columns if c in presets or len(folders[c]) > 1]
 
 
-def verdict_matrix(outcomes: Sequence[Outcome]) -> Table:
+def legend() -> str:
+    """Every verdict letter with its meaning, and the marks."""
+    letters = ", ".join(f"{letter} {verdict.value}" for verdict, letter in LETTER.items())
+    return (f"verdicts ({letters}; X/Y the column's specs disagree, see the notes; "
+            "! differs from expectation, ? inconclusive)")
+
+
+def _row_order(names: list[str], properties: Sequence[Property]) -> list[str]:
+    """Rows in the properties' reference order (the model's: S1..S9, L1..L4, then the
+    sanity checks), any name the model does not know after them in order of appearance."""
+    rank: dict[str, int] = {}
+    for n, prop in enumerate(properties):
+        for name in (prop.name, *prop.aliases):
+            rank.setdefault(name, n)
+    return sorted(names, key=lambda name: (rank.get(name, len(properties)),
+                                           names.index(name)))
+
+
+def _row_label(name: str, properties: Sequence[Property]) -> str:
+    """A row's label: the name checked, and the property's own name when that was an
+    alias ("S3 unplugged-never-allocated")."""
+    for prop in properties:
+        if name in prop.aliases and name != prop.name:
+            return f"{name} {prop.name}"
+    return name
+
+
+def verdict_matrix(outcomes: Sequence[Outcome],
+                   properties: Sequence[Property] = ()) -> Table:
     """Properties as rows, designs (spec file names) as columns, a letter per verdict.
 
-    Specs with the same file name in different folders (populations) share a column,
-    whose cell shows the strongest verdict (V before R before H). A cell carries "!"
+    Rows follow ``properties`` (the model's reference order), labelled with the
+    property's name. Specs with the same file name in different folders (populations)
+    share a column; where their verdicts differ the cell shows them all, strongest first
+    (``V/H``), and a note under the table names the spec of each. A cell carries "!"
     where some verdict differs from its spec's expectation and "?" where one was
     inconclusive. One-off variant specs get a row each in ``variant_table``.
     """
     columns = _design_columns(outcomes, _column_order(outcomes))
+    labels = spec_labels([o.spec.path for o in outcomes])
     rows: list[str] = []
     letters: dict[tuple[str, str], list[str]] = {}
     marks: dict[tuple[str, str], set[str]] = {}
+    where: dict[tuple[str, str], dict[str, list[str]]] = {}
     for o in outcomes:
         key = (o.check.property, Path(o.spec.path).stem)
         if key[1] not in columns:
             continue
         if key[0] not in rows:
             rows.append(key[0])
-        letters.setdefault(key, []).append(LETTER[o.result.verdict])
+        letter = LETTER[o.result.verdict]
+        letters.setdefault(key, []).append(letter)
         marks.setdefault(key, set()).add(o.status)
-    table = Table(title="verdicts (H holds, V violated, R reachable, U unreachable, "
-                  "B bounded; ! differs from expectation, ? inconclusive)")
+        where.setdefault(key, {}).setdefault(letter, []).append(labels[o.spec.path])
+    rows = _row_order(rows, properties)
+    notes = []
+    for row in rows:
+        for col in columns:
+            seen = where.get((row, col), {})
+            if len(seen) > 1:
+                parts = "; ".join(f"{letter} in {', '.join(specs)}"
+                                  for letter, specs in sorted(
+                                      seen.items(), key=lambda kv: -STRENGTH.get(kv[0], 0)))
+                notes.append(f"{row} x {col}: {parts}")
+    table = Table(title=legend(),
+                  caption="\n".join(escape(n) for n in notes) if notes else None,
+                  caption_justify="left")
     table.add_column("property", no_wrap=True)
     for col in columns:
         table.add_column(col.replace("-", "-\n"), justify="center")
     for row in rows:
-        table.add_row(escape(row), *(_cell(letters[(row, col)], marks[(row, col)])
-                             if (row, col) in letters else "" for col in columns))
+        table.add_row(escape(_row_label(row, properties)),
+                      *(_cell(letters[(row, col)], marks[(row, col)])
+                        if (row, col) in letters else "" for col in columns))
     return table
 
 

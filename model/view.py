@@ -31,8 +31,11 @@ from .system import TransitionSystem
 #: A decoded state: variable name -> value (a scalar's value, or a family's list).
 Values = Mapping[str, Any]
 
-#: The colours a glyph may use; the terminal and the HTML page each map them.
-COLOURS = ("default", "grey", "red", "green", "yellow", "blue", "magenta", "cyan", "white")
+#: The colours a glyph may use; the terminal and the HTML page each map them. "danger"
+#: marks the states a reader must not miss (the bug itself): white on red in the
+#: terminal, a striped red cell on the HTML page.
+COLOURS = ("default", "grey", "red", "green", "yellow", "blue", "magenta", "cyan", "white",
+           "danger")
 
 
 @dataclass(frozen=True)

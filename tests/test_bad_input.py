@@ -168,7 +168,7 @@ def test_an_unwritable_folder_is_found_by_a_probe_before_the_search(
         raise PermissionError(13, "Read-only file system")
     started: list[bool] = []
     monkeypatch.setattr(output.tempfile, "mkstemp", refuse)
-    monkeypatch.setattr(main_module.Checker, "check", lambda *a, **k: started.append(True))
+    monkeypatch.setattr(main_module.Checker, "check_many", lambda *a, **k: started.append(True))
     code, out, err = cli("check", "philosophers", "-p", "mutex", "-e", "pdr",
                          "--certificate-out", str(tmp_path / "c.txt"))
     one_error(code, err, EXIT_ERROR, "--certificate-out", "not writable", "Read-only")
@@ -389,7 +389,7 @@ def test_ctrl_c_in_a_command_is_one_line_and_exit_130(monkeypatch: pytest.Monkey
                     *rest: Any, **options: Any) -> Any:
         progress(Progress(1234, 7, 5678, 2.0))
         raise KeyboardInterrupt
-    monkeypatch.setattr(main_module.Checker, "check", interrupted)
+    monkeypatch.setattr(main_module.Checker, "check_many", interrupted)
     code, out, err = cli("check", "philosophers", "-p", "mutex")
     one_error(code, err, EXIT_INTERRUPTED, "interrupted", "1,234 states", "depth 7")
     assert "Aborted" not in err and out == ""
@@ -437,7 +437,7 @@ def test_running_out_of_memory_in_a_search_is_exit_3_with_what_was_explored(
                *rest: Any, **options: Any) -> Any:
         progress(Progress(98765, 12, 300000, 4.0))
         raise MemoryError
-    monkeypatch.setattr(main_module.Checker, "check", hungry)
+    monkeypatch.setattr(main_module.Checker, "check_many", hungry)
     code, out, err = cli("check", "philosophers", "-p", "mutex")
     one_error(code, err, EXIT_INCONCLUSIVE, "out of memory", "98,765 states", "depth 12")
     assert out == ""

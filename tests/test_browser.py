@@ -139,9 +139,18 @@ def test_the_hotplug_counterexample_in_the_browser(driver: Any, tmp_path: Path) 
         key(driver, "ARROW_RIGHT")
     assert "folio_put_stray" in text(driver, "step-label")
     assert "Offline" in text(driver, "diff") and "Buddy" in text(driver, "diff")
+    freed = driver.find_element(By.CSS_SELECTOR, "#map td.cell")
+    assert freed.text == "i" and "col-danger" in (freed.get_attribute("class") or "")
     key(driver, "END")
     cell = driver.find_element(By.CSS_SELECTOR, "#map td.cell")
     assert cell.text == "a" and "changed" in (cell.get_attribute("class") or "")
+    assert "col-danger" in (cell.get_attribute("class") or "")
+    command = text(driver, "command")
+    assert command.startswith("check-model check hotplug ")
+    assert "-p unplugged-never-allocated" in command
+    assert "--set=population=V|f" in command or "'--set=population=V|f'" in command
+    from mhpcheck import __version__
+    assert text(driver, "version") == __version__
     assert "mm/page_alloc.c rmqueue" in text(driver, "cites")
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     shot = ARTIFACTS / "hotplug-s3-legacy.png"

@@ -228,3 +228,56 @@ def test_models_prints_each_property_doc_and_each_preset_knob_values() -> None:
     code, out, _ = run("models", "--json")
     listing = {m["name"]: m for m in json.loads(out)}
     assert listing["hotplug"]["preset_knobs"]["legacy-newest"]["cancel_refcount"] == "set-to-one"
+
+
+# -- check with several properties, symbolic stats, certificates --------------------------
+HOTPLUG_S3 = ("hotplug", "--preset", "legacy", "--set", "population=V|f", "--set",
+              "stray=transient", "--set", "allocator=true", "--set", "signals=true", "-q")
+
+
+def test_check_checks_every_property_given_with_the_worst_exit_code(tmp_path: Path) -> None:
+    code, out, err = run("check", *HOTPLUG_S3, "-p", "S1", "-p", "S3", "-p", "S4",
+                         "--trace-out", str(tmp_path / "t.json"))
+    assert code == 1, err
+    heads = [line.split(":")[0] for line in out.splitlines()
+             if line.endswith("s]") and "[bfs:" in line]
+    assert heads == ["page-type-exclusive", "unplugged-never-allocated",
+                     "failed-offline-preserves-offline-pages"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "t-failed-offline-preserves-offline-pages.json", "t-unplugged-never-allocated.json"]
+    assert "t-page-type-exclusive.json: nothing written" in err
+    code, out, _ = run("check", *HOTPLUG_S3, "-p", "S1", "-p", "S2", "--json")
+    assert code == 0
+    assert [r["property"] for r in json.loads(out)] == ["page-type-exclusive",
+                                                       "skippable-implies-offline"]
+
+
+def test_check_exit_code_prefers_violated_over_inconclusive() -> None:
+    code, _, _ = run("check", "philosophers", "-p", "mutex", "-p", "deadlock-free",
+                     "--max-depth", "2", "-q")
+    assert code == 3  # both bounded
+    code, out, _ = run("check", *HOTPLUG_S3, "-p", "S1", "-p", "S3", "--max-depth", "10")
+    assert "page-type-exclusive: holds-up-to-bound" in out
+    assert "unplugged-never-allocated: violated" in out and code == 1
+
+
+def test_symbolic_engines_report_their_own_measures(tmp_path: Path) -> None:
+    code, out, _ = run("check", "philosophers", "-p", "mutex", "-e", "bmc", "--max-depth", "3",
+                       "-q")
+    assert code == 3 and "[bmc: depth 3," in out and "states" not in out.splitlines()[0]
+    code, out, _ = run("check", "philosophers", "-p", "mutex", "-e", "pdr", "-q")
+    assert code == 0 and "0 states" not in out and "frame" in out.splitlines()[0]
+
+
+def test_a_certificate_is_printed_only_when_asked(tmp_path: Path) -> None:
+    code, out, _ = run("check", "philosophers", "-p", "mutex", "-e", "pdr", "-q")
+    assert code == 0 and "# inductive invariant" not in out and "--show-certificate" in out
+    code, out, _ = run("check", "philosophers", "-p", "mutex", "-e", "pdr", "-q",
+                       "--show-certificate")
+    assert "certificate: # inductive invariant" in out
+    target = tmp_path / "c.txt"
+    code, out, err = run("check", "philosophers", "-p", "mutex", "-e", "pdr", "-q",
+                         "--certificate-out", str(target))
+    assert code == 0 and "# inductive invariant" not in out and "certificate:" not in out
+    assert f"certificate written to {target}" in err
+    assert target.read_text().startswith("# inductive invariant")

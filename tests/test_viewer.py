@@ -434,3 +434,117 @@ def test_graph_follows_a_lasso_back_to_its_loop(tmp_path: Path) -> None:
     g = state_graph(ts, 100, trace)
     traced = [(a, b) for a, b, d in g.edges(data=True) if d["trace"]]
     assert len(traced) == len(trace.steps)  # the steps and the loop-closing one
+
+
+def test_the_page_shows_the_command_that_reproduces_the_trace(tmp_path: Path) -> None:
+    import shlex
+
+    from mhpcheck import __version__
+    knobs = {"population": "V|f", "stray": "transient", "allocator": True, "signals": True}
+    trace, ts = make_trace("hotplug", "S3", {}, knobs, "legacy")
+    data = story_json(tell(ts, trace))
+    assert data["version"] == __version__
+    words = shlex.split(data["command"])
+    assert words[:3] == ["check-model", "check", "hotplug"]
+    out = tmp_path / "again.json"
+    words[words.index("--trace-out") + 1] = str(out)
+    code, _, err = cli(*words[1:], "--quiet")
+    assert code == 1, err
+    again = Trace.load(str(out), lambda m, p, k: build_system(m, p, k))[0]
+    assert (again.model, again.params, again.knobs, again.property) == (
+        trace.model, trace.params, trace.knobs, trace.property)
+    assert data["version"] in render_html(tell(ts, trace))
+
+
+def test_an_unplugged_page_in_the_buddy_is_drawn_as_danger() -> None:
+    from mhpcheck.model.hotplug.view import LEGEND
+    colours = {g.letter: g.colour for g in LEGEND}
+    assert colours["f"] == colours["i"] == colours["a"] == "danger"
+    assert colours["F"] == "green" and colours["o"] != "danger"
+
+
+def test_trace_diff_reports_every_divergence(tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    from mhpcheck.checker.replay import _apply
+    from mhpcheck.model.compile import compile_system
+    from mhpcheck.model.trace import Step
+    trace, ts = make_trace("philosophers", "deadlock-free", {"n": 5})
+    compiled = compile_system(ts)
+    # B takes the first two forks in the other order: steps 1 and 2 differ (state 2 is the
+    # same, reached by another action), steps 3.. agree
+    s0 = trace.steps[0].state
+    s1 = _apply(ts, compiled, s0, "take_left", (("i", 1),), "step 1")
+    swapped = (trace.steps[0], Step("take_left", (("i", 1),), s1),
+               Step("take_left", (("i", 0),), trace.steps[2].state), *trace.steps[3:])
+    # ... and its last step is a different one again
+    last = trace.steps[-1]
+    other = _apply(ts, compiled, trace.steps[-2].state, "take_right", (("i", 3),), "last")
+    b_steps = (*swapped[:-1], Step("take_right", (("i", 3),), other))
+    a = save_trace(tmp_path, "a", replace(trace, kind="counterexample", loop=None,
+                                          loop_action=None), ts)
+    b = save_trace(tmp_path, "b", replace(trace, steps=b_steps, kind="counterexample",
+                                          loop=None, loop_action=None), ts)
+    assert last.action == "take_left"
+    code, out, _ = cli("trace", "diff", a, b)
+    assert code == 1
+    assert "the traces agree on states 0..0; they diverge at step 1:" in out
+    assert "step 2:\n  A takes take_left(i=1)\n  B takes take_left(i=0)\n" in out
+    assert "the traces agree again from state 3" in out
+    assert f"they diverge again at step {len(trace)}:" in out
+    assert f"3 of {len(trace) + 1} shared steps differ" in out
+
+
+def test_trace_diff_refuses_traces_of_different_models(tmp_path: Path) -> None:
+    a = save_trace(tmp_path, "a", *make_trace("philosophers", "deadlock-free", {"n": 3}))
+    b = save_trace(tmp_path, "b", *make_trace("peterson", "mutex", {}, {"broken": True}))
+    code, out, err = cli("trace", "diff", a, b)
+    assert code == 2 and out == ""
+    assert "of model philosophers" in err and "of model peterson" in err
+
+
+def test_graph_takes_the_setting_from_the_trace_with_compact_labels(tmp_path: Path) -> None:
+    knobs = {"population": "V|f", "stray": "transient", "allocator": True, "signals": True}
+    path = save_trace(tmp_path, "t", *make_trace("hotplug", "S3", {}, knobs, "legacy"))
+    dot = tmp_path / "g.dot"
+    code, _, err = cli("graph", "--trace", path, "-o", str(dot))
+    assert code == 0 and "695 states" in err and "9 on the trace" in err, err
+    text = dot.read_text()
+    assert 's0 [label="s0: o|F online"' in text  # one line: the page map and the note
+    assert "tooltip=" in text and "page pfn0: type Offline" in text
+    code, _, err = cli("graph", "hotplug", "--trace", path, "-o", str(dot))
+    assert code == 0 and "695 states" in err, err
+    near = tmp_path / "near.graphml"
+    code, _, err = cli("graph", "--trace", path, "--around-trace", "1", "--format", "graphml",
+                       "-o", str(near))
+    assert code == 0, err
+    g = nx.read_graphml(near)
+    assert sum(1 for _, d in g.nodes(data=True) if d["trace"]) == 9
+    assert 9 < g.number_of_nodes() < 695
+    code, _, err = cli("graph", "hotplug", "--around-trace", "1", "-o", str(dot))
+    assert code == 2 and "--around-trace needs --trace" in err
+    code, _, err = cli("graph", "-o", str(dot))
+    assert code == 2 and "give MODEL" in err
+
+
+def test_graph_compact_label_without_a_map() -> None:
+    from mhpcheck.cli.graph_cmd import state_graph
+    ts = build_system("philosophers", {"n": 3}, {})
+    g = state_graph(ts, 100)
+    assert g.nodes["s0"]["label"] == ("s0: phil 0 thinking/false, phil 1 thinking/false, "
+                                      "phil 2 thinking/false")
+    assert state_graph(ts, 100, full_labels=True).nodes["s0"]["label"].count("\n") == 2
+
+
+def test_the_reproducing_command_of_a_users_own_invariant() -> None:
+    import shlex
+
+    from mhpcheck.model.exprparse import with_expr_property
+    ts = build_system("philosophers", {"n": 3}, {})
+    ts, prop = with_expr_property(ts, "invariant", "count(i in phil: pc[i] == eating) <= 0")
+    result = engine_check(ts, prop)
+    assert result.trace is not None
+    words = shlex.split(story_json(tell(ts, result.trace))["command"])
+    assert words[words.index("--invariant-expr") + 1] == "count(i in phil: pc[i] == eating) <= 0"
+    code, out, _ = cli(*words[1:words.index("--trace-out")], "-q")
+    assert code == 1 and "violated" in out

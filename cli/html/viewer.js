@@ -32,6 +32,8 @@
     if (data.kind === "witness") { verdict.className = "witness"; }
     byId("verdict-head").textContent = data.ending.headline;
     byId("property-doc").textContent = data.propertyDoc;
+    byId("command").textContent = data.command;
+    byId("version").textContent = data.version;
     var ending = byId("ending");
     data.ending.formula.forEach(function (f) {
       ending.appendChild(el("div", {cls: "row"}, [el("span", {cls: "key", text: "where"}),

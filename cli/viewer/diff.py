@@ -3,13 +3,16 @@
 Traces of the same model may come from different settings (two presets, two knob
 values); states are compared by slot name (``page_type[3]``), so any two traces
 over the same variables compare, and variables only one side has are reported
-once. Differences are grouped by entity with the first trace's view.
+once. Traces of different models are refused (a TraceError). Every step where the
+traces differ is reported (a divergence, and where they agree again), not only the
+first; differences are grouped by entity with the first trace's view.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from mhpcheck.model.errors import TraceError
 from mhpcheck.model.system import TransitionSystem
 from mhpcheck.model.trace import Trace
 from mhpcheck.model.view import View
@@ -69,14 +72,14 @@ def _state_lines(a: dict[str, str], b: dict[str, str],
 def diverge(ta: Trace, sa: TransitionSystem, tb: Trace, sb: TransitionSystem,
             names: tuple[str, str] = ("A", "B"), view: View | None = None) -> Divergence:
     """Compare trace ``ta`` (of ``sa``) with ``tb`` (of ``sb``)."""
+    if ta.model != tb.model:
+        raise TraceError(f"trace diff: {names[0]} is a trace of model {ta.model}, "
+                         f"{names[1]} of model {tb.model}: only traces of one model compare")
     lines: list[str] = []
     for tag, trace, name in (("A", ta, names[0]), ("B", tb, names[1])):
         setting = describe_setting(trace.params, trace.knobs, trace.model)
         lines.append(f"{tag}: {name}: {trace.model} ({setting}), {trace.kind} for "
                      f"{trace.property}, {len(trace)} steps")
-    if ta.model != tb.model:
-        lines.append(f"the traces are of different models ({ta.model} and {tb.model}); "
-                     "comparing the variables they share")
     knobs_a, knobs_b = dict(ta.knobs), dict(tb.knobs)
     differ = [f"{k} A {show_value(knobs_a.get(k, '-'))} | B {show_value(knobs_b.get(k, '-'))}"
               for k in sorted(set(knobs_a) | set(knobs_b)) if knobs_a.get(k) != knobs_b.get(k)]
@@ -94,17 +97,30 @@ def diverge(ta: Trace, sa: TransitionSystem, tb: Trace, sb: TransitionSystem,
         lines.append(f"only B has {', '.join(only_b[:8])}{' ...' if len(only_b) > 8 else ''}")
     grouping = _grouping(sa, complete_view(sa, view if view is not None else view_for(sa)))
     n = min(len(va), len(vb))
+    differing = 0
+    agreeing_since: int | None = 0  # the first step of the current run of agreeing steps
     for i in range(n):
         same_action = (ta.steps[i].action, ta.steps[i].args) == (tb.steps[i].action,
                                                                 tb.steps[i].args)
         shared = [k for k in va[i] if k in vb[i]]
         same_state = all(va[i][k] == vb[i][k] for k in shared)
         if same_action and same_state:
+            if differing and agreeing_since is None:
+                lines.append(f"the traces agree again from state {i}")
+                agreeing_since = i
             continue
-        if i == 0:
-            lines.append("the traces start in different initial states:")
+        differing += 1
+        if agreeing_since is not None:
+            if i == 0:
+                lines.append("the traces start in different initial states:")
+            elif agreeing_since == 0:
+                lines.append(f"the traces agree on states 0..{i - 1}; they diverge at "
+                             f"step {i}:")
+            else:
+                lines.append(f"they diverge again at step {i}:")
+            agreeing_since = None
         else:
-            lines.append(f"the traces agree on states 0..{i - 1}; they diverge at step {i}:")
+            lines.append(f"step {i}:")
         if i == 0:
             pass
         elif same_action:
@@ -116,7 +132,11 @@ def diverge(ta: Trace, sa: TransitionSystem, tb: Trace, sb: TransitionSystem,
         if state_lines:
             lines.append(f"  state {i} differs:")
             lines += state_lines
-        lines.append(f"  after that A has {len(va) - 1 - i} more steps, B {len(vb) - 1 - i}")
+    if differing:
+        if len(va) != len(vb):
+            tag, extra = ("A", len(va) - n) if len(va) > n else ("B", len(vb) - n)
+            lines.append(f"{tag} goes on for {extra} more steps")
+        lines.append(f"{differing} of {n} shared steps differ")
         return Divergence(False, tuple(lines))
     if len(va) != len(vb):
         longer, tag, extra = (ta, "A", len(va) - n) if len(va) > n else (tb, "B", len(vb) - n)

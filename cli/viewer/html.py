@@ -13,7 +13,9 @@ import json
 from importlib import resources
 from typing import Any
 
-from .story import Story, describe_setting
+from mhpcheck import __version__
+
+from .story import Story, describe_setting, reproduce_command
 
 WHAT = {"counterexample": "counterexample to", "lasso": "counterexample (a lasso) to",
         "witness": "witness of", "cti": "counterexample to induction of"}
@@ -23,6 +25,8 @@ def story_json(story: Story) -> dict[str, Any]:
     """The story as the page's script reads it."""
     return {
         "title": story.title,
+        "command": reproduce_command(story),
+        "version": __version__,
         "model": story.model,
         "setting": describe_setting(story.params, story.knobs),
         "property": story.prop,

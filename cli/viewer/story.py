@@ -126,6 +126,26 @@ class Story:
         return len(self.steps) - 1
 
 
+def reproduce_command(story: Story) -> str:
+    """The command that checks the trace's property again on the trace's model, size
+    and design (rebuilt from its #meta) and writes the trace. Traces do not record the
+    engine: the command uses the default (bfs), which finds a counterexample of the same
+    property, not necessarily the same one."""
+    import shlex
+
+    words = ["check-model", "check", story.model]
+    words += [f"--param={k}={show_value(v)}" for k, v in story.params]
+    words += [f"--set={k}={show_value(v)}" for k, v in story.knobs]
+    from mhpcheck.model.exprparse import parse_property_name
+
+    own = parse_property_name(story.prop)  # a user's --invariant-expr / --reachable-expr
+    words += ["-p", story.prop] if own is None else [f"--{own[0]}-expr", own[1]]
+    if story.kind == "cti":
+        words += ["-e", "inductive"]
+    words += ["--trace-out", "trace.json"]
+    return " ".join(shlex.quote(w) for w in words)
+
+
 def show_value(value: UserValue) -> str:
     """A value as a reader writes it: true/false, a label, a number."""
     if isinstance(value, bool):

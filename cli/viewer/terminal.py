@@ -21,7 +21,7 @@ ANSI = {
     "old": "31", "new": "32", "loop": "1;35", "bad": "1;31", "good": "1;32", "dim": "2",
     "label": "1", "changed": "7",
     "grey": "90", "red": "31", "green": "32", "yellow": "33", "blue": "34", "magenta": "35",
-    "cyan": "36", "white": "97", "default": "",
+    "cyan": "36", "white": "97", "danger": "1;97;41", "default": "",
 }
 
 

@@ -33,13 +33,17 @@ LEGEND: tuple[Glyph, ...] = (
     Glyph("-", "stale memmap", "grey",
           "the block is offline or removed: its struct pages must not be read"),
     Glyph("?", "lost", "red", "no type and no owner: a page nobody accounts for"),
-    Glyph("f", "free, unplugged", "green",
-          "lowercase: the page's subblock is unplugged at the hypervisor"),
-    Glyph("i", "isolated free, unplugged", "cyan"),
-    Glyph("a", "allocated, unplugged", "red",
+    # A free page of an unplugged subblock in the buddy is the bug (S3): the allocator
+    # may hand out memory the hypervisor took back; its users are the damage.
+    Glyph("f", "free, unplugged", "danger",
+          "lowercase: the page's subblock is unplugged at the hypervisor; in the buddy, "
+          "the allocator may hand it out (the bug, S3)"),
+    Glyph("i", "isolated free, unplugged", "danger",
+          "in the buddy (isolated): allocatable once the isolation is undone"),
+    Glyph("a", "allocated, unplugged", "danger",
           "a user writes memory the hypervisor took back"),
-    Glyph("p", "pinned, unplugged", "red"),
-    Glyph("k", "kernel, unplugged", "red"),
+    Glyph("p", "pinned, unplugged", "danger"),
+    Glyph("k", "kernel, unplugged", "danger"),
     Glyph("b", "balloon, unplugged", "yellow"),
     Glyph("o", "Offline, unplugged", "yellow", "virtio-mem's fake-offline page (as it should be)"),
     Glyph("s", "Offline-skippable, unplugged", "green"),
