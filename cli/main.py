@@ -333,7 +333,7 @@ def check_cmd(model: str, params: tuple[str, ...], knobs: tuple[str, ...], prese
 
 def no_trace_reason(verdict: Verdict) -> str:
     """Why a check has no trace to write, for the --trace-out note."""
-    if verdict in (Verdict.HOLDS, Verdict.PROVED):
+    if verdict in (Verdict.HOLDS, Verdict.PROVED, Verdict.VACUOUS):
         return "no trace: the property holds"
     if verdict is Verdict.UNREACHABLE:
         return "no trace: the state is unreachable"

@@ -23,6 +23,7 @@ SCHEMA = 1
 LETTER = {
     Verdict.HOLDS: "H", Verdict.PROVED: "P", Verdict.BOUNDED: "B", Verdict.VIOLATED: "V",
     Verdict.REACHABLE: "R", Verdict.UNREACHABLE: "U", Verdict.UNKNOWN: "?",
+    Verdict.VACUOUS: "h",  # holds only vacuously: weaker than H
 }
 
 
@@ -39,6 +40,7 @@ def result_json(result: CheckResult, ts: TransitionSystem) -> dict[str, Any]:
         "seconds": result.stats.seconds,
         "bound": result.bound,
         "never_fired": result.never_fired,
+        "message": result.message,
         "certificate": result.certificate,
         "trace": None if result.trace is None else result.trace.to_itf(ts),
     }
@@ -98,7 +100,7 @@ def results_table(outcomes: Sequence[Outcome]) -> Table:
 
 #: When one property is checked in several specs of a column (several populations),
 #: the column's verdict is the strongest: a violation anywhere is a violation.
-STRENGTH = {"V": 5, "R": 4, "?": 3, "B": 2, "P": 1, "H": 1, "U": 0}
+STRENGTH = {"V": 5, "R": 4, "?": 3, "B": 2, "P": 1, "H": 1, "h": 0.5, "U": 0}
 
 
 def _column_order(outcomes: Sequence[Outcome]) -> list[str]:
@@ -164,7 +166,7 @@ def verdict_matrix(outcomes: Sequence[Outcome]) -> Table:
         letters.setdefault(key, []).append(LETTER[o.result.verdict])
         marks.setdefault(key, set()).add(o.status)
     table = Table(title="verdicts (H holds, V violated, R reachable, U unreachable, "
-                  "B bounded; ! differs from expectation, ? inconclusive)")
+                  "B bounded, h holds vacuously; ! differs from expectation, ? inconclusive)")
     table.add_column("property", no_wrap=True)
     for col in columns:
         table.add_column(col.replace("-", "-\n"), justify="center")
