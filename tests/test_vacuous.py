@@ -202,3 +202,29 @@ def test_a_spec_file_may_expect_vacuous(tmp_path: Path) -> None:
     assert [(o["verdict"], o["status"]) for o in outcomes] == [("vacuous", "ok"),
                                                                ("vacuous", "mismatch")]
     assert result.exit_code == 1
+
+
+def _knob_value(text: str) -> object:
+    return {"true": True, "false": False}.get(text, int(text) if text.isdigit() else text)
+
+
+def test_every_hotplug_switch_names_the_knob_that_gives_the_action_instances() -> None:
+    """With its switch an actor action has instances, with the knob's other value none
+    (the hint a vacuous check prints would otherwise send the user the wrong way)."""
+    from mhpcheck.model.hotplug.knobs import KNOBS
+    default = {k.name: k.default for k in KNOBS}
+    base = {"population": "V|L|B"}
+    params = {"pageblocks": 3}
+    infos = build_system("hotplug", params, base, "legacy").action_infos
+    switched = [(i.name, i.switch) for i in infos if i.switch]
+    assert len(switched) == 20
+    for name, switch in switched:
+        knob, _, text = switch.partition("=")
+        on = _knob_value(text)
+        off = default[knob]
+        if off == on:  # switched on by default (user_offline, user_online): switch it off
+            assert on is True, switch
+            off = False
+        for value, wanted in ((on, True), (off, False)):
+            ts = build_system("hotplug", params, {**base, knob: value}, "legacy")
+            assert any(a.action == name for a in ts.actions) is wanted, (name, knob, value)
