@@ -105,7 +105,8 @@ def models_cmd(as_json: bool) -> None:
                 "presets": sorted(cls.presets),
                 "preset_knobs": {n: dict(v) for n, v in sorted(cls.presets.items())},
                 "properties": [{"name": p.name, "aliases": list(p.aliases), "kind": p.kind,
-                                "doc": p.doc} for p in ts.properties],
+                                "doc": p.doc, "about": [list(g) for g in p.about]}
+                               for p in ts.properties],
                 "actions": [a.name for a in ts.action_infos],
             })
     if as_json:
@@ -282,7 +283,7 @@ def check_cmd(model: str, params: tuple[str, ...], knobs: tuple[str, ...], prese
               timeout: float | None, symmetry: bool, invariants: tuple[str, ...],
               trace_out: str | None, certificate_out: str | None,
               as_json: bool, quiet: bool) -> None:
-    """Check one property of MODEL (exit 0 holds, 1 violated, 3 inconclusive).
+    """Check one property of MODEL (exit 0 holds, 1 violated, 3 inconclusive or vacuous).
 
     MODEL is a registered model's name (`check-model models`) or a model file of your
     own, FILE.py:CLASS (FILE.py alone when it defines one Model).
