@@ -182,7 +182,8 @@ def get_engine(name: str) -> Engine:
 
 def exit_code(verdict: Verdict) -> int:
     """The exit code of a check's verdict: 0 holds/proved/reachable, 1 violated or
-    unreachable, 3 inconclusive (a bound, a timeout, a solver's "unknown")."""
+    unreachable, 3 inconclusive (a bound, a timeout, a solver's "unknown") or vacuous (it
+    holds only because an action it is about never fires: never 0)."""
     if verdict in (Verdict.HOLDS, Verdict.PROVED, Verdict.REACHABLE):
         return EXIT_OK
     if verdict in (Verdict.VIOLATED, Verdict.UNREACHABLE):
@@ -253,7 +254,7 @@ class Checker:
         # the Checker's own re-check keeps its own record of consecution, apart from the
         # engine's: each invariant's consecution is asked once per call, by us
         rechecked = Learned()
-        return [self._verified(rechecked, eng, prop, r)
+        return [vacuity(self.ts, prop, self._verified(rechecked, eng, prop, r))
                 for prop, r in zip(chosen, got, strict=True)]
 
     def _verified(self, rechecked: Learned, eng: Engine, prop: Property,
@@ -273,6 +274,45 @@ class Checker:
         if result.certificate is not None:
             _recheck_certificate(self.ts, rechecked, eng, prop, result)
         return result
+
+
+def vacuity(ts: TransitionSystem, prop: Property, result: CheckResult) -> CheckResult:
+    """``result``, or, when it says holds or proved although an action ``prop`` is about
+    never fires, the same result with verdict ``vacuous`` and a message naming those
+    actions and the knob settings that give them instances.
+
+    Each group of ``prop.about`` needs one action with instances in ``ts`` (seen
+    statically, so this applies to proofs too) and, where the engine counted
+    transitions per action (an exhaustive explicit search, ``coverage``), one that
+    produced a transition.
+    """
+    if not prop.about or result.verdict not in (Verdict.HOLDS, Verdict.PROVED):
+        return result
+    present = {inst.action for inst in ts.actions}
+    fired = {a for a, n in result.coverage if n}
+    counted = bool(result.coverage)
+    switch = {info.name: info.switch for info in ts.action_infos}
+    missing: list[str] = []
+    hints: list[str] = []
+    for group in prop.about:
+        if any(a in fired or (a in present and not counted) for a in group):
+            continue
+        words = [f"{a} ({'fired 0 times' if a in present else 'no instance'})"
+                 for a in group]
+        missing.append(words[0] if len(group) == 1 else f"one of {', '.join(words)}")
+        on = [f"--set {switch[a]}" for a in group if a not in present and switch[a]]
+        if on and " or ".join(on) not in hints:
+            hints.append(" or ".join(on))
+    if not missing:
+        return result
+    label = prop.name + (f" ({', '.join(prop.aliases)})" if prop.aliases else "")
+    why = (f"{label} {result.verdict.value} only vacuously: these actions it is about never "
+           f"fire in this configuration: {'; '.join(missing)}")
+    if hints:
+        why += f"; switch on: {', '.join(hints)}"
+    message = f"{result.message}\n{why}" if result.message else why
+    return dataclasses.replace(result, verdict=Verdict.VACUOUS, message=message,
+                               extra={**result.extra, "vacuous": missing})
 
 
 def admit(eng: Engine, props: Sequence[Property], options: Options) -> None:
@@ -335,4 +375,4 @@ def check(model: TransitionSystem | Model, prop: Property | str, engine: str = "
 
 
 __all__ = ["ENGINES", "KINDS", "Checker", "Engine", "check", "engines_for", "exit_code",
-           "get_engine"]
+           "get_engine", "vacuity"]

@@ -1,7 +1,8 @@
 """What an engine returns: a verdict, statistics, and a trace or certificate.
 
 A bounded search never says "holds": it says ``holds-up-to-bound`` and names the bound
-it hit. A solver's "unknown" is a verdict too.
+it hit. A solver's "unknown" is a verdict too. A "holds" or "proved" over a configuration
+in which an action the property is about never fires is ``vacuous``, never "holds".
 """
 
 from __future__ import annotations
@@ -26,6 +27,9 @@ class Verdict(StrEnum):
     REACHABLE = "reachable"
     UNREACHABLE = "unreachable"
     UNKNOWN = "unknown"
+    #: holds (or proved), but an action the property is about (``Property.about``) has no
+    #: instance in this configuration or never fired: the check could not have failed
+    VACUOUS = "vacuous"
 
     @builtins.property
     def conclusive(self) -> bool:

@@ -105,7 +105,8 @@ def models_cmd(as_json: bool) -> None:
                 "presets": sorted(cls.presets),
                 "preset_knobs": {n: dict(v) for n, v in sorted(cls.presets.items())},
                 "properties": [{"name": p.name, "aliases": list(p.aliases), "kind": p.kind,
-                                "doc": p.doc} for p in ts.properties],
+                                "doc": p.doc, "about": [list(g) for g in p.about]}
+                               for p in ts.properties],
                 "actions": [a.name for a in ts.action_infos],
             })
     if as_json:
@@ -292,7 +293,7 @@ def check_cmd(model: str, params: tuple[str, ...], knobs: tuple[str, ...], prese
               timeout: float | None, symmetry: bool, invariants: tuple[str, ...],
               trace_out: str | None, certificate_out: str | None, show_certificate: bool,
               as_json: bool, quiet: bool) -> None:
-    """Check properties of MODEL (exit 0 all hold, 1 one violated, 3 inconclusive).
+    """Check properties of MODEL (exit 0 all hold, 1 one violated, 3 inconclusive or vacuous).
 
     MODEL is a registered model's name (`check-model models`) or a model file of your
     own, FILE.py:CLASS (FILE.py alone when it defines one Model). Several --property
@@ -408,7 +409,7 @@ def stats_text(result: CheckResult) -> str:
 
 def no_trace_reason(verdict: Verdict) -> str:
     """Why a check has no trace to write, for the --trace-out note."""
-    if verdict in (Verdict.HOLDS, Verdict.PROVED):
+    if verdict in (Verdict.HOLDS, Verdict.PROVED, Verdict.VACUOUS):
         return "no trace: the property holds"
     if verdict is Verdict.UNREACHABLE:
         return "no trace: the state is unreachable"

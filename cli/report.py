@@ -24,6 +24,7 @@ SCHEMA = 1
 LETTER = {
     Verdict.HOLDS: "H", Verdict.PROVED: "P", Verdict.BOUNDED: "B", Verdict.VIOLATED: "V",
     Verdict.REACHABLE: "R", Verdict.UNREACHABLE: "U", Verdict.UNKNOWN: "?",
+    Verdict.VACUOUS: "h",  # holds only vacuously: weaker than H
 }
 
 
@@ -40,6 +41,7 @@ def result_json(result: CheckResult, ts: TransitionSystem) -> dict[str, Any]:
         "seconds": result.stats.seconds,
         "bound": result.bound,
         "never_fired": result.never_fired,
+        "message": result.message,
         "certificate": result.certificate,
         "trace": None if result.trace is None else result.trace.to_itf(ts),
     }
@@ -115,7 +117,7 @@ def results_table(outcomes: Sequence[Outcome]) -> Table:
 
 #: When one property is checked in several specs of a column (several populations),
 #: the column's cell lists their verdicts strongest first: a violation anywhere leads.
-STRENGTH = {"V": 5, "R": 4, "?": 3, "B": 2, "P": 1, "H": 1, "U": 0}
+STRENGTH = {"V": 5, "R": 4, "?": 3, "B": 2, "P": 1, "H": 1, "h": 0.5, "U": 0}
 
 
 def _column_order(outcomes: Sequence[Outcome]) -> list[str]:

@@ -47,7 +47,7 @@ from mhpcheck.model.textfile import read_text_file
 from mhpcheck.registry import model_class, model_source
 
 EXPECTATIONS = ("holds", "violated", "reachable", "unreachable", "proved", "holds-up-to-bound",
-                "unknown")
+                "unknown", "vacuous")
 TOP_KEYS = {"model", "params", "knobs", "preset", "check", "description", "tier"}
 CHECK_KEYS = {"property", "engine", "expect", "expect_states", "expect_trace_length",
               "max_depth", "max_states", "timeout", "note", "invariants", "symmetry",

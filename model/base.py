@@ -97,6 +97,12 @@ class _Mark:
     cites: str = ""
     aliases: tuple[str, ...] = ()
     tags: tuple[str, ...] = ()
+    about: tuple[tuple[str, ...], ...] = ()
+    switch: str = ""
+
+
+#: What a property's ``about`` takes: action names, each alone or a tuple of alternatives.
+About = Iterable[str | tuple[str, ...]]
 
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -138,63 +144,71 @@ def init(fn: Any = None, /, **params: ParamSpec) -> Any:
 def action(fn: F, /) -> F: ...
 @overload
 def action(fn: None = None, /, *, fair: bool = False, cites: str = "", name: str | None = None,
-           tags: Iterable[str] = (), **params: ParamSpec) -> Callable[[F], F]: ...
+           tags: Iterable[str] = (), switch: str = "",
+           **params: ParamSpec) -> Callable[[F], F]: ...
 def action(fn: Any = None, /, *, fair: bool = False, cites: str = "", name: str | None = None,
-           tags: Iterable[str] = (), **params: ParamSpec) -> Any:
+           tags: Iterable[str] = (), switch: str = "", **params: ParamSpec) -> Any:
     """Mark an action method ``(self, s, **args) -> Effect | None``; ``@action`` (no
     parameters, no options) and ``@action(...)`` alike.
 
     Each keyword names a parameter and its values: an index-set name, a Domain, a
     range or a tuple. ``None`` from the method drops that instance. ``fair`` asks for
-    weak fairness of every instance; ``cites`` names the kernel function modelled.
+    weak fairness of every instance; ``cites`` names the kernel function modelled;
+    ``switch`` the knob setting that gives the action instances ("allocator=true"), which
+    a vacuous check names.
     """
-    return _decorate(_Mark("action", name, tuple(params.items()), fair, cites, (), tuple(tags)),
-                     fn)
+    return _decorate(_Mark("action", name, tuple(params.items()), fair, cites, (), tuple(tags),
+                           switch=switch), fn)
 
 
 def _property_mark(role: str, fn: F | None, name: str | None,
-                   aliases: Iterable[str]) -> Any:
-    return _decorate(_Mark(role, name, aliases=tuple(aliases)), fn)
+                   aliases: Iterable[str], about: About = ()) -> Any:
+    groups = tuple((a,) if isinstance(a, str) else tuple(a) for a in about)
+    return _decorate(_Mark(role, name, aliases=tuple(aliases), about=groups), fn)
 
 
 @overload
 def invariant(fn: F) -> F: ...
 @overload
-def invariant(*, name: str | None = None, aliases: Iterable[str] = ()) -> Callable[[F], F]: ...
+def invariant(*, name: str | None = None, aliases: Iterable[str] = (),
+              about: About = ()) -> Callable[[F], F]: ...
 def invariant(fn: F | None = None, *, name: str | None = None,
-              aliases: Iterable[str] = ()) -> Any:
+              aliases: Iterable[str] = (), about: About = ()) -> Any:
     """Mark ``(self, s) -> Term``: the condition holds in every reachable state."""
-    return _property_mark("invariant", fn, name, aliases)
+    return _property_mark("invariant", fn, name, aliases, about)
 
 
 @overload
 def step_invariant(fn: F) -> F: ...
 @overload
-def step_invariant(*, name: str | None = None, aliases: Iterable[str] = ()) -> Callable[[F], F]: ...
+def step_invariant(*, name: str | None = None, aliases: Iterable[str] = (),
+                   about: About = ()) -> Callable[[F], F]: ...
 def step_invariant(fn: F | None = None, *, name: str | None = None,
-                   aliases: Iterable[str] = ()) -> Any:
+                   aliases: Iterable[str] = (), about: About = ()) -> Any:
     """Mark ``(self, s, t) -> Term``: the condition holds on every transition s -> t."""
-    return _property_mark("step_invariant", fn, name, aliases)
+    return _property_mark("step_invariant", fn, name, aliases, about)
 
 
 @overload
 def reachable(fn: F) -> F: ...
 @overload
-def reachable(*, name: str | None = None, aliases: Iterable[str] = ()) -> Callable[[F], F]: ...
+def reachable(*, name: str | None = None, aliases: Iterable[str] = (),
+              about: About = ()) -> Callable[[F], F]: ...
 def reachable(fn: F | None = None, *, name: str | None = None,
-              aliases: Iterable[str] = ()) -> Any:
+              aliases: Iterable[str] = (), about: About = ()) -> Any:
     """Mark ``(self, s) -> Term``: some reachable state satisfies the condition."""
-    return _property_mark("reachable", fn, name, aliases)
+    return _property_mark("reachable", fn, name, aliases, about)
 
 
 @overload
 def eventually(fn: F) -> F: ...
 @overload
-def eventually(*, name: str | None = None, aliases: Iterable[str] = ()) -> Callable[[F], F]: ...
+def eventually(*, name: str | None = None, aliases: Iterable[str] = (),
+               about: About = ()) -> Callable[[F], F]: ...
 def eventually(fn: F | None = None, *, name: str | None = None,
-               aliases: Iterable[str] = ()) -> Any:
+               aliases: Iterable[str] = (), about: About = ()) -> Any:
     """Mark ``(self, s) -> Term``: every fair run eventually satisfies the condition."""
-    return _property_mark("eventually", fn, name, aliases)
+    return _property_mark("eventually", fn, name, aliases, about)
 
 
 terminates = eventually
@@ -203,11 +217,12 @@ terminates = eventually
 @overload
 def leads_to(fn: F) -> F: ...
 @overload
-def leads_to(*, name: str | None = None, aliases: Iterable[str] = ()) -> Callable[[F], F]: ...
+def leads_to(*, name: str | None = None, aliases: Iterable[str] = (),
+             about: About = ()) -> Callable[[F], F]: ...
 def leads_to(fn: F | None = None, *, name: str | None = None,
-             aliases: Iterable[str] = ()) -> Any:
+             aliases: Iterable[str] = (), about: About = ()) -> Any:
     """Mark ``(self, s) -> (P, Q)``: every fair run in a P state later reaches Q."""
-    return _property_mark("leads_to", fn, name, aliases)
+    return _property_mark("leads_to", fn, name, aliases, about)
 
 
 class Declarations:
@@ -353,7 +368,12 @@ class Model:
         if not built.actions:
             raise ModelError(f"model {self.name}: no action has an instance")
         names: set[str] = set()
+        actions = {info.name for info in built.infos}
         for prop in built.props:
+            unknown = [a for group in prop.about for a in group if a not in actions]
+            if unknown:
+                raise ModelError(f"model {self.name}: property {prop.name} is about unknown "
+                                 f"actions {', '.join(unknown)}")
             for n in (prop.name, *prop.aliases):
                 if n in names:
                     raise ModelError(f"model {self.name}: two properties are called {n!r}")
@@ -420,7 +440,7 @@ class Model:
             raise ModelError(f"{where}: declared twice")
         doc = (fn.__doc__ or "").strip().split("\n")[0]
         built.infos.append(ActionInfo(name, tuple(n for n, _ in mark.params), mark.fair,
-                                      mark.cites, doc, mark.tags))
+                                      mark.cites, doc, mark.tags, mark.switch))
         for args in self._instances(decls, where, mark):
             inst_where = f"{where}({', '.join(f'{k}={v}' for k, v in args.items())})"
             view = StateView(decls.vars, where=inst_where)
@@ -461,7 +481,8 @@ class Model:
         name, _ = self._prop_name(attr, mark)
         where = f"model {self.name}, invariant {name}"
         expr = self._bool_expr(_call(where, fn, self, StateView(decls.vars, where=where)), where)
-        built.props.append(Invariant(name, _doc(fn), mark.aliases, expr))
+        built.props.append(Invariant(name, _doc(fn), mark.aliases, expr,
+                                      about=mark.about))
 
     def _build_step_invariant(self, decls: Declarations, attr: str, fn: Callable[..., Any],
                               mark: _Mark, built: _Built) -> None:
@@ -469,21 +490,24 @@ class Model:
         where = f"model {self.name}, step invariant {name}"
         expr = self._bool_expr(_call(where, fn, self, StateView(decls.vars, where=where),
                                      StateView(decls.vars, primed=True, where=where)), where)
-        built.props.append(StepInvariant(name, _doc(fn), mark.aliases, expr))
+        built.props.append(StepInvariant(name, _doc(fn), mark.aliases, expr,
+                                      about=mark.about))
 
     def _build_reachable(self, decls: Declarations, attr: str, fn: Callable[..., Any],
                          mark: _Mark, built: _Built) -> None:
         name, _ = self._prop_name(attr, mark)
         where = f"model {self.name}, reachable {name}"
         expr = self._bool_expr(_call(where, fn, self, StateView(decls.vars, where=where)), where)
-        built.props.append(Reachable(name, _doc(fn), mark.aliases, expr))
+        built.props.append(Reachable(name, _doc(fn), mark.aliases, expr,
+                                      about=mark.about))
 
     def _build_eventually(self, decls: Declarations, attr: str, fn: Callable[..., Any],
                           mark: _Mark, built: _Built) -> None:
         name, _ = self._prop_name(attr, mark)
         where = f"model {self.name}, eventually {name}"
         expr = self._bool_expr(_call(where, fn, self, StateView(decls.vars, where=where)), where)
-        built.props.append(LeadsTo(name, _doc(fn), mark.aliases, TRUE, expr, from_init=True))
+        built.props.append(LeadsTo(name, _doc(fn), mark.aliases, TRUE, expr, from_init=True,
+                                   about=mark.about))
 
     def _build_leads_to(self, decls: Declarations, attr: str, fn: Callable[..., Any],
                         mark: _Mark, built: _Built) -> None:
@@ -494,7 +518,7 @@ class Model:
             raise ModelError(f"{where}: must return (P, Q) for P ~> Q")
         lhs = self._bool_expr(result[0], where)
         rhs = self._bool_expr(result[1], where)
-        built.props.append(LeadsTo(name, _doc(fn), mark.aliases, lhs, rhs))
+        built.props.append(LeadsTo(name, _doc(fn), mark.aliases, lhs, rhs, about=mark.about))
 
 
 #: The modelling language's own modules: a model's mistake is located in the frame

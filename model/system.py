@@ -74,15 +74,25 @@ class ActionInfo:
     cites: str
     doc: str
     tags: tuple[str, ...] = ()
+    #: the knob setting that gives the action instances, such as "allocator=true" (for
+    #: the message of a vacuous check; empty: none names it)
+    switch: str = ""
 
 
 @dataclass(frozen=True)
 class Property:
-    """A named property; ``aliases`` are other names it answers to (such as "S1")."""
+    """A named property; ``aliases`` are other names it answers to (such as "S1").
+
+    ``about`` names the actions the property is about: each entry is a group of
+    alternative action names, and the property can only fail in a configuration where
+    some action of every group has instances and fires. An exhaustive "holds" where one
+    does not is reported as vacuous (the Checker; empty: the property claims nothing).
+    """
 
     name: str
     doc: str
     aliases: tuple[str, ...]
+    about: tuple[tuple[str, ...], ...] = field(default=(), kw_only=True)
 
     @property
     def kind(self) -> str:

@@ -12,6 +12,22 @@ from mhpcheck.model.dsl import StateView, Term, all_of, any_of
 from mhpcheck.model.hotplug import HotplugSystem
 from mhpcheck.model.hotplug.state import term
 
+#: The actions a property is about (docs/hotplug.md#properties, the "needs" column):
+#: each entry one action or a tuple of alternatives, one of which must fire for the
+#: property to be able to fail; a "holds" where one never fires is vacuous.
+OFFLINER = ("memory_block_offline", "offline_and_remove_memory",
+            "virtio_mem_sbm_try_remove_unplugged_mb")
+#: virtio-mem loaded (a V page) and an offlining of its block under way
+VMEM_OFFLINE = "virtio_mem_memory_notifier_going_offline"
+#: an offlining that failed after isolation
+FAILED_OFFLINE = "undo_isolate_page_range"
+STRAY = "folio_try_get_stray"
+#: the commit step, __offline_isolated_pages
+COMMIT = "__offline_isolated_pages"
+#: something that changes a page behind offlining's back: a speculative reference, the
+#: allocator, memory_failure, or the rollback of a failed attempt
+DISTURBANCE = (STRAY, "rmqueue", "memory_failure", FAILED_OFFLINE)
+
 
 class Hotplug(HotplugSystem):
     """The hotplug system with its named properties (docs/hotplug.md#properties)."""
@@ -41,21 +57,23 @@ class Hotplug(HotplugSystem):
         return all_of((s.ptype[p] == "Buddy").implies((s.owner[p] == "none") & ~s.skippable[p])
                       for p in range(self.layout.n_pages))
 
-    @invariant(name="skippable-implies-offline", aliases=("S2",))
+    @invariant(name="skippable-implies-offline", aliases=("S2",), about=(VMEM_OFFLINE,))
     def skippable_implies_offline(self, s: StateView) -> Term:
         """PG_offline_skippable is only ever set on a PageOffline page (it aliases
         PG_owner_2, which means something else on other pages)."""
         return all_of(s.skippable[p].implies(s.ptype[p] == "Offline")
                       for p in range(self.layout.n_pages))
 
-    @invariant(name="unplugged-never-allocated", aliases=("S3",))
+    @invariant(name="unplugged-never-allocated", aliases=("S3",),
+               about=(VMEM_OFFLINE, ("rmqueue", "balloon_page_enqueue")))
     def unplugged_never_allocated(self, s: StateView) -> Term:
         """While virtio-mem is loaded, no page of an unplugged subblock is handed out by
         the allocator or taken by a balloon (the unload paths are S9)."""
         return all_of((s.vmem_loaded & ~s.plugged[q] & self.live(s, p)).implies(
             (s.owner[p] == "none") | (s.owner[p] == "vmem")) for q, p in self.unplugged_pages())
 
-    @invariant(name="failed-offline-preserves-offline-pages", aliases=("S4",))
+    @invariant(name="failed-offline-preserves-offline-pages", aliases=("S4",),
+               about=(VMEM_OFFLINE, FAILED_OFFLINE))
     def failed_offline_preserves(self, s: StateView) -> Term:
         """Whenever no offlining is in progress (so also after a failed one), every page
         of an unplugged subblock of an online block is still PageOffline, owned by
@@ -69,7 +87,7 @@ class Hotplug(HotplugSystem):
                 & (s.ref_owner[p] == self.offline_ref()))
             for q, p in self.unplugged_pages())
 
-    @invariant(name="offline-needs-owner-consent", aliases=("S5",))
+    @invariant(name="offline-needs-owner-consent", aliases=("S5",), about=(OFFLINER,))
     def offline_needs_consent(self, s: StateView) -> Term:
         """The commit step never meets a PageOffline page of an owner that did not
         consent (a class-2 owner or a balloon)."""
@@ -77,7 +95,8 @@ class Hotplug(HotplugSystem):
             ~((s.ptype[p] == "Offline") & ((s.owner[p] == "class2") | (s.owner[p] == "balloon")))
             for p in self.pages_of(b))) for b, at in self.in_op(s, "commit"))
 
-    @invariant(name="commit-checks-hold", aliases=("S6",))
+    @invariant(name="commit-checks-hold", aliases=("S6",),
+               about=(COMMIT, DISTURBANCE))
     def commit_checks_hold(self, s: StateView) -> Term:
         """When __offline_isolated_pages runs, no page trips its BUG_ON checks: a
         PageOffline page has refcount 0 (A, B, C; D/E/F only warn), every other page
@@ -92,28 +111,32 @@ class Hotplug(HotplugSystem):
         return all_of(at.implies(all_of(fine(p) for p in self.pages_of(b)))
                       for b, at in self.in_op(s, "commit"))
 
-    @step_invariant(name="walker-never-reads-stale-memmap", aliases=("S7a",))
+    @step_invariant(name="walker-never-reads-stale-memmap", aliases=("S7a",),
+                    about=(OFFLINER, "pfn_to_online_page", "pfn_walker_read_page"))
     def walker_reads_live_memmap(self, s: StateView, t: StateView) -> Term:
         """A pfn walker that got a page from pfn_to_online_page reads it only while its
         section is online and its memmap initialised."""
         return all_of(((s.walker_at == f"pfn{p}") & (t.walker_at == "none")).implies(
             self.live(s, p)) for p in range(self.layout.n_pages))
 
-    @invariant(name="no-reference-outlives-offline", aliases=("S7b",))
+    @invariant(name="no-reference-outlives-offline", aliases=("S7b",),
+               about=(OFFLINER, STRAY))
     def no_reference_outlives(self, s: StateView) -> Term:
         """No holder of a page reference still holds it once the page's section is
         offline."""
         return all_of((s.stray_at == f"pfn{p}").implies(s.section_online[self.blk(p)])
                       for p in range(self.layout.n_pages))
 
-    @invariant(name="managed-count-exact", aliases=("S8",))
+    @invariant(name="managed-count-exact", aliases=("S8",),
+               about=(COMMIT, DISTURBANCE))
     def managed_count_exact(self, s: StateView) -> Term:
         """Offlining subtracts exactly the block's managed pages: an offline block
         contributes nothing to the zone's managed count."""
         return all_of((~s.section_online[b]).implies(s.managed[b] == 0)
                       for b in range(self.layout.blocks))
 
-    @invariant(name="unload-never-exposes-unplugged", aliases=("S9",))
+    @invariant(name="unload-never-exposes-unplugged", aliases=("S9",),
+               about=("virtio_mem_deinit_hotplug", "memory_block_offline", "online_pages"))
     def unload_never_exposes(self, s: StateView) -> Term:
         """After virtio-mem is unloaded, a page of an unplugged subblock of a present
         block is always PageOffline: it never reaches the buddy."""
@@ -121,7 +144,7 @@ class Hotplug(HotplugSystem):
             s.ptype[p] == "Offline") for q, p in self.unplugged_pages())
 
     # -- liveness -------------------------------------------------------------------
-    @leads_to(name="class2-offline-fails-fast", aliases=("L1",))
+    @leads_to(name="class2-offline-fails-fast", aliases=("L1",), about=(OFFLINER,))
     def class2_fails_fast(self, s: StateView) -> tuple[Term, Term]:
         """An offlining of a block holding a class-2 PageOffline page ends (fails) without
         a signal. Fairness: weak fairness of every offline_pages step (and, where they
@@ -134,7 +157,8 @@ class Hotplug(HotplugSystem):
                       for b, at in ((b, s.pc != "idle") for b in range(self.layout.blocks)))
         return busy, s.pc == "idle"
 
-    @leads_to(name="unplugged-block-eventually-removed", aliases=("L2",))
+    @leads_to(name="unplugged-block-eventually-removed", aliases=("L2",),
+              about=("virtio_mem_sbm_try_remove_unplugged_mb",))
     def unplugged_block_removed(self, s: StateView) -> tuple[Term, Term]:
         """A fully unplugged online block 0 is eventually offlined and removed.
         Fairness: weak fairness of virtio-mem's retrying work item and of every
@@ -144,7 +168,7 @@ class Hotplug(HotplugSystem):
         return (s.vmem_loaded & (s.block_state[b] == "online") & unplugged,
                 s.block_state[b] == "removed")
 
-    @leads_to(name="balloon-never-blocks-offline", aliases=("L3",))
+    @leads_to(name="balloon-never-blocks-offline", aliases=("L3",), about=(OFFLINER,))
     def balloon_never_blocks(self, s: StateView) -> tuple[Term, Term]:
         """An offlining of block 0 holding a balloon page ends with the block offline.
         Fairness: weak fairness of every offline_pages step (and of the stray holder's
@@ -157,7 +181,8 @@ class Hotplug(HotplugSystem):
         done = (s.block_state[b] == "offline") | (s.block_state[b] == "removed")
         return (s.pc != "idle") & has_balloon, done
 
-    @leads_to(name="offline-terminates", aliases=("L4",))
+    @leads_to(name="offline-terminates", aliases=("L4",),
+              about=("offline_and_remove_memory",))
     def offline_terminates(self, s: StateView) -> tuple[Term, Term]:
         """An offlining started by a kernel thread (no signal can reach it) ends.
         Fairness: weak fairness of every offline_pages step (and of the stray holder's

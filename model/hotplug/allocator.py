@@ -13,7 +13,7 @@ from .state import HotplugBase, Updates
 class Allocator(HotplugBase):
     """rmqueue and the owner's final folio_put."""
 
-    @action(p="page", tags=ALL,
+    @action(switch="allocator=true", p="page", tags=ALL,
             cites="mm/page_alloc.c rmqueue, prep_new_page (set_page_refcounted)"
                   " (docs/hotplug.md#page-states)")
     def rmqueue(self, s: StateView, p: int) -> Effect | None:
@@ -29,7 +29,8 @@ class Allocator(HotplugBase):
         return when(s.ptype[p] == "Buddy", ~s.isolated[self.pb(p)], s.section_online[b],
                     s.memmap_valid[b]).then(*u.assigns())
 
-    @action(p="page", tags=ALL, cites="include/linux/mm.h folio_put, mm/swap.c __folio_put "
+    @action(switch="allocator=true",
+            p="page", tags=ALL, cites="include/linux/mm.h folio_put, mm/swap.c __folio_put "
                                       "(docs/hotplug.md#page-states)")
     def folio_put(self, s: StateView, p: int) -> Effect | None:
         """The user drops its folio; the last put frees it onto its pageblock's list."""

@@ -15,7 +15,8 @@ BAL = "mm/balloon.c"
 class Balloon(HotplugBase):
     """balloon_page_enqueue and balloon_page_dequeue."""
 
-    @action(p="page", tags=ALL, cites=f"{BAL} balloon_page_alloc, balloon_page_enqueue, "
+    @action(switch="balloon_ops=true",
+            p="page", tags=ALL, cites=f"{BAL} balloon_page_alloc, balloon_page_enqueue, "
                                       "balloon_page_insert (docs/hotplug.md#balloon-pages)")
     def balloon_page_enqueue(self, s: StateView, p: int) -> Effect | None:
         """Inflate: a free page becomes a PageOffline balloon page (managed count -1)."""
@@ -32,7 +33,8 @@ class Balloon(HotplugBase):
         return when(s.ptype[p] == "Buddy", ~s.isolated[self.pb(p)], s.section_online[b],
                     s.memmap_valid[b]).then(*u.assigns())
 
-    @action(p="page", tags=ALL, cites=f"{BAL} balloon_page_dequeue, balloon_page_finalize "
+    @action(switch="balloon_ops=true",
+            p="page", tags=ALL, cites=f"{BAL} balloon_page_dequeue, balloon_page_finalize "
                                       "(docs/hotplug.md#balloon-pages)")
     def balloon_page_dequeue(self, s: StateView, p: int) -> Effect | None:
         """Deflate: the balloon frees one of its pages (managed count +1)."""

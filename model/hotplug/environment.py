@@ -22,7 +22,7 @@ class Environment(HotplugBase):
         b = self.blk(p)
         return term(s.section_online[b] & s.memmap_valid[b])
 
-    @action(p="page", tags=ALL,
+    @action(switch="stray=transient", p="page", tags=ALL,
             cites="include/linux/mm.h folio_try_get via a stale pointer: RCU page-cache "
                   "lookup, GUP-fast, pfn walkers (docs/hotplug.md#speculative-references)")
     def folio_try_get_stray(self, s: StateView, p: int) -> Effect | None:
@@ -33,7 +33,7 @@ class Environment(HotplugBase):
                     self.page_count(s, p) > 0).then(
             s.stray_at.becomes(f"pfn{p}"), s.stray_counted.becomes(True))
 
-    @action(p="page", fair=True, tags=ALL,
+    @action(switch="stray=transient", p="page", fair=True, tags=ALL,
             cites="include/linux/mm.h folio_put, mm/swap.c __folio_put; free path clears "
                   "the page type since v6.17 (docs/hotplug.md#speculative-references)")
     def folio_put_stray(self, s: StateView, p: int) -> Effect | None:
@@ -55,7 +55,8 @@ class Environment(HotplugBase):
         u.set(s.stray_counted, False)
         return when(s.stray_at == f"pfn{p}").then(*u.assigns())
 
-    @action(tags=ALL, cites="kernel/signal.c send_sig; mm/memory_hotplug.c offline_pages "
+    @action(switch="signals=true",
+            tags=ALL, cites="kernel/signal.c send_sig; mm/memory_hotplug.c offline_pages "
                            "signal_pending (docs/hotplug.md#the-migration-loop)")
     def send_sig(self, s: StateView) -> Effect | None:
         """The user presses Ctrl-C while a sysfs offline is in progress."""
@@ -63,7 +64,7 @@ class Environment(HotplugBase):
             return None
         return when(s.pc != "idle", s.caller == "user", ~s.signal).then(s.signal.becomes(True))
 
-    @action(p="page", tags=ALL, cites="mm/memory_hotplug.c pfn_to_online_page"
+    @action(switch="walker=true", p="page", tags=ALL, cites="mm/memory_hotplug.c pfn_to_online_page"
               " (docs/hotplug.md#removal-and-pfn-walkers)")
     def pfn_to_online_page(self, s: StateView, p: int) -> Effect | None:
         """A pfn walker checks that the section is online and keeps the page pointer."""
@@ -72,7 +73,7 @@ class Environment(HotplugBase):
         return when(s.walker_at == "none", s.section_online[self.blk(p)]).then(
             s.walker_at.becomes(f"pfn{p}"))
 
-    @action(p="page", tags=ALL,
+    @action(switch="walker=true", p="page", tags=ALL,
             cites="mm/compaction.c isolate_migratepages_block style pfn walker"
                   " (docs/hotplug.md#removal-and-pfn-walkers)")
     def pfn_walker_read_page(self, s: StateView, p: int) -> Effect | None:
@@ -81,7 +82,7 @@ class Environment(HotplugBase):
             return None
         return when(s.walker_at == f"pfn{p}").then(s.walker_at.becomes("none"))
 
-    @action(p="page", tags=ALL,
+    @action(switch="hwpoison=true", p="page", tags=ALL,
             cites="mm/memory-failure.c memory_failure, take_page_off_buddy"
                   " (docs/hotplug.md#hwpoison)")
     def memory_failure(self, s: StateView, p: int) -> Effect | None:

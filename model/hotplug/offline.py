@@ -92,7 +92,8 @@ class OfflineSteps(HotplugBase):
         return u
 
     # -- callers --------------------------------------------------------------------
-    @action(b="block", cites="drivers/base/memory.c memory_block_offline -> "
+    @action(switch="user_offline=true",
+            b="block", cites="drivers/base/memory.c memory_block_offline -> "
             f"{HP} offline_pages (docs/hotplug.md#offline-pages)", tags=ALL)
     def memory_block_offline(self, s: StateView, b: int) -> Effect | None:
         """User space writes "offline" to the block's sysfs state (a signallable task)."""
@@ -101,7 +102,7 @@ class OfflineSteps(HotplugBase):
         return when(s.pc == "idle", s.block_state[b] == "online").then(
             *self.begin(s, b, "user").assigns())
 
-    @action(b="block", cites=f"{HP} offline_and_remove_memory"
+    @action(switch="kthread_offline=true", b="block", cites=f"{HP} offline_and_remove_memory"
               " (docs/hotplug.md#removal-and-pfn-walkers)", tags=ALL)
     def offline_and_remove_memory(self, s: StateView, b: int) -> Effect | None:
         """A kernel thread (ACPI eject) offlines and then removes the block: no signals."""
@@ -168,7 +169,7 @@ class OfflineSteps(HotplugBase):
         return when(self.is_op(s, b, "going_offline"), ~s.vmem_loaded).then(
             s.pc.becomes(self.going_offline_next()))
 
-    @action(b="block", fair=True, tags=ALL,
+    @action(switch="notifier_veto=true", b="block", fair=True, tags=ALL,
             cites=f"{HP} offline_pages node_notify(NODE_REMOVING_LAST_MEMORY)"
                   " (docs/hotplug.md#memory-notifiers)")
     def node_notify_removing_last_memory_veto(self, s: StateView, b: int) -> Effect | None:
@@ -178,7 +179,7 @@ class OfflineSteps(HotplugBase):
             return None
         return when(self.is_op(s, b, "going_offline")).then(s.pc.becomes("undo"))
 
-    @action(b="block", fair=True, tags=ALL,
+    @action(switch="notifier_veto=true", b="block", fair=True, tags=ALL,
             cites="mm/memory-notifier-error-inject.c via memory_notify"
                   " (docs/hotplug.md#memory-notifiers)")
     def memory_notifier_error_inject_veto(self, s: StateView, b: int) -> Effect | None:
@@ -205,7 +206,7 @@ class OfflineSteps(HotplugBase):
             return None
         return when(self.is_op(s, b, "scan"), s.signal).then(s.pc.becomes("undo"))
 
-    @action(b="block", fair=True, tags=ALL,
+    @action(switch="offline_migrate_max_passes=1", b="block", fair=True, tags=ALL,
             cites=f"{HP} offline_pages, newest mm tree only (docs/hotplug.md#the-migration-loop)")
     def offline_pages_retry_limit(self, s: StateView, b: int) -> Effect | None:
         """offline_migrate_max_passes reached: -EBUSY ("retry limit exceeded")."""

@@ -18,7 +18,7 @@ from .state import HotplugBase, Owner, PageType, Updates, label
 class OnlinePages(HotplugBase):
     """Onlining an offline block."""
 
-    @action(b="block", tags=ALL,
+    @action(switch="user_online=true", b="block", tags=ALL,
             cites="drivers/base/memory.c memory_block_online; mm/memory_hotplug.c online_pages, "
                   "online_pages_range, generic_online_page; drivers/virtio/virtio_mem.c "
                   "virtio_mem_online_page_cb (docs/hotplug.md#onlining)")

@@ -78,7 +78,7 @@ class VirtioMem(OfflineSteps):
             u.set(s.skippable[p], self.k.consent == "skippable-flag")
 
     # -- the driver's work item -----------------------------------------------------
-    @action(q="pageblock", tags=("A", "B", "C", "D", "E", "F"),
+    @action(switch="vmem_unplug=true", q="pageblock", tags=("A", "B", "C", "D", "E", "F"),
             cites=f"{VM} virtio_mem_sbm_unplug_sb_online, virtio_mem_fake_offline, "
                   "alloc_contig_range, virtio_mem_set_fake_offline"
                   " (docs/hotplug.md#virtio-mem-unplug-and-plug)")
@@ -96,7 +96,7 @@ class VirtioMem(OfflineSteps):
         return when(s.vmem_loaded, s.plugged[q], s.block_state[b] == "online", s.pc == "idle",
                     ~s.isolated[q], free).then(*u.assigns())
 
-    @action(q="pageblock", tags=("A", "B", "C", "D", "E", "F"),
+    @action(switch="vmem_plug=true", q="pageblock", tags=("A", "B", "C", "D", "E", "F"),
             cites=f"{VM} virtio_mem_sbm_plug_sb, virtio_mem_fake_online, "
                   "virtio_mem_clear_fake_offline, generic_online_page"
                   " (docs/hotplug.md#virtio-mem-unplug-and-plug)")
@@ -116,7 +116,7 @@ class VirtioMem(OfflineSteps):
         return when(s.vmem_loaded, ~s.plugged[q], s.block_state[b] == "online", s.pc == "idle",
                     mine).then(*u.assigns())
 
-    @action(b="block", fair=True, tags=("A", "B", "C", "D", "E", "F"),
+    @action(switch="vmem_remove=true", b="block", fair=True, tags=("A", "B", "C", "D", "E", "F"),
             cites=f"{VM} virtio_mem_sbm_try_remove_unplugged_mb -> mm/memory_hotplug.c "
                   "offline_and_remove_memory"
                   " (docs/hotplug.md#virtio-mem-unplug-and-plug; retried by the work item's timer)")
@@ -128,7 +128,7 @@ class VirtioMem(OfflineSteps):
         return when(s.vmem_loaded, s.pc == "idle", s.block_state[b] == "online",
                     unplugged).then(*self.begin(s, b, "kthread").assigns())
 
-    @action(tags=("A", "B", "C", "D", "E", "F"),
+    @action(switch="forced_unload=true", tags=("A", "B", "C", "D", "E", "F"),
             cites=f"{VM} virtio_mem_deinit_hotplug, virtio_mem_sbm_mark_mb_non_skippable; "
                   "mm/memory_hotplug.c restore_online_page_callback"
                   " (docs/hotplug.md#forced-unload)")
