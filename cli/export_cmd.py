@@ -8,7 +8,7 @@ import click
 
 from mhpcheck.model.promela import export_promela
 
-from .options import model_options, system_from_options, user_errors
+from .options import model_inputs, model_options, system_from_options, user_errors
 from .output import check_output_file, write_atomic
 
 
@@ -31,7 +31,7 @@ def export_cmd(model: str, params: tuple[str, ...], knobs: tuple[str, ...],
     FILE.py:CLASS.
     """
     with user_errors():
-        check_output_file(output, "--output")
+        check_output_file(output, "--output", model_inputs(model))
         ts = system_from_options(model, params, knobs, preset)
         twin = export_promela(ts, invariants=invariants)
         text = twin.text

@@ -26,7 +26,7 @@ from mhpcheck.model.trace import Trace
 from mhpcheck.model.view import View
 from mhpcheck.registry import view_for
 
-from .options import NON_NEGATIVE, model_options, system_from_options, user_errors
+from .options import NON_NEGATIVE, model_inputs, model_options, system_from_options, user_errors
 from .output import check_output_file, write_atomic
 from .trace_cmd import load_trace
 from .viewer.story import complete_view, describe_setting, show_value
@@ -217,7 +217,8 @@ def graph_cmd(model: str | None, params: tuple[str, ...], knobs: tuple[str, ...]
     may be left out.
     """
     with user_errors():
-        check_output_file(output, "--output", [trace_file] if trace_file else [])
+        check_output_file(output, "--output",
+                          [*([trace_file] if trace_file else []), *model_inputs(model)])
         if around_trace is not None and trace_file is None:
             raise UsageError("--around-trace needs --trace")
         trace = None

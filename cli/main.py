@@ -38,6 +38,7 @@ from .options import (
     Main,
     env_columns,
     fail,
+    model_inputs,
     model_options,
     resident_memory,
     system_from_options,
@@ -166,8 +167,10 @@ def run_cmd(paths: tuple[str, ...], as_json: bool, matrix: bool, quiet: bool, co
         if not files:
             fail(f"no spec files under {', '.join(paths)}")
         check_output_folder(html_dir, "--html-dir")
-        check_output_file(junit, "--junit", [str(f) for f in files])
         loaded = [(load_spec(f)) for f in files]
+        check_output_file(junit, "--junit", [
+            *(str(f) for f in files),
+            *(m for s in loaded for m in model_inputs(s.model, Path(s.path).parent))])
         tiers = sorted({s.tier for s in loaded})
         if tier != "all" and tier not in tiers:
             raise UsageError(f"--tier {tier}: no spec of that tier under "
@@ -301,8 +304,8 @@ def check_cmd(model: str, params: tuple[str, ...], knobs: tuple[str, ...], prese
     each; the exit code is the worst (violated over inconclusive over holds).
     """
     with user_errors():
-        check_output_file(trace_out, "--trace-out")
-        check_output_file(certificate_out, "--certificate-out")
+        check_output_file(trace_out, "--trace-out", model_inputs(model))
+        check_output_file(certificate_out, "--certificate-out", model_inputs(model))
         if trace_out is not None and certificate_out is not None and \
                 Path(trace_out).resolve() == Path(certificate_out).resolve():
             raise UsageError("--trace-out and --certificate-out name the same file")

@@ -7,6 +7,7 @@ import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 
 import click
@@ -26,6 +27,7 @@ from mhpcheck.model.errors import (
 from mhpcheck.model.resources import available_memory, gigabytes
 from mhpcheck.model.system import TransitionSystem
 from mhpcheck.registry import build_system
+from mhpcheck.userfile import is_model_file, split_ref
 
 EXIT_FAIL = EXIT_VIOLATED
 __all__ = ["EXIT_ERROR", "EXIT_FAIL", "EXIT_INCONCLUSIVE", "EXIT_OK"]
@@ -222,6 +224,18 @@ def parse_pairs(pairs: tuple[str, ...], option: str) -> dict[str, Any]:
             fail(f"{option} expects KEY=VALUE, got {pair!r}")
         out[key.strip()] = parse_value(value.strip())
     return out
+
+
+def model_inputs(model: str | None, base: Path | None = None) -> list[str]:
+    """The model file MODEL names (relative to ``base``), which no output option may
+    overwrite; none for a registered model's name."""
+    if model is None or not is_model_file(model):
+        return []
+    try:
+        file, _ = split_ref(model)
+    except MhpError:
+        return []
+    return [str((base or Path()) / file)]
 
 
 def system_from_options(model: str, params: tuple[str, ...], knobs: tuple[str, ...],

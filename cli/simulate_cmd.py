@@ -21,7 +21,14 @@ from mhpcheck.checker.checker import exit_code as verdict_exit
 from mhpcheck.checker.explicit.simulate import DEFAULT_DEPTH, DEFAULT_RUNS, DEFAULT_SEED
 from mhpcheck.checker.result import Budget, CheckResult
 
-from .options import NON_NEGATIVE, SECONDS, model_options, system_from_options, user_errors
+from .options import (
+    NON_NEGATIVE,
+    SECONDS,
+    model_inputs,
+    model_options,
+    system_from_options,
+    user_errors,
+)
 from .output import check_output_file, write_atomic
 from .render import render_trace
 from .report import result_json
@@ -59,7 +66,7 @@ def simulate_cmd(model: str, params: tuple[str, ...], knobs: tuple[str, ...],
     # check's helpers; imported here, since cli.main imports this module when it loads
     from .main import chosen_property, progress_printer, search_time_left
     with user_errors():
-        check_output_file(trace_out, "--trace-out")
+        check_output_file(trace_out, "--trace-out", model_inputs(model))
         t0 = time.perf_counter()
         ts = system_from_options(model, params, knobs, preset)
         ts, prop_obj = chosen_property(ts, prop, invariant_expr, reachable_expr)

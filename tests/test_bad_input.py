@@ -502,3 +502,27 @@ def test_ctrl_c_while_the_command_line_loads_is_exit_130_without_a_traceback(
         entry.main()
     assert stop.value.code == EXIT_INTERRUPTED
     assert capsys.readouterr().err == "check-model: error: interrupted (while loading)\n"
+
+
+def test_an_output_naming_the_model_file_is_refused_and_the_model_kept(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A model file of the user's own is an input too: --trace-out must not replace it."""
+    model = tmp_path / "ring.py"
+    model.write_text((ROOT / "examples/ring.py").read_text())
+    before = model.read_bytes()
+    monkeypatch.chdir(tmp_path)
+    for option in ("--trace-out", "--certificate-out"):
+        code, out, err = cli("check", "ring.py:RingBuffer", "--set", "forget_wrap=true",
+                             "-p", "no-overwrite", option, "ring.py")
+        one_error(code, err, EXIT_ERROR, option, "is also an input")
+        assert out == "" and model.read_bytes() == before
+
+
+def test_run_junit_naming_a_spec_s_model_file_is_refused(tmp_path: Path) -> None:
+    model = tmp_path / "ring.py"
+    model.write_text((ROOT / "examples/ring.py").read_text())
+    (tmp_path / "ring.toml").write_text((ROOT / "examples/ring.toml").read_text())
+    before = model.read_bytes()
+    code, _, err = cli("run", str(tmp_path / "ring.toml"), "--junit", str(model))
+    one_error(code, err, EXIT_ERROR, "--junit", "is also an input")
+    assert model.read_bytes() == before
