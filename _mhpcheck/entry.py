@@ -1,13 +1,54 @@
-"""The ``check-model`` console script: a Ctrl-C while the program is still loading is
-"interrupted" (exit 130) like one during a command, never an import traceback.
+"""The ``check-model`` console script: the program's edges, before and after a command.
 
-This module imports nothing heavy itself; ``mhpcheck.cli.main`` (click, rich, numpy)
-loads inside the guard.
+- A Ctrl-C while the program is still loading is "interrupted" (exit 130) like one
+  during a command, never an import traceback: this module imports nothing heavy,
+  and ``mhpcheck.cli.main`` (click, rich, numpy) loads inside the guard.
+- A reader that stops reading (``check-model check ... | head -1``) does not change the
+  outcome: the rest of stdout is dropped, files are still written, and the exit code
+  is still the verdict's (not 1, which means "violated").
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
 import sys
+from typing import Any, TextIO
+
+
+class PipeSafe:
+    """stdout that goes on, silently, once its reader has closed the pipe."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+        self._closed = False
+
+    def write(self, text: str) -> int:
+        if not self._closed:
+            try:
+                return self._stream.write(text)
+            except BrokenPipeError:
+                self._drop()
+        return len(text)
+
+    def flush(self) -> None:
+        if not self._closed:
+            try:
+                self._stream.flush()
+            except BrokenPipeError:
+                self._drop()
+
+    def _drop(self) -> None:
+        """From now on write nowhere; the descriptor too, so that the interpreter's own
+        flush at exit does not report the broken pipe."""
+        self._closed = True
+        with contextlib.suppress(OSError, ValueError):
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, self._stream.fileno())
+            os.close(devnull)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
 
 
 def main() -> None:
@@ -17,4 +58,5 @@ def main() -> None:
     except KeyboardInterrupt:
         sys.stderr.write("check-model: error: interrupted (while loading)\n")
         sys.exit(130)
+    sys.stdout = PipeSafe(sys.stdout)
     command_line()

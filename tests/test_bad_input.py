@@ -9,6 +9,7 @@ what to fix, and no traceback.
 
 from __future__ import annotations
 
+import io
 import itertools
 import json
 import os
@@ -30,7 +31,13 @@ from mhpcheck.cli.main import main
 from mhpcheck.model import resources
 from mhpcheck.model.compile import tree_size
 from mhpcheck.model.domains import IntRange
-from mhpcheck.model.errors import EXIT_ERROR, EXIT_INCONCLUSIVE, EXIT_INTERRUPTED, UsageError
+from mhpcheck.model.errors import (
+    EXIT_ERROR,
+    EXIT_INCONCLUSIVE,
+    EXIT_INTERRUPTED,
+    EXIT_VIOLATED,
+    UsageError,
+)
 from mhpcheck.model.expr import Arith, Expr, Var
 
 ENV = {"NO_COLOR": "1", "COLUMNS": "100"}
@@ -526,3 +533,35 @@ def test_run_junit_naming_a_spec_s_model_file_is_refused(tmp_path: Path) -> None
     code, _, err = cli("run", str(tmp_path / "ring.toml"), "--junit", str(model))
     one_error(code, err, EXIT_ERROR, "--junit", "is also an input")
     assert model.read_bytes() == before
+
+
+def test_stdout_closed_by_its_reader_drops_the_rest_and_keeps_going() -> None:
+    from mhpcheck.entry import PipeSafe
+
+    class Closed(io.StringIO):
+        def write(self, text: str) -> int:
+            raise BrokenPipeError(32, "Broken pipe")
+
+        def fileno(self) -> int:
+            raise io.UnsupportedOperation("no descriptor")
+
+    out = PipeSafe(Closed())
+    assert out.write("first line\n") == len("first line\n")
+    out.flush()
+    assert out.write("more\n") == len("more\n")
+
+
+def test_a_reader_that_stops_early_changes_neither_files_nor_the_exit_code(
+        tmp_path: Path) -> None:
+    """`check ... | head -1`: the trace is still written and the exit code is still the
+    verdict's (1 violated here, 0 for a property that holds), not click's 1 for EPIPE."""
+    trace = tmp_path / "t.json"
+    for args, want in ((f"--set broken=true -p mutex --trace-out {trace}", EXIT_VIOLATED),
+                       ("-p mutex", 0)):
+        done = subprocess.run(
+            ["bash", "-c", f"{CHECK_MODEL} check peterson --param n=3 {args} | head -c 1 "
+                           ">/dev/null; exit ${PIPESTATUS[0]}"],
+            capture_output=True, text=True, env={**os.environ, **ENV}, timeout=120)
+        assert done.returncode == want, done.stderr
+        assert "Traceback" not in done.stderr and "Broken pipe" not in done.stderr
+    assert trace.exists()
