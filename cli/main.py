@@ -412,8 +412,10 @@ def stats_text(result: CheckResult) -> str:
 
 def no_trace_reason(verdict: Verdict) -> str:
     """Why a check has no trace to write, for the --trace-out note."""
-    if verdict in (Verdict.HOLDS, Verdict.PROVED, Verdict.VACUOUS):
+    if verdict in (Verdict.HOLDS, Verdict.PROVED):
         return "no trace: the property holds"
+    if verdict is Verdict.VACUOUS:
+        return "no trace: the property holds only vacuously"
     if verdict is Verdict.UNREACHABLE:
         return "no trace: the state is unreachable"
     return f"no trace: the check is inconclusive ({verdict.value})"

@@ -228,3 +228,10 @@ def test_every_hotplug_switch_names_the_knob_that_gives_the_action_instances() -
         for value, wanted in ((on, True), (off, False)):
             ts = build_system("hotplug", params, {**base, knob: value}, "legacy")
             assert any(a.action == name for a in ts.actions) is wanted, (name, knob, value)
+
+
+def test_the_trace_out_note_of_a_vacuous_check_says_vacuously() -> None:
+    from mhpcheck.cli.main import no_trace_reason
+
+    assert no_trace_reason(Verdict.VACUOUS) == "no trace: the property holds only vacuously"
+    assert no_trace_reason(Verdict.HOLDS) == "no trace: the property holds"
