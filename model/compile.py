@@ -19,11 +19,30 @@ from dataclasses import dataclass
 from .errors import ModelError, ResourceLimit
 from .expr import DIVISIONS, And, Arith, Assign, Cmp, Const, Expr, Implies, Ite, Not, Or, Var
 from .resources import available_memory, gigabytes
-from .system import State, TransitionSystem
+from .system import (
+    DeadlockFree,
+    Invariant,
+    Property,
+    Reachable,
+    State,
+    StepInvariant,
+    TransitionSystem,
+)
 
 Successors = Callable[[State], list[tuple[int, State]]]
 Predicate = Callable[[State], bool]
 StepPredicate = Callable[[State, State], bool]
+
+
+@dataclass(frozen=True)
+class SafetyChecks:
+    """Compiled safety properties by kind: (name, predicate) pairs, and the names of
+    the deadlock-freedom properties."""
+
+    invariants: list[tuple[str, Predicate]]
+    targets: list[tuple[str, Predicate]]
+    steps: list[tuple[str, StepPredicate]]
+    deadlock: list[str]
 
 
 def bounds(expr: Expr) -> tuple[int, int]:
@@ -213,6 +232,18 @@ class Compiled:
     successors: Successors
     apply: tuple[Callable[[State], State | None], ...]
     source: str
+
+    def safety(self, properties: Sequence[Property]) -> SafetyChecks:
+        """The safety properties among ``properties``, compiled and grouped by kind, as
+        every explicit engine evaluates them on each state and step."""
+        return SafetyChecks(
+            [(p.name, self.predicate(p.expr, p.name))
+             for p in properties if isinstance(p, Invariant)],
+            [(p.name, self.predicate(p.expr, p.name))
+             for p in properties if isinstance(p, Reachable)],
+            [(p.name, self.step_predicate(p.expr, p.name))
+             for p in properties if isinstance(p, StepInvariant)],
+            [p.name for p in properties if isinstance(p, DeadlockFree)])
 
     def predicate(self, expr: Expr, where: str = "property") -> Predicate:
         return _compile_pred(self.ts, expr, where, step=False)  # type: ignore[return-value]

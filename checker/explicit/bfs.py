@@ -145,13 +145,9 @@ def explore(ts: TransitionSystem, properties: Sequence[Property] = (),
             raise ModelError("symmetry reduction is for safety properties only")
         canon = compile_canon(ts)
     successors = compiled.successors
-    invariants = [(p.name, compiled.predicate(p.expr, p.name))
-                  for p in properties if isinstance(p, Invariant)]
-    targets = [(p.name, compiled.predicate(p.expr, p.name))
-               for p in properties if isinstance(p, Reachable)]
-    steps = [(p.name, compiled.step_predicate(p.expr, p.name))
-             for p in properties if isinstance(p, StepInvariant)]
-    deadlock = [p.name for p in properties if isinstance(p, DeadlockFree)]
+    checks = compiled.safety(properties)
+    invariants, targets, steps, deadlock = (checks.invariants, checks.targets, checks.steps,
+                                            checks.deadlock)
     n_props = len(invariants) + len(targets) + len(steps) + len(deadlock)
     declared = [*invariants, *targets]
     found: dict[str, int | tuple[int, int, State]] = {}

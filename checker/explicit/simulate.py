@@ -33,12 +33,9 @@ from dataclasses import dataclass, replace
 
 from mhpcheck.model.compile import Compiled
 from mhpcheck.model.system import (
-    DeadlockFree,
-    Invariant,
     Property,
     Reachable,
     State,
-    StepInvariant,
 )
 from mhpcheck.model.trace import Step, Trace
 
@@ -121,13 +118,9 @@ def simulate(compiled: Compiled, properties: Sequence[Property], budget: Budget,
     """
     ts = compiled.ts
     successors = compiled.successors
-    invariants = [(p.name, compiled.predicate(p.expr, p.name))
-                  for p in properties if isinstance(p, Invariant)]
-    targets = [(p.name, compiled.predicate(p.expr, p.name))
-               for p in properties if isinstance(p, Reachable)]
-    step_invs = [(p.name, compiled.step_predicate(p.expr, p.name))
-                 for p in properties if isinstance(p, StepInvariant)]
-    deadlock = [p.name for p in properties if isinstance(p, DeadlockFree)]
+    checks = compiled.safety(properties)
+    invariants, targets, step_invs, deadlock = (checks.invariants, checks.targets,
+                                                checks.steps, checks.deadlock)
     undecided = len({p.name for p in properties})
     found: dict[str, Hit] = {}
     rng = random.Random(walks.seed)
