@@ -249,7 +249,8 @@ class TransitionSystem:
         for prop in (*self.properties, DEADLOCK_FREE):
             if name == prop.name or name in prop.aliases:
                 return prop
-        known = ", ".join(p.name for p in (*self.properties, DEADLOCK_FREE))
+        known = ", ".join(f"{p.name} ({', '.join(p.aliases)})" if p.aliases else p.name
+                          for p in (*self.properties, DEADLOCK_FREE))
         raise ModelError(f"model {self.name}: no property {name!r} (properties: {known})")
 
     def slot_names(self) -> list[str]:

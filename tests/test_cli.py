@@ -167,6 +167,7 @@ def test_check_with_set_changes_a_knob() -> None:
 @pytest.mark.parametrize("args, message", [
     (["check", "nosuch", "-p", "x"], "unknown model 'nosuch'"),
     (["check", "peterson", "-p", "nosuch"], "no property 'nosuch'"),
+    (["check", "peterson", "-p", "mutx"], "mutual-exclusion (mutex)"),  # aliases listed
     (["check", "peterson", "--set", "speed=1", "-p", "mutex"], "unknown knob 'speed'"),
     (["check", "peterson", "--param", "n", "-p", "mutex"], "--param expects KEY=VALUE"),
     (["check", "peterson", "--param", "n=1", "-p", "mutex"], "n=1 outside 2..16"),
