@@ -10,7 +10,8 @@ Wherever a name goes, a model file may go instead: ``path/to/file.py:Class`` (or
 ``file.py`` when it defines one Model), loaded by ``mhpcheck.userfile``, the path
 relative to ``base`` (the current folder on the command line, a spec's folder in a
 spec). A system built from a file records the file's absolute ref as its ``source``,
-which a trace records as its model, so ``trace show`` rebuilds it from anywhere.
+which a trace file records relative to its own folder, so ``trace show`` rebuilds it
+from any current folder.
 """
 
 from __future__ import annotations

@@ -9,6 +9,7 @@ limit), 4 an internal error, 130 interrupted (see ``model.errors``).
 from __future__ import annotations
 
 import json
+import os
 import re
 import sys
 import time
@@ -351,7 +352,7 @@ def check_cmd(model: str, params: tuple[str, ...], knobs: tuple[str, ...], prese
             name = result.property
             if trace_out and result.trace is not None:
                 target = per_property(trace_out, name, several)
-                write_atomic(target, result.trace.dumps(ts), "--trace-out")
+                write_atomic(target, result.trace.dumps(ts, os.path.dirname(target)), "--trace-out")
                 if several:
                     click.echo(f"check-model: {name}: trace written to {target}", err=True)
             elif trace_out:

@@ -11,6 +11,7 @@ proves nothing).
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 
@@ -90,7 +91,8 @@ def simulate_cmd(model: str, params: tuple[str, ...], knobs: tuple[str, ...],
                        err=True)
     with user_errors():  # after the verdict is printed: a full disk loses only the file
         if trace_out and result.trace is not None:
-            write_atomic(trace_out, result.trace.dumps(ts), "--trace-out")
+            write_atomic(trace_out, result.trace.dumps(ts, os.path.dirname(trace_out)),
+                         "--trace-out")
     sys.exit(verdict_exit(result.verdict))
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import re
 import shutil
@@ -36,7 +37,9 @@ def load_trace(path: str) -> tuple[Trace, TransitionSystem]:
     reachable, so it is replayed from its first state, not from an initial one;
     stderr says so, since the file, not the replay, vouches for that state.
     """
-    trace, ts = Trace.load(path, lambda m, p, k: build_system(m, p, k))
+    folder = Path(path).parent  # a model file is named relative to the trace file
+    trace, ts = Trace.load(path, lambda m, p, k: build_system(m, p, k, base=folder))
+    trace = dataclasses.replace(trace, model=ts.source or trace.model)  # from any folder
     with contextlib.suppress(MhpError):  # else shown as "not a property of this model"
         ts = with_named_property(ts, trace.property)  # a user's own --invariant-expr
     try:

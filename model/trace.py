@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import builtins
 import json
+import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 from .domains import UserValue
@@ -74,8 +76,10 @@ class Trace:
         return replace(self, note=note)
 
     # -- ITF ---------------------------------------------------------------------------
-    def to_itf(self, ts: TransitionSystem) -> dict[str, Any]:
-        """The trace as an ITF object (``ts`` decodes the states)."""
+    def to_itf(self, ts: TransitionSystem, folder: str | None = None) -> dict[str, Any]:
+        """The trace as an ITF object (``ts`` decodes the states). A model file is named
+        relative to ``folder``, the trace file's own, so the text does not depend on
+        where the repository lies."""
         states = []
         for i, step in enumerate(self.steps):
             values = ts.decode(step.state)
@@ -85,7 +89,7 @@ class Trace:
             "format": "ITF",
             "format-description": FORMAT_DESCRIPTION,
             "source": "mhpcheck",
-            "model": ts.source or self.model,  # a model file's ref: trace show rebuilds it
+            "model": _model_ref(ts.source or self.model, folder),  # trace show rebuilds it
             "params": dict(self.params),
             "knobs": dict(self.knobs),
             "property": self.property,
@@ -98,8 +102,9 @@ class Trace:
         return {"#meta": meta, "vars": [v.name for v in ts.variables], "states": states,
                 "loop": self.loop}
 
-    def dumps(self, ts: TransitionSystem) -> str:
-        return json.dumps(self.to_itf(ts), indent=1, sort_keys=True) + "\n"
+    def dumps(self, ts: TransitionSystem, folder: str | None = None) -> str:
+        """The trace file's text; ``folder`` is where it will lie (see ``to_itf``)."""
+        return json.dumps(self.to_itf(ts, folder), indent=1, sort_keys=True) + "\n"
 
     @staticmethod
     def from_itf(data: Any, build: SystemBuilder, where: str = "trace") -> tuple[Trace,
@@ -150,6 +155,14 @@ class Trace:
         except RecursionError:
             raise TraceError(f"{path}: JSON nested too deeply for a trace") from None
         return Trace.from_itf(data, build, path)
+
+
+def _model_ref(ref: str, folder: str | None) -> str:
+    """``ref`` with an absolute model file path made relative to ``folder``."""
+    file, sep, cls = ref.rpartition(":")
+    if folder is None or not sep or not file.endswith(".py") or not os.path.isabs(file):
+        return ref
+    return f"{Path(os.path.relpath(file, os.path.abspath(folder))).as_posix()}:{cls}"
 
 
 #: The largest trace file read (a long lasso of a large model is a few MiB).
