@@ -158,11 +158,19 @@ class Trace:
 
 
 def _model_ref(ref: str, folder: str | None) -> str:
-    """``ref`` with an absolute model file path made relative to ``folder``."""
+    """``ref`` with an absolute model file path made relative to ``folder``.
+
+    Only where the two share a folder below the filesystem's root (a project's
+    ``models/`` and ``traces/``): a path that climbs to the root would tie the
+    trace to this machine as much as the absolute one, and read worse.
+    """
     file, sep, cls = ref.rpartition(":")
     if folder is None or not sep or not file.endswith(".py") or not os.path.isabs(file):
         return ref
-    return f"{Path(os.path.relpath(file, os.path.abspath(folder))).as_posix()}:{cls}"
+    where = os.path.abspath(folder)
+    if os.path.dirname(os.path.commonpath([file, where])) == os.path.commonpath([file, where]):
+        return ref  # the only common folder is the root
+    return f"{Path(os.path.relpath(file, where)).as_posix()}:{cls}"
 
 
 #: The largest trace file read (a long lasso of a large model is a few MiB).
