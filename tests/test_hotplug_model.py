@@ -66,7 +66,12 @@ def test_the_registry_resolves_hotplug_to_the_properties_class() -> None:
     ("legacy", "consent", "refcount-drop"),
     ("legacy", "cancel_refcount", "increment"),
     ("legacy-newest", "cancel_refcount", "set-to-one"),
-    ("legacy-frozen", "frozen_pageoffline", True),
+    ("legacy-frozen", "frozen_vmem", True),
+    ("legacy-frozen", "frozen_balloon", True),
+    ("legacy-frozen", "frozen_class2", True),
+    ("skippable-v2-frozen", "frozen_vmem", True),
+    ("skippable-v2-frozen", "frozen_balloon", False),
+    ("skippable-v2-frozen", "balloon_migration", "refcount-free"),
     ("naive-free", "consent", "free-to-buddy"),
     ("skippable-v1", "consent", "skippable-flag"),
     ("skippable-v1", "ebusy_branch", False),
@@ -81,8 +86,10 @@ def test_a_preset_sets_its_design_knobs(preset: str, knob: str, value: Any) -> N
 
 
 def test_every_preset_sets_every_design_knob_but_the_zone() -> None:
-    design = {"consent", "frozen_pageoffline", "ebusy_branch", "unload_clears_skippable",
-              "balloon_compaction", "cancel_refcount", "offline_migrate_max_passes"}
+    design = {"consent", "frozen_vmem", "frozen_balloon", "frozen_class2",
+              "balloon_migration", "ebusy_branch", "unload_clears_skippable",
+              "balloon_compaction", "cancel_refcount", "offline_migrate_max_passes",
+              "free_path", "debug_vm"}
     for name, knobs in PRESETS.items():
         assert set(knobs) == design, name
 

@@ -262,8 +262,9 @@ class OfflineSteps(HotplugBase):
     def do_migrate_range(self, s: StateView, b: int, start: int) -> Effect | None:
         """Isolate and migrate every movable folio from ``start`` to the block's end.
 
-        folio_try_get fails on refcount 0 (dropped or frozen PageOffline pages); skippable
-        pages are skipped first (D/E/F); a pinned folio or one with an extra reference
+        folio_try_get fails on refcount 0 (dropped or frozen PageOffline pages; a balloon
+        page under refcount-free balloon migration needs none); skippable pages are
+        skipped first (D/E/F); a pinned folio or one with an extra reference
         fails to migrate; a page moves only while free memory elsewhere lasts. The freed
         source lands on the isolate list.
         """
@@ -276,11 +277,16 @@ class OfflineSteps(HotplugBase):
         for p in self.pages_of(b):
             if lay.offset_in_block(p) < start:
                 continue
-            tried = (self.page_count(s, p) > 0) & ~s.hwpoison[p] & ~self.stray_counted_on(s, p)
+            usable = ~s.hwpoison[p] & ~self.stray_counted_on(s, p)
             if self.uses_flag_core():
-                tried = tried & ~self.skippable_core(s, p)
+                usable = usable & ~self.skippable_core(s, p)
+            tried = (self.page_count(s, p) > 0) & usable
             lru = tried & (s.owner[p] == "lru") & (s.ptype[p] == "none")
-            balloon = tried & self.movable_ops(s, p)
+            if self.k.balloon_migration == "refcount-free":
+                # Movable-ops pages are isolated without folio_try_get (mm tree).
+                balloon = usable & self.movable_ops(s, p)
+            else:
+                balloon = tried & self.movable_ops(s, p)
             moves = (lru | balloon) & (s.spare > taken)
             self.freed(u, s, p, moves)
             taken = taken + ite(moves, 1, 0)
