@@ -297,6 +297,7 @@ class HotplugBase(Model):
         kernels with page checks): a page that still has a type is a bad page; bad_page
         resets the type and leaks the page, flags and owner's belief untouched.
         """
+        reaches_buddy = cond
         if self.k.free_path != "checks":
             self.freed(u, s, p, cond)
         else:
@@ -307,8 +308,10 @@ class HotplugBase(Model):
             u.set(s.ptype[p], ite(leak, label(PageType, "none"),
                                   ite(normal, freed_type, s.ptype[p])))
             u.set(s.ref_owner[p], ite(cond, 0, s.ref_owner[p]))
+            reaches_buddy = normal
         if self.layout.has("V"):
-            u.set(s.exposed, s.exposed | (cond & ~s.hwpoison[p] & self.unplugged_vmem(s, p)))
+            u.set(s.exposed, s.exposed | (reaches_buddy & ~s.hwpoison[p]
+                                          & self.unplugged_vmem(s, p)))
 
     def op_done(self, u: Updates, s: StateView) -> None:
         """offline_pages returned: reset the per-call locals."""

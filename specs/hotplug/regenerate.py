@@ -307,11 +307,12 @@ EXTRAS: list[Extra] = [
     Extra("12-vmem-plug", "skippable-v2-debug-vm", "skippable-v2",
           "Under CONFIG_DEBUG_VM the forgotten reference's put is a VM_BUG_ON.",
           "As 12-vmem-plug/skippable-v2 with debug_vm and the older free path with page "
-          "checks: the holder's put after plug and re-unplug takes virtio-mem's reference, "
-          "and the page, still PageOffline, reaches the free path with a type: a bad page "
-          "that leaks (the type is reset, PG_offline_skippable stays, S2). A later plug's "
-          "free_contig_range then puts a page whose count is 0: VM_BUG_ON_PAGE in "
-          "put_page_testzero (S13).",
+          "checks. The holder's put right after the plug meets the count 0 that "
+          "__free_pages_core set: VM_BUG_ON_PAGE in put_page_testzero (S13, 3 steps). "
+          "After plug and re-unplug the same put takes virtio-mem's reference instead, and "
+          "the page, still PageOffline, reaches the free path with a type: a bad page that "
+          "leaks, its type reset but PG_offline_skippable kept (S2, S4; 4 steps). The page "
+          "never reaches the buddy, so S3 holds.",
           {"blocks": 1, "pageblocks": 2, "pages": 1, "spare": 1},
           {"population": "V|f", "stray": "transient", "allocator": True,
            "vmem_plug": True, "vmem_unplug": True, "forced_unload": True,
@@ -341,6 +342,27 @@ EXTRAS: list[Extra] = [
           {"population": "V|f", "stray": "transient", "signals": True, "allocator": True,
            "free_path": "checks", "debug_vm": True},
           {"S13": H}),
+    Extra("1-unplugged-subblock", "skippable-v2-two-gets", "skippable-v2",
+          "v2 with two speculative gets (stray_gets=2): still safe with transient references.",
+          "As 1-unplugged-subblock/skippable-v2, but the holder may take a second "
+          "reference after its first put (a second speculative get on the same or another "
+          "page, or a re-acquisition). Nothing in v2 changes a refcount it does not own, so "
+          "a second get finds nothing corrupted: every property holds.",
+          {"blocks": 1, "pageblocks": 2, "pages": 1, "spare": 1},
+          {"population": "V|f", "stray": "transient", "stray_gets": 2, "signals": True,
+           "allocator": True},
+          {"S3": H, "S4": H, "S6": H, "S6c": H, "S8": H, "S10": H, "S11": H}),
+    Extra("1-unplugged-subblock", "legacy-two-gets", "legacy",
+          "legacy with two speculative gets: a second get on a page whose count the "
+          "cancel corrupted.",
+          "As 1-unplugged-subblock/legacy with stray_gets=2. A second speculative get "
+          "lands on the page whose count MEM_CANCEL_OFFLINE raised after the first holder "
+          "freed it, which shortens the cascade (S6c) by one step; S3, S4 and S8 keep their "
+          "8-step traces.",
+          {"blocks": 1, "pageblocks": 2, "pages": 1, "spare": 1},
+          {"population": "V|f", "stray": "transient", "stray_gets": 2, "signals": True,
+           "allocator": True},
+          {"S3": V, "S4": V, "S6": H, "S6c": V, "S8": V, "S10": V, "S11": V}),
     Extra("8-hwpoison", "legacy-poisoned-kernel-page", "legacy",
           "A poisoned kernel page stays in use, and offlining takes its block offline.",
           "memory_failure cannot handle a kernel page (MF_IGNORED): it keeps its owner and "
