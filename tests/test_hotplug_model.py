@@ -350,7 +350,7 @@ def test_the_online_callback_keeps_unplugged_subblocks_fake_offline() -> None:
 
 def test_after_unload_generic_online_page_hands_unplugged_memory_to_the_buddy() -> None:
     r = Run("skippable-v1", TWO_PB, population="V|f", forced_unload=True)
-    r.do("virtio_mem_deinit_hotplug")
+    r.do("virtio_mem_remove").do("virtio_mem_deinit_hotplug")
     assert r["online_page_callback"] == "generic_online_page"
     offline_to_scan(r, vmem=False).do("scan_movable_pages_enoent", b=0)
     r.do("test_pages_isolated", b=0).do("__offline_isolated_pages", b=0)
@@ -360,7 +360,7 @@ def test_after_unload_generic_online_page_hands_unplugged_memory_to_the_buddy() 
 
 def test_v2_unload_clears_the_flag_on_unplugged_subblocks_of_online_blocks() -> None:
     r = Run("skippable-v2", TWO_PB, population="V|f", forced_unload=True)
-    r.do("virtio_mem_deinit_hotplug")
+    r.do("virtio_mem_remove").do("virtio_mem_deinit_hotplug")
     assert r["skippable"] == [False, False] and r["ptype"][0] == "Offline"
 
 
@@ -577,5 +577,25 @@ def test_s9_is_judged_from_a_clean_unload() -> None:
     offline_to_scan(r).do("scan_movable_pages_ebusy", b=0, p=0)
     r.do("folio_put_stray", p=0)  # S3's race: the unplugged page is free
     r.do("undo_isolate_page_range", b=0).do("virtio_mem_memory_notifier_cancel_offline", b=0)
-    r.do("virtio_mem_deinit_hotplug")
+    r.do("virtio_mem_remove").do("virtio_mem_deinit_hotplug")
     assert r["ptype"][0] == "Buddy" and r["unload_clean"] is False
+
+
+def test_an_unload_begun_during_isolation_vetoes_mem_going_offline_with_ebusy() -> None:
+    r = Run("skippable-v2", TWO_PB, population="V|f", forced_unload=True, vmem_plug=True)
+    r.do("memory_block_offline", b=0).do("start_isolate_page_range", b=0)
+    r.do("virtio_mem_remove")
+    assert not r.can("virtio_mem_memory_notifier_going_offline", b=0)
+    assert not r.can("virtio_mem_sbm_plug_sb_online", q=0)  # the work item is stopped
+    assert not r.can("virtio_mem_deinit_hotplug")  # waits for the offlining
+    r.do("virtio_mem_memory_notifier_going_offline_removing", b=0)
+    assert r["pc"] == "undo" and r["hotplug_active"] is False
+    r.do("undo_isolate_page_range", b=0).do("virtio_mem_memory_notifier_cancel_offline", b=0)
+    r.do("virtio_mem_deinit_hotplug")
+    assert r["vmem_loaded"] is False and r["ptype"][0] == "Offline"
+
+
+def test_the_unload_cannot_begin_while_virtio_mem_holds_hotplug_mutex() -> None:
+    r = Run("legacy", TWO_PB, population="V|f", forced_unload=True)
+    offline_to_scan(r)
+    assert not r.can("virtio_mem_remove")

@@ -218,7 +218,7 @@ def test_every_hotplug_switch_names_the_knob_that_gives_the_action_instances() -
     params = {"pageblocks": 3}
     infos = build_system("hotplug", params, base, "legacy").action_infos
     switched = [(i.name, i.switch) for i in infos if i.switch]
-    assert len(switched) == 20
+    assert len(switched) == 22
     for name, switch in switched:
         knob, _, text = switch.partition("=")
         on = _knob_value(text)

@@ -159,7 +159,21 @@ class OfflineSteps(HotplugBase):
         u = Updates()
         self.vmem_going_offline(u, s, b)
         u.set(s.pc, self.going_offline_next())
-        return when(self.is_op(s, b, "going_offline"), s.vmem_loaded).then(*u.assigns())
+        return when(self.is_op(s, b, "going_offline"), s.vmem_loaded,
+                    ~s.vmem_removing).then(*u.assigns())
+
+    @action(switch="forced_unload=true", b="block", fair=True, tags=ALL,
+            cites="drivers/virtio/virtio_mem.c virtio_mem_memory_notifier_cb MEM_GOING_OFFLINE "
+                  "(vm->removing: -EBUSY) (docs/hotplug.md#forced-unload)")
+    def virtio_mem_memory_notifier_going_offline_removing(self, s: StateView,
+                                                          b: int) -> Effect | None:
+        """The unload has begun: virtio-mem's handler takes hotplug_mutex, sees
+        vm->removing, drops the mutex and vetoes MEM_GOING_OFFLINE with -EBUSY; the
+        failure path follows."""
+        if not self.layout.has("V") or not self.k.forced_unload:
+            return None
+        return when(self.is_op(s, b, "going_offline"), s.vmem_loaded,
+                    s.vmem_removing).then(s.pc.becomes("undo"))
 
     @action(b="block", fair=True, tags=ALL,
             cites="drivers/base/memory.c memory_notify MEM_GOING_OFFLINE"

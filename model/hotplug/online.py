@@ -53,7 +53,9 @@ class OnlinePages(HotplugBase):
         # The re-initialised memmap forgets any reference a stray holder still has.
         u.set(s.stray_counted, s.stray_counted & ~held)
         guard = [s.pc == "idle", s.block_state[b] == "offline",
-                 all_of(~s.hwpoison[p] for p in self.pages_of(b))]
+                 all_of(~s.hwpoison[p] for p in self.pages_of(b)),
+                 # virtio-mem vetoes MEM_GOING_ONLINE once its unload has begun.
+                 ~(s.vmem_loaded & s.vmem_removing)]
         if self.k.stray in ("transient", "before-reuse"):
             # Assumption of "transient" speculative references: the holder drops its
             # reference before the block is onlined again (docs/hotplug.md#speculative-references).

@@ -152,6 +152,9 @@ class HotplugBase(Model):
         d.var("walker_at", Enum("Walker", ["none", *pfns]),
               doc="the page a pfn walker got from pfn_to_online_page")
         d.var("vmem_loaded", Bool, doc="virtio-mem driver loaded (memory notifier registered)")
+        d.var("vmem_removing", Bool,
+              doc="vm->removing: the unload has begun; the notifier vetoes, the work item "
+                  "is stopped")
         d.var("online_page_callback", Callback, doc="the system-wide online page callback")
         d.var("hotplug_active", Bool,
               doc="virtio-mem saw MEM_GOING_OFFLINE and holds hotplug_mutex")
@@ -193,6 +196,7 @@ class HotplugBase(Model):
         u.set(s.passes, 0)
         vmem = lay.has("V")
         u.set(s.vmem_loaded, vmem)
+        u.set(s.vmem_removing, False)
         u.set(s.online_page_callback,
               "virtio_mem_online_page_cb" if vmem else "generic_online_page")
         u.set(s.spare, self.p.spare)

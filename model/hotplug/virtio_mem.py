@@ -91,8 +91,8 @@ class VirtioMem(OfflineSteps):
         """virtio-mem's work item may (un)plug a subblock of block ``b``: the block is
         online to virtio-mem (no MEM_OFFLINE yet) and hotplug_mutex is free, which it is
         from offline_pages' start until MEM_GOING_OFFLINE and after MEM_CANCEL_OFFLINE."""
-        return term(s.vmem_loaded & s.section_online[b] & s.memmap_valid[b]
-                    & ~s.hotplug_active)
+        return term(s.vmem_loaded & ~s.vmem_removing & s.section_online[b]
+                    & s.memmap_valid[b] & ~s.hotplug_active)
 
     # -- the driver's work item -----------------------------------------------------
     # -- the driver's work item -----------------------------------------------------
@@ -177,15 +177,30 @@ class VirtioMem(OfflineSteps):
         if not self.k.vmem_remove or not self.layout.has("V"):
             return None
         unplugged = all_of(~s.plugged[q] for q in self.pageblocks_of(b))
-        return when(s.vmem_loaded, s.pc == "idle", s.block_state[b] == "online",
+        return when(s.vmem_loaded, ~s.vmem_removing, s.pc == "idle",
+                    s.block_state[b] == "online",
                     unplugged).then(*self.begin(s, b, "kthread").assigns())
+
+    @action(switch="forced_unload=true", tags=("A", "B", "C", "D", "E", "F"),
+            cites=f"{VM} virtio_mem_remove -> virtio_mem_deinit_hotplug (vm->removing under "
+                  "hotplug_mutex, cancel_work_sync) (docs/hotplug.md#forced-unload)")
+    def virtio_mem_remove(self, s: StateView) -> Effect | None:
+        """The unload begins: vm->removing is set under hotplug_mutex (so not between an
+        offlining's MEM_GOING_OFFLINE and its end) and the work item is stopped; an
+        offlining already past isolation meets the -EBUSY veto at MEM_GOING_OFFLINE."""
+        if not self.k.forced_unload or not self.layout.has("V"):
+            return None
+        return when(s.vmem_loaded, ~s.vmem_removing, ~s.hotplug_active).then(
+            s.vmem_removing.becomes(True))
 
     @action(switch="forced_unload=true", tags=("A", "B", "C", "D", "E", "F"),
             cites=f"{VM} virtio_mem_deinit_hotplug, virtio_mem_sbm_mark_mb_non_skippable; "
                   "mm/memory_hotplug.c restore_online_page_callback"
                   " (docs/hotplug.md#forced-unload)")
     def virtio_mem_deinit_hotplug(self, s: StateView) -> Effect | None:
-        """Forced unload: remove OFFLINE_PARTIAL blocks, maybe clear the flag, unregister."""
+        """The rest of the unload: remove OFFLINE_PARTIAL blocks, maybe clear the flag,
+        unregister. remove_memory and restore_online_page_callback take the locks an
+        offlining holds, so this waits until none is in progress."""
         if not self.k.forced_unload or not self.layout.has("V"):
             return None
         u = Updates()
@@ -207,4 +222,4 @@ class VirtioMem(OfflineSteps):
         u.set(s.unload_clean, clean)
         u.set(s.vmem_loaded, False)
         u.set(s.online_page_callback, "generic_online_page")
-        return when(s.vmem_loaded, s.pc == "idle").then(*u.assigns())
+        return when(s.vmem_loaded, s.vmem_removing, s.pc == "idle").then(*u.assigns())

@@ -248,7 +248,7 @@ FAMILIES: list[Family] = [
          "vmem_unplug": True, "forced_unload": True},
         {
             "S3": row(V, V, H, V, V, V, H, V, V),
-            "S4": row(V, V, VAC, V, V, V, H, V, V),
+            "S4": row(V, V, H, V, V, V, H, V, V),
             "S6": row(H, H, H, H, H, H, H, H, H),
             "S6c": row(V, V, H, V, V, V, H, V, V),
             "S8": row(V, V, H, V, V, V, H, V, V),
