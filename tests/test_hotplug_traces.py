@@ -32,7 +32,8 @@ GOLDEN = {
     "s9-skippable-v1.itf.json": ("5-forced-unload/skippable-v1.toml", "S9", [
         "virtio_mem_remove", "virtio_mem_deinit_hotplug", "memory_block_offline",
         "start_isolate_page_range", "memory_notify_going_offline", "scan_movable_pages_enoent",
-        "test_pages_isolated", "__offline_isolated_pages", "remove_pfn_range_from_zone", "online_pages"]),
+        "test_pages_isolated", "__offline_isolated_pages", "remove_pfn_range_from_zone",
+        "online_pages"]),
     "l1-skippable-v1.itf.json": ("4-class2-owner/skippable-v1.toml", "L1", [
         "memory_block_offline", "start_isolate_page_range", "memory_notify_going_offline",
         "scan_movable_pages", "do_migrate_range", "scan_movable_pages_enoent"]),
