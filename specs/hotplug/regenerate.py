@@ -318,6 +318,19 @@ EXTRAS: list[Extra] = [
            "vmem_plug": True, "vmem_unplug": True, "forced_unload": True,
            "free_path": "checks", "debug_vm": True},
           {"S2": V, "S3": H, "S4": V, "S10": V, "S11": V, "S13": V}),
+    Extra("12-vmem-plug", "legacy-page-checks", "legacy",
+          "legacy on the plug path before v6.17 with page checks (free_path=checks).",
+          "As 12-vmem-plug/legacy with the older free path and page checks on. The "
+          "forgotten reference's put still takes virtio-mem's reference, but the page it "
+          "frees is still PageOffline: a bad page, leaked with its type reset instead of "
+          "reaching the buddy. So S3 and S8 hold, while S4 and S9 (the page is no longer "
+          "PageOffline), the cascade S6c and the refcount properties S10 and S11 fail "
+          "as on v6.17.",
+          {"blocks": 1, "pageblocks": 2, "pages": 1, "spare": 1},
+          {"population": "V|f", "stray": "transient", "allocator": True,
+           "vmem_plug": True, "vmem_unplug": True, "forced_unload": True,
+           "free_path": "checks"},
+          {"S3": H, "S4": V, "S6c": V, "S8": H, "S9": V, "S10": V, "S11": V}),
     Extra("1-unplugged-subblock", "legacy-page-checks", "legacy",
           "legacy on a kernel before v6.17 with page checks (free_path=checks).",
           "As 1-unplugged-subblock/legacy, but the free path of kernels before v6.17 with "
