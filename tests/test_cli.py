@@ -231,6 +231,7 @@ def test_models_prints_each_property_doc_and_each_preset_knob_values() -> None:
     code, out, _ = run("models", "--json")
     listing = {m["name"]: m for m in json.loads(out)}
     assert listing["hotplug"]["preset_knobs"]["legacy-newest"]["cancel_refcount"] == "set-to-one"
+    assert listing["hotplug"]["preset_sources"]["legacy-newest"].startswith("mm tree")
 
 
 # -- check with several properties, symbolic stats, certificates --------------------------

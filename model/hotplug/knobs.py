@@ -141,7 +141,8 @@ DESIGN_OF_PRESET: dict[str, str] = {
 #: Which kernel tree each preset follows (docs/hotplug.md#provenance): an upstream
 #: release, the linux-mm tree, or a patch series on the list.
 PRESET_SOURCE: dict[str, str] = {
-    "legacy": "upstream (May 2025 base, v6.15/v6.16; v6.17+ free path)",
+    "legacy": "upstream release: virtio-mem and offline_pages of the May 2025 base, with "
+              "the v6.17+ free path (free_path picks an older one)",
     "legacy-newest": "mm tree (init_page_count cancel, not in a release)",
     "legacy-frozen": "design study (no tree)",
     "naive-free": "design study (no tree)",
