@@ -318,7 +318,7 @@ EXTRAS: list[Extra] = [
            "vmem_plug": True, "vmem_unplug": True, "forced_unload": True,
            "free_path": "checks", "debug_vm": True},
           {"S2": V, "S3": H, "S4": V, "S10": V, "S11": V, "S13": V}),
-    Extra("12-vmem-plug", "legacy-page-checks", "legacy",
+    Extra("12-vmem-plug", "legacy-plug-page-checks", "legacy",
           "legacy on the plug path before v6.17 with page checks (free_path=checks).",
           "As 12-vmem-plug/legacy with the older free path and page checks on. The "
           "forgotten reference's put still takes virtio-mem's reference, but the page it "
