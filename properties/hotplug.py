@@ -27,6 +27,9 @@ COMMIT = "__offline_isolated_pages"
 #: something that changes a page behind offlining's back: a speculative reference, the
 #: allocator, memory_failure, or the rollback of a failed attempt
 DISTURBANCE = (STRAY, "rmqueue", "memory_failure", FAILED_OFFLINE)
+#: what can make a counted reference uncounted, or drop one that is not there:
+#: virtio-mem's MEM_GOING_OFFLINE handler (and its cancel), its plug, a re-onlining
+FORGETS = (VMEM_OFFLINE, "virtio_mem_sbm_plug_sb_online", "online_pages")
 
 
 class Hotplug(HotplugSystem):
@@ -162,7 +165,7 @@ class Hotplug(HotplugSystem):
         return all_of((~s.vmem_loaded & s.unload_clean & ~s.plugged[q] & self.live(s, p)).implies(
             s.ptype[p] == "Offline") for q, p in self.unplugged_pages())
 
-    @invariant(name="put-only-counted-references", aliases=("S10",), about=(STRAY, VMEM_OFFLINE))
+    @invariant(name="put-only-counted-references", aliases=("S10",), about=(STRAY, FORGETS))
     def put_only_counted(self, s: StateView) -> Term:
         """Nobody puts a reference that is not in the page's count: a holder whose
         reference was forgotten (set_page_count, init_page_count, memmap
@@ -170,7 +173,7 @@ class Hotplug(HotplugSystem):
         longer its own takes someone else's."""
         return term(~s.bad_put)
 
-    @invariant(name="refcount-never-negative", aliases=("S11",), about=(STRAY, VMEM_OFFLINE))
+    @invariant(name="refcount-never-negative", aliases=("S11",), about=(STRAY, FORGETS))
     def refcount_never_negative(self, s: StateView) -> Term:
         """The refcount of a page with a live memmap is never below zero."""
         return all_of(self.live(s, p).implies(self.page_count(s, p) >= 0)
