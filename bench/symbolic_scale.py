@@ -37,7 +37,7 @@ from mhpcheck.registry import build_system
 
 LIMIT = 60.0
 
-ALL_FEATURES = {"stray": "transient", "signals": True, "allocator": True, "walker": True,
+ALL_FEATURES = {"stray": "before-reuse", "signals": True, "allocator": True, "walker": True,
                 "forced_unload": True, "vmem_remove": True, "vmem_unplug": True,
                 "vmem_plug": True, "notifier_veto": True}
 

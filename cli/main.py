@@ -106,6 +106,7 @@ def models_cmd(as_json: bool) -> None:
                            "doc": k.doc} for k in cls.knobs],
                 "presets": sorted(cls.presets),
                 "preset_knobs": {n: dict(v) for n, v in sorted(cls.presets.items())},
+                "preset_sources": dict(sorted(cls.preset_sources.items())),
                 "properties": [{"name": p.name, "aliases": list(p.aliases), "kind": p.kind,
                                 "doc": p.doc, "about": [list(g) for g in p.about]}
                                for p in ts.properties],
@@ -125,6 +126,8 @@ def models_cmd(as_json: bool) -> None:
             sets = ", ".join(f"{k}={str(v).lower() if isinstance(v, bool) else v}"
                              for k, v in values.items())
             click.echo(f"  preset {name}: {sets}")
+            if name in m["preset_sources"]:
+                click.echo(f"         from: {m['preset_sources'][name]}")
         for p in m["properties"]:
             alias = f" ({', '.join(p['aliases'])})" if p["aliases"] else ""
             # The doc's first sentence: what the property asserts, in one line.

@@ -174,7 +174,7 @@ def legend() -> str:
 
 
 def _row_order(names: list[str], properties: Sequence[Property]) -> list[str]:
-    """Rows in the properties' reference order (the model's: S1..S9, L1..L4, then the
+    """Rows in the properties' reference order (the model's: S1..S13, L1..L4, then the
     sanity checks), any name the model does not know after them in order of appearance."""
     rank: dict[str, int] = {}
     for n, prop in enumerate(properties):

@@ -300,6 +300,8 @@ class Model:
     params: ClassVar[tuple[Param, ...]] = ()
     knobs: ClassVar[tuple[Knob, ...]] = ()
     presets: ClassVar[dict[str, dict[str, UserValue]]] = {}
+    #: Where each preset comes from (a kernel tree, a patch series), shown by ``models``.
+    preset_sources: ClassVar[dict[str, str]] = {}
 
     def __init__(self, params: Mapping[str, Any] | None = None,
                  knobs: Mapping[str, Any] | None = None, preset: str | None = None) -> None:

@@ -1,6 +1,6 @@
 """The named properties of the hotplug model (docs/hotplug.md#properties).
 
-Safety properties S1..S9 (S7a, S7b), liveness properties L1..L4 under weak fairness
+Safety properties S1..S13 (S6c, S7a, S7b), liveness properties L1..L4 under weak fairness
 of the kernel's own steps, and sanity reachability checks that show a "holds" is not
 vacuous. The system itself (state, actions, knobs, presets) is in model/hotplug/.
 """
@@ -27,6 +27,9 @@ COMMIT = "__offline_isolated_pages"
 #: something that changes a page behind offlining's back: a speculative reference, the
 #: allocator, memory_failure, or the rollback of a failed attempt
 DISTURBANCE = (STRAY, "rmqueue", "memory_failure", FAILED_OFFLINE)
+#: what can make a counted reference uncounted, or drop one that is not there:
+#: virtio-mem's MEM_GOING_OFFLINE handler (and its cancel), its plug, a re-onlining
+FORGETS = (VMEM_OFFLINE, "virtio_mem_sbm_plug_sb_online", "online_pages")
 
 
 class Hotplug(HotplugSystem):
@@ -84,7 +87,7 @@ class Hotplug(HotplugSystem):
             ((s.pc == "idle") & s.vmem_loaded & (s.block_state[lay.block_of(p)] == "online")
              & ~s.plugged[q]).implies(
                 (s.ptype[p] == "Offline") & (s.owner[p] == "vmem")
-                & (s.ref_owner[p] == self.offline_ref()))
+                & (s.ref_owner[p] == self.offline_ref("vmem")))
             for q, p in self.unplugged_pages())
 
     @invariant(name="offline-needs-owner-consent", aliases=("S5",), about=(OFFLINER,))
@@ -95,20 +98,38 @@ class Hotplug(HotplugSystem):
             ~((s.ptype[p] == "Offline") & ((s.owner[p] == "class2") | (s.owner[p] == "balloon")))
             for p in self.pages_of(b))) for b, at in self.in_op(s, "commit"))
 
+    def commit_fine(self, s: StateView, p: int) -> Term:
+        """__offline_isolated_pages' BUG_ON checks pass on page ``p``: a PageOffline page
+        has refcount 0 (A, B, C; D/E/F only warn), every other page not skipped as
+        poisoned is PageBuddy with refcount 0."""
+        count = self.page_count(s, p)
+        poisoned = (s.ptype[p] != "Buddy") & s.hwpoison[p]
+        offline_ok = all_of([True]) if self.uses_flag_core() else (count == 0)
+        offline = (s.ptype[p] == "Offline") & offline_ok
+        buddy = (s.ptype[p] == "Buddy") & (count == 0)
+        return term(poisoned | offline | buddy)
+
+    def after_race(self, s: StateView) -> Term:
+        """An earlier step already broke S3's or S10's premise: a put freed an unplugged
+        page, or a reference was put that was not counted."""
+        return term(s.exposed | s.bad_put)
+
     @invariant(name="commit-checks-hold", aliases=("S6",),
                about=(COMMIT, DISTURBANCE))
     def commit_checks_hold(self, s: StateView) -> Term:
-        """When __offline_isolated_pages runs, no page trips its BUG_ON checks: a
-        PageOffline page has refcount 0 (A, B, C; D/E/F only warn), every other page
-        not skipped as poisoned is PageBuddy with refcount 0."""
-        def fine(p: int) -> Term:
-            count = self.page_count(s, p)
-            poisoned = (s.ptype[p] != "Buddy") & s.hwpoison[p]
-            offline_ok = all_of([True]) if self.uses_flag_core() else (count == 0)
-            offline = (s.ptype[p] == "Offline") & offline_ok
-            buddy = (s.ptype[p] == "Buddy") & (count == 0)
-            return term(poisoned | offline | buddy)
-        return all_of(at.implies(all_of(fine(p) for p in self.pages_of(b)))
+        """From a sane start (no earlier race of S3 or S10), when __offline_isolated_pages
+        runs no page trips its BUG_ON checks (the cascade after a race is S6c)."""
+        sane = ~self.after_race(s)
+        return all_of((at & sane).implies(all_of(self.commit_fine(s, p) for p in self.pages_of(b)))
+                      for b, at in self.in_op(s, "commit"))
+
+    @invariant(name="commit-checks-hold-after-race", aliases=("S6c",),
+               about=(COMMIT, STRAY))
+    def commit_checks_after_race(self, s: StateView) -> Term:
+        """After an earlier race of S3 or S10, __offline_isolated_pages still trips none
+        of its BUG_ON checks: the cascade S6 leaves out."""
+        race = self.after_race(s)
+        return all_of((at & race).implies(all_of(self.commit_fine(s, p) for p in self.pages_of(b)))
                       for b, at in self.in_op(s, "commit"))
 
     @step_invariant(name="walker-never-reads-stale-memmap", aliases=("S7a",),
@@ -138,10 +159,42 @@ class Hotplug(HotplugSystem):
     @invariant(name="unload-never-exposes-unplugged", aliases=("S9",),
                about=("virtio_mem_deinit_hotplug", "memory_block_offline", "online_pages"))
     def unload_never_exposes(self, s: StateView) -> Term:
-        """After virtio-mem is unloaded, a page of an unplugged subblock of a present
-        block is always PageOffline: it never reaches the buddy."""
-        return all_of((~s.vmem_loaded & ~s.plugged[q] & self.live(s, p)).implies(
+        """After a clean unload of virtio-mem (every unplugged page still fake-offline at
+        that moment; a race before it is S3's or S4's), a page of an unplugged subblock of
+        a present block is always PageOffline: it never reaches the buddy."""
+        return all_of((~s.vmem_loaded & s.unload_clean & ~s.plugged[q] & self.live(s, p)).implies(
             s.ptype[p] == "Offline") for q, p in self.unplugged_pages())
+
+    @invariant(name="put-only-counted-references", aliases=("S10",), about=(STRAY, FORGETS))
+    def put_only_counted(self, s: StateView) -> Term:
+        """Nobody puts a reference that is not in the page's count: a holder whose
+        reference was forgotten (set_page_count, init_page_count, memmap
+        re-initialisation) or virtio-mem dropping a reference on a page that is no
+        longer its own takes someone else's."""
+        return term(~s.bad_put)
+
+    @invariant(name="refcount-never-negative", aliases=("S11",), about=(STRAY, FORGETS))
+    def refcount_never_negative(self, s: StateView) -> Term:
+        """The refcount of a page with a live memmap is never below zero."""
+        return all_of(self.live(s, p).implies(self.page_count(s, p) >= 0)
+                      for p in range(self.layout.n_pages))
+
+    @invariant(name="commit-never-meets-page-in-use", aliases=("S12",),
+               about=(COMMIT, "memory_failure"))
+    def commit_never_meets_in_use(self, s: StateView) -> Term:
+        """The commit step never meets a page in use (a user's, a pinned or a kernel page)
+        whose owner did not consent; memory_failure keeps kernel and pinned pages in
+        use, poisoned."""
+        in_use = ("lru", "pinned", "kernel")
+        return all_of(at.implies(all_of(
+            all_of(s.owner[p] != o for o in in_use) for p in self.pages_of(b)))
+            for b, at in self.in_op(s, "commit"))
+
+    @invariant(name="no-vm-bug-on", aliases=("S13",), about=(STRAY,))
+    def no_vm_bug_on(self, s: StateView) -> Term:
+        """Under CONFIG_DEBUG_VM (knob debug_vm) no VM_BUG_ON fires: no put of a page whose
+        count is already zero (put_page_testzero)."""
+        return term(~s.vm_bug)
 
     # -- liveness -------------------------------------------------------------------
     @leads_to(name="class2-offline-fails-fast", aliases=("L1",), about=(OFFLINER,))

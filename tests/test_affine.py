@@ -12,7 +12,7 @@ from mhpcheck.model.expr import Cmp, Const, Expr, Var
 from mhpcheck.model.system import TransitionSystem
 from mhpcheck.registry import build_system
 
-ALL_FEATURES = {"stray": "transient", "signals": True, "allocator": True, "walker": True,
+ALL_FEATURES = {"stray": "before-reuse", "signals": True, "allocator": True, "walker": True,
                 "forced_unload": True, "vmem_remove": True, "vmem_unplug": True,
                 "vmem_plug": True, "notifier_veto": True}
 

@@ -223,12 +223,15 @@ def test_models_prints_each_property_doc_and_each_preset_knob_values() -> None:
     assert code == 0
     assert ("  invariant      unplugged-never-allocated (S3): While virtio-mem is loaded, no page "
             "of an unplugged subblock is handed out") in out
-    assert "preset skippable-v1: consent=skippable-flag, frozen_pageoffline=false, " \
+    assert "preset skippable-v1: consent=skippable-flag, frozen_vmem=false, " \
+           "frozen_balloon=false, frozen_class2=false, balloon_migration=refcount, " \
            "ebusy_branch=false," in out
+    assert "preset legacy-newest: " in out and "from: mm tree" in out
     assert "mutual-exclusion (mutex): At most one process is in the critical section." in out
     code, out, _ = run("models", "--json")
     listing = {m["name"]: m for m in json.loads(out)}
     assert listing["hotplug"]["preset_knobs"]["legacy-newest"]["cancel_refcount"] == "set-to-one"
+    assert listing["hotplug"]["preset_sources"]["legacy-newest"].startswith("mm tree")
 
 
 # -- check with several properties, symbolic stats, certificates --------------------------

@@ -256,9 +256,10 @@ def test_successors_reduced_mid_level_change_nothing(word_bits: int,
 
 
 def test_hotplug_wider_than_64_bits_agrees_with_bfs() -> None:
-    """Two pages per pageblock with every actor on: 72 bits, 160,795 states."""
+    """Two pages per pageblock with every actor on (stray before reuse): two words, 681,665
+    states."""
     knobs: dict[str, object] = {
-        "population": "VV|LB", "stray": "transient", "signals": True, "allocator": True,
+        "population": "VV|LB", "stray": "before-reuse", "signals": True, "allocator": True,
         "walker": True, "forced_unload": True, "vmem_remove": True, "vmem_unplug": True,
         "vmem_plug": True, "notifier_veto": True}
     ts = build_system("hotplug", {"blocks": 1, "pageblocks": 2, "pages": 2, "spare": 2},

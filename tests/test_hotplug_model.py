@@ -66,7 +66,12 @@ def test_the_registry_resolves_hotplug_to_the_properties_class() -> None:
     ("legacy", "consent", "refcount-drop"),
     ("legacy", "cancel_refcount", "increment"),
     ("legacy-newest", "cancel_refcount", "set-to-one"),
-    ("legacy-frozen", "frozen_pageoffline", True),
+    ("legacy-frozen", "frozen_vmem", True),
+    ("legacy-frozen", "frozen_balloon", True),
+    ("legacy-frozen", "frozen_class2", True),
+    ("skippable-v2-frozen", "frozen_vmem", True),
+    ("skippable-v2-frozen", "frozen_balloon", False),
+    ("skippable-v2-frozen", "balloon_migration", "refcount-free"),
     ("naive-free", "consent", "free-to-buddy"),
     ("skippable-v1", "consent", "skippable-flag"),
     ("skippable-v1", "ebusy_branch", False),
@@ -81,8 +86,10 @@ def test_a_preset_sets_its_design_knobs(preset: str, knob: str, value: Any) -> N
 
 
 def test_every_preset_sets_every_design_knob_but_the_zone() -> None:
-    design = {"consent", "frozen_pageoffline", "ebusy_branch", "unload_clears_skippable",
-              "balloon_compaction", "cancel_refcount", "offline_migrate_max_passes"}
+    design = {"consent", "frozen_vmem", "frozen_balloon", "frozen_class2",
+              "balloon_migration", "ebusy_branch", "unload_clears_skippable",
+              "balloon_compaction", "cancel_refcount", "offline_migrate_max_passes",
+              "free_path", "debug_vm"}
     for name, knobs in PRESETS.items():
         assert set(knobs) == design, name
 
@@ -343,7 +350,7 @@ def test_the_online_callback_keeps_unplugged_subblocks_fake_offline() -> None:
 
 def test_after_unload_generic_online_page_hands_unplugged_memory_to_the_buddy() -> None:
     r = Run("skippable-v1", TWO_PB, population="V|f", forced_unload=True)
-    r.do("virtio_mem_deinit_hotplug")
+    r.do("virtio_mem_remove").do("virtio_mem_deinit_hotplug")
     assert r["online_page_callback"] == "generic_online_page"
     offline_to_scan(r, vmem=False).do("scan_movable_pages_enoent", b=0)
     r.do("test_pages_isolated", b=0).do("__offline_isolated_pages", b=0)
@@ -353,7 +360,7 @@ def test_after_unload_generic_online_page_hands_unplugged_memory_to_the_buddy() 
 
 def test_v2_unload_clears_the_flag_on_unplugged_subblocks_of_online_blocks() -> None:
     r = Run("skippable-v2", TWO_PB, population="V|f", forced_unload=True)
-    r.do("virtio_mem_deinit_hotplug")
+    r.do("virtio_mem_remove").do("virtio_mem_deinit_hotplug")
     assert r["skippable"] == [False, False] and r["ptype"][0] == "Offline"
 
 
@@ -470,3 +477,125 @@ def test_kernel_map_lists_every_action() -> None:
     ts = Hotplug(preset="legacy").build()
     missing = [i.name for i in ts.action_infos if f"`{i.name}`" not in text]
     assert not missing, missing
+
+
+# -- the plug path, the free path, memory_failure (issue: kernel fidelity, second pass) -------
+PLUG = {"population": "V|f", "stray": "transient", "vmem_plug": True, "vmem_unplug": True}
+
+
+def test_plugging_a_kept_page_sets_its_count_to_zero_and_forgets_the_stray_reference() -> None:
+    r = Run("skippable-v2", TWO_PB, **PLUG)
+    assert r["dirty"] == [True, False]
+    r.do("folio_try_get_stray", p=0).do("virtio_mem_sbm_plug_sb_online", q=0)
+    assert r["ptype"][0] == "Buddy" and r["ref_owner"][0] == 0 and r["dirty"][0] is False
+    assert r["stray_counted"] is False and r["managed"] == [2]
+    r.do("folio_put_stray", p=0)  # the forgotten reference's put
+    assert r["ref_owner"][0] == -1 and r["bad_put"] is True
+
+
+def test_plugging_an_unplugged_online_page_is_a_plain_put_that_keeps_the_stray_reference() -> None:
+    r = Run("skippable-v2", TWO_PB, **PLUG)
+    r.do("virtio_mem_sbm_unplug_sb_online", q=1)
+    assert r["ptype"][1] == "Offline" and r["dirty"][1] is False and r["ref_owner"][1] == 1
+    r.do("folio_try_get_stray", p=1).do("virtio_mem_sbm_plug_sb_online", q=1)
+    assert r["ptype"][1] == "none" and r["ref_owner"][1] == 0 and r["stray_counted"] is True
+    r.do("folio_put_stray", p=1)
+    assert r["ptype"][1] == "Buddy" and r["bad_put"] is False
+
+
+def test_before_reuse_holds_the_plug_until_the_stray_reference_is_dropped() -> None:
+    r = Run("skippable-v2", TWO_PB, **{**PLUG, "stray": "before-reuse"})
+    r.do("folio_try_get_stray", p=0)
+    assert not r.can("virtio_mem_sbm_plug_sb_online", q=0)
+    r.do("folio_put_stray", p=0)
+    assert r.can("virtio_mem_sbm_plug_sb_online", q=0)
+
+
+def test_virtio_mem_may_plug_between_isolation_and_mem_going_offline_but_not_after() -> None:
+    r = Run("legacy", TWO_PB, **PLUG)
+    r.do("memory_block_offline", b=0).do("start_isolate_page_range", b=0)
+    assert r.can("virtio_mem_sbm_plug_sb_online", q=0)
+    r.do("virtio_mem_memory_notifier_going_offline", b=0)
+    assert not r.can("virtio_mem_sbm_plug_sb_online", q=0)
+
+
+def test_with_page_checks_a_typed_free_leaks_the_page_with_its_type_reset() -> None:
+    r = Run("legacy", TWO_PB, population="V|f", stray="transient", free_path="checks")
+    r.do("folio_try_get_stray", p=0)
+    offline_to_scan(r).do("folio_put_stray", p=0)
+    assert r["ptype"][0] == "none" and r["ref_owner"][0] == 0 and r["exposed"] is False
+
+
+def test_debug_vm_refuses_the_free_path_without_page_checks() -> None:
+    with pytest.raises(ModelError, match="debug_vm=true with free_path=no-checks"):
+        Hotplug(TWO_PB, {"population": "V|f", "debug_vm": True, "free_path": "no-checks"},
+                "legacy")
+
+
+def test_a_second_get_is_possible_only_with_stray_gets_two() -> None:
+    for gets, again in ((1, False), (2, True)):
+        r = Run("skippable-v2", TWO_PB, population="V|f", stray="transient", stray_gets=gets)
+        r.do("folio_try_get_stray", p=0).do("folio_put_stray", p=0)
+        assert r.can("folio_try_get_stray", p=0) is again
+
+
+def test_memory_failure_keeps_a_kernel_page_in_use_and_offlining_takes_it_offline() -> None:
+    r = Run("legacy", ONE_PAGE, population="K", zone="kernel", hwpoison=True)
+    r.do("memory_failure", p=0)
+    assert r["owner"] == ["kernel"] and r["ref_owner"] == [1] and r["hwpoison"] == [True]
+    steps = violated("legacy", "S12", ONE_PAGE, population="K", zone="kernel", hwpoison=True)
+    assert steps[-1] == "test_pages_isolated"  # the commit comes next, over the page
+
+
+def test_a_poisoned_pageoffline_page_keeps_its_type_when_freed() -> None:
+    r = Run("legacy", TWO_PB, population="V|f", stray="transient", hwpoison=True)
+    r.do("folio_try_get_stray", p=0).do("memory_failure", p=0)
+    offline_to_scan(r).do("folio_put_stray", p=0)
+    assert r["ptype"][0] == "Offline" and r["owner"][0] == "none" and r["ref_owner"][0] == 0
+
+
+def test_refcount_free_balloon_migration_moves_a_frozen_balloon_page() -> None:
+    r = Run("legacy-frozen", ONE_PAGE, population="B", balloon_migration="refcount-free")
+    offline_to_scan(r, vmem=False)
+    r.do("scan_movable_pages", b=0, p=0).do("do_migrate_range", b=0, start=0)
+    assert r["ptype"] == ["Buddy"] and r["balloon_elsewhere"] == 1
+
+
+def test_s6_judges_the_commit_from_a_sane_start_and_s6c_after_a_race() -> None:
+    steps = violated("legacy", "S6c", TWO_PB, population="V|f", stray="transient",
+                     allocator=True, signals=True)
+    assert steps[0] == "folio_try_get_stray" and steps[-1] == "test_pages_isolated"
+    ts = Hotplug(TWO_PB, {"population": "V|f", "stray": "transient", "allocator": True,
+                          "signals": True}, "legacy").build()
+    p = ts.property("S6")
+    assert result_of(explore(ts, [p]), p).trace is None
+
+
+def test_s9_is_judged_from_a_clean_unload() -> None:
+    r = Run("legacy", TWO_PB, population="V|f", stray="transient", forced_unload=True)
+    r.do("folio_try_get_stray", p=0)
+    offline_to_scan(r).do("scan_movable_pages_ebusy", b=0, p=0)
+    r.do("folio_put_stray", p=0)  # S3's race: the unplugged page is free
+    r.do("undo_isolate_page_range", b=0).do("virtio_mem_memory_notifier_cancel_offline", b=0)
+    r.do("virtio_mem_remove").do("virtio_mem_deinit_hotplug")
+    assert r["ptype"][0] == "Buddy" and r["unload_clean"] is False
+
+
+def test_an_unload_begun_during_isolation_vetoes_mem_going_offline_with_ebusy() -> None:
+    r = Run("skippable-v2", TWO_PB, population="V|f", forced_unload=True, vmem_plug=True)
+    r.do("memory_block_offline", b=0).do("start_isolate_page_range", b=0)
+    r.do("virtio_mem_remove")
+    assert not r.can("virtio_mem_memory_notifier_going_offline", b=0)
+    assert not r.can("virtio_mem_sbm_plug_sb_online", q=0)  # the work item is stopped
+    assert not r.can("virtio_mem_deinit_hotplug")  # waits for the offlining
+    r.do("virtio_mem_memory_notifier_going_offline_removing", b=0)
+    assert r["pc"] == "undo" and r["hotplug_active"] is False
+    r.do("undo_isolate_page_range", b=0).do("virtio_mem_memory_notifier_cancel_offline", b=0)
+    r.do("virtio_mem_deinit_hotplug")
+    assert r["vmem_loaded"] is False and r["ptype"][0] == "Offline"
+
+
+def test_the_unload_cannot_begin_while_virtio_mem_holds_hotplug_mutex() -> None:
+    r = Run("legacy", TWO_PB, population="V|f", forced_unload=True)
+    offline_to_scan(r)
+    assert not r.can("virtio_mem_remove")

@@ -245,7 +245,7 @@ def test_houdini_keeps_ternary_facts_about_the_block_a_selector_names() -> None:
 
 def test_pdr_proves_hotplug_s1_to_s6_sharing_lemmas() -> None:
     ts = build_system("hotplug", {"blocks": 1, "pageblocks": 1, "pages": 1, "spare": 1},
-                      {"stray": "transient", "signals": True, "allocator": True,
+                      {"stray": "before-reuse", "signals": True, "allocator": True,
                        "walker": True, "forced_unload": True, "vmem_remove": True,
                        "vmem_unplug": True, "vmem_plug": True, "notifier_veto": True,
                        "population": "V"}, preset="skippable-v2")

@@ -108,9 +108,10 @@ def test_the_json_names_the_verdict_and_the_message() -> None:
 
 def test_with_every_actor_on_the_verdicts_are_plain() -> None:
     checker = Checker(build_system("hotplug", knobs=LEGACY_ACTORS, preset="legacy"))
-    got = {p: checker.check(p).verdict for p in ("S2", "S3", "S4", "S5", "S6", "S8")}
+    got = {p: checker.check(p).verdict for p in ("S2", "S3", "S4", "S5", "S6", "S6c", "S8")}
     assert got == {"S2": Verdict.HOLDS, "S3": Verdict.VIOLATED, "S4": Verdict.VIOLATED,
-                   "S5": Verdict.HOLDS, "S6": Verdict.VIOLATED, "S8": Verdict.VIOLATED}
+                   "S5": Verdict.HOLDS, "S6": Verdict.HOLDS, "S6c": Verdict.VIOLATED,
+                   "S8": Verdict.VIOLATED}
     assert exit_code(Verdict.HOLDS) == EXIT_OK
 
 
@@ -217,7 +218,7 @@ def test_every_hotplug_switch_names_the_knob_that_gives_the_action_instances() -
     params = {"pageblocks": 3}
     infos = build_system("hotplug", params, base, "legacy").action_infos
     switched = [(i.name, i.switch) for i in infos if i.switch]
-    assert len(switched) == 20
+    assert len(switched) == 22
     for name, switch in switched:
         knob, _, text = switch.partition("=")
         on = _knob_value(text)

@@ -5,9 +5,9 @@ is an LRU folio of a user."""
 from __future__ import annotations
 
 from ..base import action
-from ..dsl import Effect, StateView, when
+from ..dsl import Effect, StateView, ite, when
 from .offline import ALL
-from .state import HotplugBase, Updates
+from .state import HotplugBase, Owner, Updates, label, term
 
 
 class Allocator(HotplugBase):
@@ -23,9 +23,17 @@ class Allocator(HotplugBase):
         b = self.blk(p)
         u = Updates()
         u.set(s.ptype[p], "none")
-        u.set(s.owner[p], "lru")
-        u.set(s.ref_owner[p], 1)
-        u.set(s.stray_counted, s.stray_counted & (s.stray_at != f"pfn{p}"))
+        if self.page_checks():
+            # check_new_page: a free page with a non-zero count is a bad page, taken off
+            # the free list and leaked (rmqueue tries the next one).
+            ok = self.page_count(s, p) == 0
+            u.set(s.owner[p], ite(ok, label(Owner, "lru"), s.owner[p]))
+            u.set(s.ref_owner[p], ite(ok, 1, s.ref_owner[p]))
+        else:
+            # set_page_refcounted: set_page_count(1), forgetting a stray reference.
+            u.set(s.owner[p], "lru")
+            u.set(s.ref_owner[p], 1)
+            u.set(s.stray_counted, s.stray_counted & (s.stray_at != f"pfn{p}"))
         return when(s.ptype[p] == "Buddy", ~s.isolated[self.pb(p)], s.section_online[b],
                     s.memmap_valid[b]).then(*u.assigns())
 
@@ -38,7 +46,7 @@ class Allocator(HotplugBase):
             return None
         b = self.blk(p)
         u = Updates()
-        self.freed(u, s, p, self.page_count(s, p) == 1)
+        self.put_freed(u, s, p, term(self.page_count(s, p) == 1))
         u.set(s.owner[p], "none")
         u.set(s.ref_owner[p], s.ref_owner[p] - 1)
         return when(s.owner[p] == "lru", s.ptype[p] == "none", s.section_online[b],

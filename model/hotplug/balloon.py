@@ -28,7 +28,7 @@ class Balloon(HotplugBase):
         u = Updates()
         u.set(s.ptype[p], "Offline")
         u.set(s.owner[p], "balloon")
-        u.set(s.ref_owner[p], self.offline_ref())
+        u.set(s.ref_owner[p], self.offline_ref("balloon"))
         u.set(s.managed[b], s.managed[b] - 1)
         return when(s.ptype[p] == "Buddy", ~s.isolated[self.pb(p)], s.section_online[b],
                     s.memmap_valid[b]).then(*u.assigns())
@@ -45,5 +45,5 @@ class Balloon(HotplugBase):
         self.freed(u, s, p)
         u.set(s.managed[b], s.managed[b] + 1)
         return when(s.ptype[p] == "Offline", s.owner[p] == "balloon",
-                    self.page_count(s, p) == self.offline_ref(), s.section_online[b],
+                    self.page_count(s, p) == self.offline_ref("balloon"), s.section_online[b],
                     s.memmap_valid[b]).then(*u.assigns())

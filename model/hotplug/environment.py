@@ -29,9 +29,11 @@ class Environment(HotplugBase):
         """A lockless lookup with a stale pointer takes a reference (needs refcount > 0)."""
         if self.k.stray == "off":
             return None
-        return when(s.stray_at == "unused", self.memmap_live(s, p),
+        free_hand = (s.stray_at == "unused") | (s.stray_at == "released")
+        return when(free_hand, s.stray_gets_left > 0, self.memmap_live(s, p),
                     self.page_count(s, p) > 0).then(
-            s.stray_at.becomes(f"pfn{p}"), s.stray_counted.becomes(True))
+            s.stray_at.becomes(f"pfn{p}"), s.stray_counted.becomes(True),
+            s.stray_gets_left.becomes(s.stray_gets_left - 1))
 
     @action(switch="stray=transient", p="page", fair=True, tags=ALL,
             cites="include/linux/mm.h folio_put, mm/swap.c __folio_put; free path clears "
@@ -49,8 +51,12 @@ class Environment(HotplugBase):
         u = Updates()
         live = self.memmap_live(s, p)
         remaining = ite(s.stray_counted, s.ref_owner[p], s.ref_owner[p] - 1)
-        self.freed(u, s, p, live & (remaining == 0))
+        self.put_freed(u, s, p, live & (remaining == 0))
         u.set(s.ref_owner[p], ite(live, remaining, s.ref_owner[p]))
+        u.set(s.bad_put, s.bad_put | (live & ~s.stray_counted))
+        if self.k.debug_vm:
+            # put_page_testzero: VM_BUG_ON_PAGE(page_ref_count(page) == 0, page)
+            u.set(s.vm_bug, s.vm_bug | (live & (self.page_count(s, p) == 0)))
         u.set(s.stray_at, "released")
         u.set(s.stray_counted, False)
         return when(s.stray_at == f"pfn{p}").then(*u.assigns())
@@ -86,7 +92,8 @@ class Environment(HotplugBase):
             cites="mm/memory-failure.c memory_failure, take_page_off_buddy"
                   " (docs/hotplug.md#hwpoison)")
     def memory_failure(self, s: StateView, p: int) -> Effect | None:
-        """A hardware error poisons a page: it leaves the buddy or its user is killed.
+        """A hardware error poisons a page: it leaves the buddy, its user is killed, or
+        it stays in use (kernel and pinned pages keep owner and reference).
 
         memory_failure sets PG_hwpoison first (TestSetPageHWPoison) and only then asks
         whether it can handle the page; a PageOffline page (virtio-mem, balloon, class 2)
@@ -94,9 +101,12 @@ class Environment(HotplugBase):
         """
         if not self.k.hwpoison:
             return None
-        offline = s.ptype[p] == "Offline"
+        # Kept as they are: PageOffline pages, unhandlable kernel pages (MF_IGNORED) and
+        # pinned pages whose extra references stop the unmap (MF_FAILED).
+        kept = ((s.ptype[p] == "Offline") | (s.owner[p] == "kernel")
+                | (s.owner[p] == "pinned"))
         return when(~s.hwpoison[p], self.memmap_live(s, p)).then(
-            s.hwpoison[p].becomes(True), s.ptype[p].becomes(ite(offline, s.ptype[p], "none")),
-            s.owner[p].becomes(ite(offline, s.owner[p], "none")),
-            s.ref_owner[p].becomes(ite(offline, s.ref_owner[p], 0)),
-            s.skippable[p].becomes(s.skippable[p] & offline))
+            s.hwpoison[p].becomes(True), s.ptype[p].becomes(ite(kept, s.ptype[p], "none")),
+            s.owner[p].becomes(ite(kept, s.owner[p], "none")),
+            s.ref_owner[p].becomes(ite(kept, s.ref_owner[p], 0)),
+            s.skippable[p].becomes(s.skippable[p] & kept))

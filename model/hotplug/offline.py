@@ -159,7 +159,21 @@ class OfflineSteps(HotplugBase):
         u = Updates()
         self.vmem_going_offline(u, s, b)
         u.set(s.pc, self.going_offline_next())
-        return when(self.is_op(s, b, "going_offline"), s.vmem_loaded).then(*u.assigns())
+        return when(self.is_op(s, b, "going_offline"), s.vmem_loaded,
+                    ~s.vmem_removing).then(*u.assigns())
+
+    @action(switch="forced_unload=true", b="block", fair=True, tags=ALL,
+            cites="drivers/virtio/virtio_mem.c virtio_mem_memory_notifier_cb MEM_GOING_OFFLINE "
+                  "(vm->removing: -EBUSY) (docs/hotplug.md#forced-unload)")
+    def virtio_mem_memory_notifier_going_offline_removing(self, s: StateView,
+                                                          b: int) -> Effect | None:
+        """The unload has begun: virtio-mem's handler takes hotplug_mutex, sees
+        vm->removing, drops the mutex and vetoes MEM_GOING_OFFLINE with -EBUSY; the
+        failure path follows."""
+        if not self.layout.has("V") or not self.k.forced_unload:
+            return None
+        return when(self.is_op(s, b, "going_offline"), s.vmem_loaded,
+                    s.vmem_removing).then(s.pc.becomes("undo"))
 
     @action(b="block", fair=True, tags=ALL,
             cites="drivers/base/memory.c memory_notify MEM_GOING_OFFLINE"
@@ -262,8 +276,9 @@ class OfflineSteps(HotplugBase):
     def do_migrate_range(self, s: StateView, b: int, start: int) -> Effect | None:
         """Isolate and migrate every movable folio from ``start`` to the block's end.
 
-        folio_try_get fails on refcount 0 (dropped or frozen PageOffline pages); skippable
-        pages are skipped first (D/E/F); a pinned folio or one with an extra reference
+        folio_try_get fails on refcount 0 (dropped or frozen PageOffline pages; a balloon
+        page under refcount-free balloon migration needs none); skippable pages are
+        skipped first (D/E/F); a pinned folio or one with an extra reference
         fails to migrate; a page moves only while free memory elsewhere lasts. The freed
         source lands on the isolate list.
         """
@@ -276,11 +291,16 @@ class OfflineSteps(HotplugBase):
         for p in self.pages_of(b):
             if lay.offset_in_block(p) < start:
                 continue
-            tried = (self.page_count(s, p) > 0) & ~s.hwpoison[p] & ~self.stray_counted_on(s, p)
+            usable = ~s.hwpoison[p] & ~self.stray_counted_on(s, p)
             if self.uses_flag_core():
-                tried = tried & ~self.skippable_core(s, p)
+                usable = usable & ~self.skippable_core(s, p)
+            tried = (self.page_count(s, p) > 0) & usable
             lru = tried & (s.owner[p] == "lru") & (s.ptype[p] == "none")
-            balloon = tried & self.movable_ops(s, p)
+            if self.k.balloon_migration == "refcount-free":
+                # Movable-ops pages are isolated without folio_try_get (mm tree).
+                balloon = usable & self.movable_ops(s, p)
+            else:
+                balloon = tried & self.movable_ops(s, p)
             moves = (lru | balloon) & (s.spare > taken)
             self.freed(u, s, p, moves)
             taken = taken + ite(moves, 1, 0)

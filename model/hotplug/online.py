@@ -40,6 +40,7 @@ class OnlinePages(HotplugBase):
                 u.set(s.owner[p], ite(keep, label(Owner, "vmem"), "none"))
                 u.set(s.ref_owner[p], ite(keep, self.offline_ref(), 0))
                 u.set(s.skippable[p], keep & (self.k.consent == "skippable-flag"))
+                u.set(s.dirty[p], keep)
                 onlined.append(~keep)
             u.set(s.isolated[q], False)
         # The block's contribution restarts from what the callback onlined (an error of
@@ -52,8 +53,10 @@ class OnlinePages(HotplugBase):
         # The re-initialised memmap forgets any reference a stray holder still has.
         u.set(s.stray_counted, s.stray_counted & ~held)
         guard = [s.pc == "idle", s.block_state[b] == "offline",
-                 all_of(~s.hwpoison[p] for p in self.pages_of(b))]
-        if self.k.stray == "transient":
+                 all_of(~s.hwpoison[p] for p in self.pages_of(b)),
+                 # virtio-mem vetoes MEM_GOING_ONLINE once its unload has begun.
+                 ~(s.vmem_loaded & s.vmem_removing)]
+        if self.k.stray in ("transient", "before-reuse"):
             # Assumption of "transient" speculative references: the holder drops its
             # reference before the block is onlined again (docs/hotplug.md#speculative-references).
             guard.append(~held)

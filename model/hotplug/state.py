@@ -20,7 +20,7 @@ from ..domains import Bool, Enum, EnumDomain, IntRange, UserValue
 from ..dsl import Effect, Operand, StateView, Term, all_of, any_of, ite, then
 from ..errors import ModelError
 from ..expr import Assign, Const, Var
-from .knobs import KNOBS, PARAMS, PRESETS
+from .knobs import KNOBS, PARAMS, PRESET_SOURCE, PRESETS
 from .population import Layout, parse
 
 PageType = Enum("PageType", ["none", "Buddy", "Offline"])
@@ -87,6 +87,7 @@ class HotplugBase(Model):
     params = PARAMS
     knobs = KNOBS
     presets = PRESETS
+    preset_sources = PRESET_SOURCE
 
     def __init__(self, params: Any = None, knobs: Any = None, preset: str | None = None) -> None:
         super().__init__(params, knobs, preset)
@@ -99,6 +100,10 @@ class HotplugBase(Model):
                 "balloon_compaction is off: without migration support balloon pages are "
                 "allocated with GFP_HIGHUSER and never come from ZONE_MOVABLE "
                 "(docs/hotplug.md#balloon-pages); use zone=kernel")
+        if self.k.debug_vm and self.k.free_path == "no-checks":
+            raise ModelError(
+                "model hotplug: knob debug_vm=true with free_path=no-checks: CONFIG_DEBUG_VM "
+                "turns the page checks on (check_pages_enabled); use free_path=checks or v6.17")
 
     # -- declarations ---------------------------------------------------------------
     def declare(self, d: Declarations) -> None:
@@ -110,10 +115,12 @@ class HotplugBase(Model):
         d.index("block", lay.blocks, labels=[f"memory{b}" for b in range(lay.blocks)])
         d.var("ptype", PageType, over="page", doc="page type: none, PageBuddy or PageOffline")
         d.var("owner", Owner, over="page", doc="who owns the page (ghost: the owner class)")
-        d.var("ref_owner", IntRange(-1, 2), over="page",
+        d.var("ref_owner", IntRange(-2, 3), over="page",
               doc="refcount minus the stray holder's counted reference")
         d.var("skippable", Bool, over="page", doc="PG_offline_skippable (aliases PG_owner_2)")
         d.var("hwpoison", Bool, over="page", doc="PG_hwpoison")
+        d.var("dirty", Bool, over="page",
+              doc="PG_dirty: a fake-offline page the online callback kept (never onlined)")
         d.var("isolated", Bool, over="pageblock", doc="pageblock is MIGRATE_ISOLATE")
         d.var("plugged", Bool, over="pageblock",
               doc="virtio-mem subblock plugged at the hypervisor")
@@ -134,9 +141,20 @@ class HotplugBase(Model):
         d.var("stray_at", Enum("Stray", ["unused", *pfns, "released"]),
               doc="the page the speculative holder holds a reference to")
         d.var("stray_counted", Bool, doc="the holder's reference is in that page's refcount")
+        d.var("stray_gets_left", IntRange(0, int(self.k.stray_gets)),
+              doc="how many more references the holder may take")
+        d.var("bad_put", Bool, doc="ghost: a reference was put that was not counted (S10)")
+        d.var("exposed", Bool,
+              doc="ghost: a put freed a page of an unplugged subblock to the buddy (S3's race)")
+        d.var("vm_bug", Bool, doc="ghost: a VM_BUG_ON fired (CONFIG_DEBUG_VM, S13)")
+        d.var("unload_clean", Bool,
+              doc="ghost: at the unload every unplugged page was still fake-offline (S9)")
         d.var("walker_at", Enum("Walker", ["none", *pfns]),
               doc="the page a pfn walker got from pfn_to_online_page")
         d.var("vmem_loaded", Bool, doc="virtio-mem driver loaded (memory notifier registered)")
+        d.var("vmem_removing", Bool,
+              doc="vm->removing: the unload has begun; the notifier vetoes, the work item "
+                  "is stopped")
         d.var("online_page_callback", Callback, doc="the system-wide online page callback")
         d.var("hotplug_active", Bool,
               doc="virtio-mem saw MEM_GOING_OFFLINE and holds hotplug_mutex")
@@ -149,19 +167,20 @@ class HotplugBase(Model):
         """All blocks online, every page as its population letter says."""
         lay = self.layout
         u = Updates()
-        frozen = bool(self.k.frozen_pageoffline)
         for p in range(lay.n_pages):
             owner = lay.owner(p)
             if owner == "none":
                 ptype, ref = "Buddy", 0
             elif owner in ("balloon", "class2", "vmem"):
-                ptype, ref = "Offline", 0 if frozen else 1
+                ptype, ref = "Offline", self.offline_ref(owner)
             else:
                 ptype, ref = "none", 1
             u.set(s.ptype[p], ptype)
             u.set(s.owner[p], owner)
             u.set(s.ref_owner[p], ref)
             u.set(s.skippable[p], owner == "vmem" and self.k.consent == "skippable-flag")
+            # The block was onlined with this subblock unplugged: the callback kept it.
+            u.set(s.dirty[p], owner == "vmem")
         for q in range(lay.n_pageblocks):
             u.set(s.plugged[q], not lay.unplugged(q))
         for b in range(lay.blocks):
@@ -177,10 +196,13 @@ class HotplugBase(Model):
         u.set(s.passes, 0)
         vmem = lay.has("V")
         u.set(s.vmem_loaded, vmem)
+        u.set(s.vmem_removing, False)
         u.set(s.online_page_callback,
               "virtio_mem_online_page_cb" if vmem else "generic_online_page")
         u.set(s.spare, self.p.spare)
         u.set(s.balloon_elsewhere, 0)
+        u.set(s.stray_gets_left, int(self.k.stray_gets) if self.k.stray != "off" else 0)
+        u.set(s.unload_clean, True)
         return then(*u.assigns())
 
     # -- geometry -------------------------------------------------------------------
@@ -213,7 +235,10 @@ class HotplugBase(Model):
 
     def is_lru(self, s: StateView, p: int) -> Term:
         """PageLRU: a user folio (pinned ones too) that memory_failure did not hit."""
-        return term(any_of(s.owner[p] == o for o in LRU_OWNERS) & (s.ptype[p] == "none"))
+        # memory_failure takes a page it hit off the LRU (delete_from_lru_cache), also
+        # when extra references (a pin) keep it in use.
+        return term(any_of(s.owner[p] == o for o in LRU_OWNERS) & (s.ptype[p] == "none")
+                    & ~s.hwpoison[p])
 
     def movable_ops(self, s: StateView, p: int) -> Term:
         """page_has_movable_ops: a balloon page with CONFIG_BALLOON_COMPACTION."""
@@ -235,9 +260,24 @@ class HotplugBase(Model):
         """Designs D, E, F: the core decides skippability before MEM_GOING_OFFLINE."""
         return self.k.consent in ("skippable-flag", "not-movable-rule")
 
-    def offline_ref(self) -> int:
+    def frozen(self, owner: str) -> bool:
+        """The owner's PageOffline pages are frozen (refcount 0 for good)."""
+        knob = {"vmem": "frozen_vmem", "balloon": "frozen_balloon", "class2": "frozen_class2"}
+        return bool(getattr(self.k, knob[owner]))
+
+    def offline_ref(self, owner: str = "vmem") -> int:
         """The refcount an owner keeps on its PageOffline pages (0 when frozen)."""
-        return 0 if self.k.frozen_pageoffline else 1
+        return 0 if self.frozen(owner) else 1
+
+    def page_checks(self) -> bool:
+        """Page checks on the free and alloc paths (free_page_is_bad, check_new_page)."""
+        return self.k.free_path == "checks" or bool(self.k.debug_vm)
+
+    def unplugged_vmem(self, s: StateView, p: int) -> Term:
+        """Page ``p`` is in a subblock virtio-mem (loaded) has unplugged."""
+        if not self.layout.has("V"):
+            return all_of([False])
+        return term(s.vmem_loaded & ~s.plugged[self.pb(p)])
 
     def freed(self, u: Updates, s: StateView, p: int, cond: Operand = True) -> None:
         """The page is freed to the buddy when ``cond``: type Buddy, no owner, flags clear.
@@ -245,12 +285,37 @@ class HotplugBase(Model):
         Since v6.17 the free path clears any page type (docs/hotplug.md#page-states); the page
         lands on its pageblock's list, the isolate list if the pageblock is isolated.
         """
-        # A poisoned page is never handed back to the buddy (free_pages_prepare).
-        buddy = ite(s.hwpoison[p], label(PageType, "none"), "Buddy")
+        # A poisoned page is never handed back to the buddy: free_pages_prepare returns
+        # before it resets the type and the flags, so a PageOffline page stays one.
+        buddy = ite(s.hwpoison[p], s.ptype[p], "Buddy")
         u.set(s.ptype[p], ite(cond, buddy, s.ptype[p]))
         u.set(s.owner[p], ite(cond, "none", s.owner[p]))
         u.set(s.ref_owner[p], ite(cond, 0, s.ref_owner[p]))
-        u.set(s.skippable[p], ite(cond, False, s.skippable[p]))
+        u.set(s.skippable[p], ite(cond, s.skippable[p] & s.hwpoison[p], s.skippable[p]))
+        u.set(s.dirty[p], ite(cond, s.dirty[p] & s.hwpoison[p], s.dirty[p]))
+
+    def put_freed(self, u: Updates, s: StateView, p: int, cond: Term) -> None:
+        """The last put of a page frees it when ``cond``, by the configured free path.
+
+        v6.17 and no-checks: the page reaches the buddy whatever its type. checks (older
+        kernels with page checks): a page that still has a type is a bad page; bad_page
+        resets the type and leaks the page, flags and owner's belief untouched.
+        """
+        reaches_buddy = cond
+        if self.k.free_path != "checks":
+            self.freed(u, s, p, cond)
+        else:
+            leak = cond & (s.ptype[p] == "Offline") & ~s.hwpoison[p]
+            normal = cond & ~leak
+            self.freed(u, s, p, normal)
+            freed_type = ite(s.hwpoison[p], s.ptype[p], "Buddy")
+            u.set(s.ptype[p], ite(leak, label(PageType, "none"),
+                                  ite(normal, freed_type, s.ptype[p])))
+            u.set(s.ref_owner[p], ite(cond, 0, s.ref_owner[p]))
+            reaches_buddy = normal
+        if self.layout.has("V"):
+            u.set(s.exposed, s.exposed | (reaches_buddy & ~s.hwpoison[p]
+                                          & self.unplugged_vmem(s, p)))
 
     def op_done(self, u: Updates, s: StateView) -> None:
         """offline_pages returned: reset the per-call locals."""

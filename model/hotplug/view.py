@@ -106,7 +106,8 @@ class HotplugView:
             "offline_pages": ("pc", "op_block", "caller", "scan_pfn", "passes", "signal"),
             "stray holder": ("stray_at", "stray_counted"),
             "pfn walker": ("walker_at",),
-            "virtio-mem": ("vmem_loaded", "online_page_callback", "hotplug_active"),
+            "virtio-mem": ("vmem_loaded", "vmem_removing", "online_page_callback",
+                           "hotplug_active"),
             "elsewhere": ("spare", "balloon_elsewhere"),
         }
         known = {v.name for v in ts.variables}

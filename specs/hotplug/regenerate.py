@@ -32,6 +32,7 @@ COLUMNS: dict[str, tuple[str, dict[str, Any]]] = {
     "naive-free": ("naive-free", {}),
     "skippable-v1": ("skippable-v1", {}),
     "skippable-v2": ("skippable-v2", {}),
+    "skippable-v2-frozen": ("skippable-v2-frozen", {}),
     "not-movable-rule": ("not-movable-rule", {}),
     "not-movable-rule-nocompaction": ("not-movable-rule", {"balloon_compaction": False}),
 }
@@ -46,7 +47,7 @@ VEC_THRESHOLD = 20_000
 
 
 def row(*cells: str) -> dict[str, str]:
-    """Expected verdicts in column order (A, A', B, C, D, E, F+, F-)."""
+    """Expected verdicts in column order (A, A', B, C, D, E, E*, F+, F-)."""
     return dict(zip(ORDER, cells, strict=True))
 
 
@@ -88,14 +89,17 @@ FAMILIES: list[Family] = [
         {"blocks": 1, "pageblocks": 2, "pages": 1, "spare": 1},
         {"population": "V|f", "stray": "transient", "signals": True, "allocator": True},
         {
-            "S1": row(H, H, H, H, H, H, H, H),
-            "S2": row(H, H, H, H, H, H, H, H),
-            "S3": row(V, V, H, V, H, H, H, H),
-            "S4": row(V, V, H, V, H, H, H, H),
-            "S6": row(V, V, H, H, H, H, H, H),
-            "S8": row(V, V, H, V, H, H, H, H),
-            "offline-can-succeed": row(R, R, R, R, R, R, R, R),
-            "offline-can-fail-and-roll-back": row(R, R, R, R, R, R, R, R),
+            "S1": row(H, H, H, H, H, H, H, H, H),
+            "S2": row(H, H, H, H, H, H, H, H, H),
+            "S3": row(V, V, H, V, H, H, H, H, H),
+            "S4": row(V, V, H, V, H, H, H, H, H),
+            "S6": row(H, H, H, H, H, H, H, H, H),
+            "S6c": row(V, V, H, H, H, H, H, H, H),
+            "S8": row(V, V, H, V, H, H, H, H, H),
+            "S10": row(V, V, H, H, H, H, H, H, H),
+            "S11": row(V, V, H, H, H, H, H, H, H),
+            "offline-can-succeed": row(R, R, R, R, R, R, R, R, R),
+            "offline-can-fail-and-roll-back": row(R, R, R, R, R, R, R, R, R),
         },
         notes={
             "legacy": S6_CASCADE + " S2 holds vacuously: the flag is never set.",
@@ -118,7 +122,7 @@ FAMILIES: list[Family] = [
         "pfn_to_online_page and its read; a free page offlines without migration.",
         {"blocks": 1, "pageblocks": 1, "pages": 1, "spare": 0},
         {"population": "f", "walker": True},
-        {"S7a": row(V, V, V, V, V, V, V, V)},
+        {"S7a": row(V, V, V, V, V, V, V, V, V)},
     ),
     Family(
         "3-vmem-removal",
@@ -132,9 +136,9 @@ FAMILIES: list[Family] = [
         {"population": "V", "stray": "transient", "user_offline": False,
          "user_online": False, "vmem_remove": True},
         {
-            "S7b": row(H, V, VAC, H, V, V, V, V),
-            "L2": row(H, H, H, H, H, H, H, H),
-            "virtio-mem-unplug-completes": row(R, R, R, R, R, R, R, R),
+            "S7b": row(H, V, VAC, H, V, V, VAC, V, V),
+            "L2": row(H, H, H, H, H, H, H, H, H),
+            "virtio-mem-unplug-completes": row(R, R, R, R, R, R, R, R, R),
         },
         notes={
             "legacy-newest": "init_page_count in MEM_CANCEL_OFFLINE forgets the stray "
@@ -159,8 +163,8 @@ FAMILIES: list[Family] = [
         {"blocks": 1, "pageblocks": 2, "pages": 1, "spare": 1},
         {"population": "L|X", "zone": "movable"},
         {
-            "S5": row(H, H, V, H, H, H, V, V),
-            "L1": row(H, H, H, H, V, H, H, H),
+            "S5": row(H, H, V, H, H, H, H, V, V),
+            "L1": row(H, H, H, H, V, H, H, H, H),
         },
         notes={
             "legacy-frozen": "A frozen class-2 page has refcount 0, which A's core reads as "
@@ -183,7 +187,7 @@ FAMILIES: list[Family] = [
         "space offline and re-online it through generic_online_page.",
         {"blocks": 1, "pageblocks": 2, "pages": 1, "spare": 0},
         {"population": "V|f", "forced_unload": True},
-        {"S9": row(H, H, V, H, V, H, V, V)},
+        {"S9": row(H, H, V, H, V, H, H, V, V)},
         notes={
             "legacy-frozen": "After the unload the frozen pages still have refcount 0, "
                              "which A's core reads as consent; re-onlining goes through "
@@ -204,9 +208,9 @@ FAMILIES: list[Family] = [
         {"blocks": 1, "pageblocks": 1, "pages": 1, "spare": 1},
         {"population": "B", "zone": "movable"},
         {
-            "S5": row(H, H, H, H, H, H, H, V),
-            "L3": row(H, H, V, H, H, H, H, H),
-            "balloon-page-migrates": row(R, R, U, R, R, R, R, U),
+            "S5": row(H, H, H, H, H, H, H, H, V),
+            "L3": row(H, H, V, H, H, H, H, H, H),
+            "balloon-page-migrates": row(R, R, U, R, R, R, R, R, U),
         },
         knobs_for={"not-movable-rule-nocompaction": {"zone": "kernel"}},
         notes={
@@ -225,7 +229,34 @@ FAMILIES: list[Family] = [
         "thread never sees a signal.",
         {"blocks": 1, "pageblocks": 1, "pages": 1, "spare": 1},
         {"population": "P", "zone": "movable", "user_offline": False, "kthread_offline": True},
-        {"L4": row(V, V, V, V, V, V, V, V)},
+        {"L4": row(V, V, V, V, V, V, V, V, V)},
+    ),
+    Family(
+        "12-vmem-plug",
+        "an unplugged virtio-mem subblock and a plugged free one, with a transient stray "
+        "reference, virtio-mem plug and unplug, the allocator and a forced unload",
+        "virtio-mem's plug (virtio_mem_sbm_plug_sb_online -> virtio_mem_fake_online) does "
+        "not look at the pages: a PG_dirty page (kept fake-offline when its block was "
+        "onlined) goes through generic_online_page -> __free_pages_core, which sets the "
+        "refcount to 0 and frees it, forgetting a speculative reference; the unplug that "
+        "follows allocates the page again (refcount 1), and the holder's put then takes "
+        "virtio-mem's reference. The stray reference is transient (dropped before the "
+        "block is onlined again), the thread's assumption; it is not dropped before the "
+        "page is reused (stray=before-reuse, the variants).",
+        {"blocks": 1, "pageblocks": 2, "pages": 1, "spare": 1},
+        {"population": "V|f", "stray": "transient", "allocator": True, "vmem_plug": True,
+         "vmem_unplug": True, "forced_unload": True},
+        {
+            "S3": row(V, V, H, V, V, V, H, V, V),
+            "S4": row(V, V, H, V, V, V, H, V, V),
+            "S6": row(H, H, H, H, H, H, H, H, H),
+            "S6c": row(V, V, H, V, V, V, H, V, V),
+            "S8": row(V, V, H, V, V, V, H, V, V),
+            "S9": row(V, V, V, V, V, V, H, V, V),
+            "S10": row(V, V, H, V, V, V, H, V, V),
+            "S11": row(V, V, H, V, V, V, H, V, V),
+            "offline-can-succeed": row(R, R, R, R, R, R, R, R, R),
+        },
     ),
 ]
 
@@ -244,6 +275,11 @@ class Extra:
     expect: dict[str, str]
 
 
+#: The sanity checks of every all-features configuration.
+ALL_FEATURES_SANITY = {"offline-can-succeed": R, "offline-can-fail-and-roll-back": R,
+                       "virtio-mem-unplug-completes": R, "balloon-page-migrates": R}
+
+
 EXTRAS: list[Extra] = [
     Extra("1-unplugged-subblock", "skippable-v2-long-held-stray", "skippable-v2",
           "The U cells of S3/S4/S8 for v2: a speculative reference held across a whole "
@@ -256,6 +292,125 @@ EXTRAS: list[Extra] = [
           {"blocks": 1, "pageblocks": 2, "pages": 1, "spare": 1},
           {"population": "V|f", "stray": "long-held", "signals": True, "allocator": True},
           {"S3": V, "S4": V, "S8": V, "S7b": V}),
+    Extra("12-vmem-plug", "skippable-v2-before-reuse", "skippable-v2",
+          "v2 is safe on the plug path only if the stray reference is dropped before the "
+          "page is reused (stray=before-reuse).",
+          "As 12-vmem-plug/skippable-v2, but the speculative holder drops its reference "
+          "before virtio-mem plugs the page's subblock, the thread's assumption that a "
+          "transient reference is gone before the page is reused. Then nothing forgets "
+          "the reference and every property holds: this assumption, not the guard the "
+          "model used to have on the plug, is what keeps v2 safe here.",
+          {"blocks": 1, "pageblocks": 2, "pages": 1, "spare": 1},
+          {"population": "V|f", "stray": "before-reuse", "allocator": True,
+           "vmem_plug": True, "vmem_unplug": True, "forced_unload": True},
+          {"S3": H, "S4": H, "S6c": H, "S8": H, "S9": H, "S10": H, "S11": H}),
+    Extra("12-vmem-plug", "skippable-v2-debug-vm", "skippable-v2",
+          "Under CONFIG_DEBUG_VM the forgotten reference's put is a VM_BUG_ON.",
+          "As 12-vmem-plug/skippable-v2 with debug_vm and the older free path with page "
+          "checks. The holder's put right after the plug meets the count 0 that "
+          "__free_pages_core set: VM_BUG_ON_PAGE in put_page_testzero (S13, 3 steps). "
+          "After plug and re-unplug the same put takes virtio-mem's reference instead, and "
+          "the page, still PageOffline, reaches the free path with a type: a bad page that "
+          "leaks, its type reset but PG_offline_skippable kept (S2, S4; 4 steps). The page "
+          "never reaches the buddy, so S3 holds.",
+          {"blocks": 1, "pageblocks": 2, "pages": 1, "spare": 1},
+          {"population": "V|f", "stray": "transient", "allocator": True,
+           "vmem_plug": True, "vmem_unplug": True, "forced_unload": True,
+           "free_path": "checks", "debug_vm": True},
+          {"S2": V, "S3": H, "S4": V, "S10": V, "S11": V, "S13": V}),
+    Extra("12-vmem-plug", "legacy-plug-page-checks", "legacy",
+          "legacy on the plug path before v6.17 with page checks (free_path=checks).",
+          "As 12-vmem-plug/legacy with the older free path and page checks on. The "
+          "forgotten reference's put still takes virtio-mem's reference, but the page it "
+          "frees is still PageOffline: a bad page, leaked with its type reset instead of "
+          "reaching the buddy. So S3 and S8 hold, while S4 and S9 (the page is no longer "
+          "PageOffline), the cascade S6c and the refcount properties S10 and S11 fail "
+          "as on v6.17.",
+          {"blocks": 1, "pageblocks": 2, "pages": 1, "spare": 1},
+          {"population": "V|f", "stray": "transient", "allocator": True,
+           "vmem_plug": True, "vmem_unplug": True, "forced_unload": True,
+           "free_path": "checks"},
+          {"S3": H, "S4": V, "S6c": V, "S8": H, "S9": V, "S10": V, "S11": V}),
+    Extra("1-unplugged-subblock", "legacy-page-checks", "legacy",
+          "legacy on a kernel before v6.17 with page checks (free_path=checks).",
+          "As 1-unplugged-subblock/legacy, but the free path of kernels before v6.17 with "
+          "page checks on (CONFIG_DEBUG_VM, init_on_alloc/free, page_poisoning, "
+          "debug_pagealloc): the stray holder's last put frees a page that is still "
+          "PageOffline, which free_page_is_bad reports as a bad page and leaks instead of "
+          "handing it to the buddy (bad_page resets the type), and check_new_page leaks a "
+          "free page whose count is not 0. The S3 race then ends in a leaked page that is "
+          "no longer PageOffline (S4) rather than unplugged memory in the buddy: S3, S8 "
+          "and the cascade (S6c, S10, S11) hold. legacy's S3 and S8 cells are v6.17+ "
+          "cells.",
+          {"blocks": 1, "pageblocks": 2, "pages": 1, "spare": 1},
+          {"population": "V|f", "stray": "transient", "signals": True, "allocator": True,
+           "free_path": "checks"},
+          {"S3": H, "S4": V, "S6": H, "S6c": H, "S8": H, "S10": H, "S11": H}),
+    Extra("1-unplugged-subblock", "legacy-debug-vm", "legacy",
+          "legacy before v6.17 with CONFIG_DEBUG_VM: no VM_BUG_ON.",
+          "As legacy-page-checks with debug_vm: the page checks leak the page before any "
+          "put can meet a zero count, so VM_BUG_ON_PAGE in put_page_testzero never fires "
+          "(S13); the plug path does reach it (12-vmem-plug/skippable-v2-debug-vm).",
+          {"blocks": 1, "pageblocks": 2, "pages": 1, "spare": 1},
+          {"population": "V|f", "stray": "transient", "signals": True, "allocator": True,
+           "free_path": "checks", "debug_vm": True},
+          {"S13": H}),
+    Extra("1-unplugged-subblock", "skippable-v2-two-gets", "skippable-v2",
+          "v2 with two speculative gets (stray_gets=2): still safe with transient references.",
+          "As 1-unplugged-subblock/skippable-v2, but the holder may take a second "
+          "reference after its first put (a second speculative get on the same or another "
+          "page, or a re-acquisition). Nothing in v2 changes a refcount it does not own, so "
+          "a second get finds nothing corrupted: every property holds.",
+          {"blocks": 1, "pageblocks": 2, "pages": 1, "spare": 1},
+          {"population": "V|f", "stray": "transient", "stray_gets": 2, "signals": True,
+           "allocator": True},
+          {"S3": H, "S4": H, "S6": H, "S6c": H, "S8": H, "S10": H, "S11": H}),
+    Extra("1-unplugged-subblock", "legacy-two-gets", "legacy",
+          "legacy with two speculative gets: a second get on a page whose count the "
+          "cancel corrupted.",
+          "As 1-unplugged-subblock/legacy with stray_gets=2. A second speculative get "
+          "lands on the page whose count MEM_CANCEL_OFFLINE raised after the first holder "
+          "freed it, which shortens the cascade (S6c) by one step; S3, S4 and S8 keep their "
+          "8-step traces.",
+          {"blocks": 1, "pageblocks": 2, "pages": 1, "spare": 1},
+          {"population": "V|f", "stray": "transient", "stray_gets": 2, "signals": True,
+           "allocator": True},
+          {"S3": V, "S4": V, "S6": H, "S6c": V, "S8": V, "S10": V, "S11": V}),
+    Extra("8-hwpoison", "legacy-poisoned-kernel-page", "legacy",
+          "A poisoned kernel page stays in use, and offlining takes its block offline.",
+          "memory_failure cannot handle a kernel page (MF_IGNORED): it keeps its owner and "
+          "reference and is only marked PG_hwpoison. has_unmovable_pages skips a poisoned "
+          "page, the scan passes it (not LRU), test_pages_isolated accepts it and "
+          "__offline_isolated_pages skips it: the block goes offline under its owner (S12), "
+          "in every design.",
+          {"blocks": 1, "pageblocks": 1, "pages": 1, "spare": 1},
+          {"population": "K", "zone": "kernel", "hwpoison": True},
+          {"S12": V, "offline-can-succeed": R}),
+    Extra("8-hwpoison", "skippable-v2-poisoned-pinned-page", "skippable-v2",
+          "A poisoned long-term pinned page stays in use, and offlining takes its block "
+          "offline.",
+          "memory_failure takes a pinned page off the LRU but cannot unmap it past the pin "
+          "(MF_FAILED): the pinner keeps its reference. Without PageLRU the scan passes it, "
+          "test_pages_isolated accepts it as poisoned and the commit skips it (S12).",
+          {"blocks": 1, "pageblocks": 1, "pages": 1, "spare": 1},
+          {"population": "P", "zone": "movable", "hwpoison": True},
+          {"S12": V, "offline-can-succeed": R}),
+    Extra("8-hwpoison", "legacy-poisoned-balloon", "legacy",
+          "A poisoned balloon page livelocks offlining.",
+          "memory_failure leaves a PageOffline balloon page as it is, poisoned. The scan "
+          "finds it (movable ops), do_migrate_range skips a poisoned page, the next scan "
+          "finds it again: offlining never ends (L3, a lasso). The same under every design.",
+          {"blocks": 1, "pageblocks": 1, "pages": 1, "spare": 1},
+          {"population": "B", "zone": "movable", "hwpoison": True},
+          {"L3": V}),
+    Extra("8-hwpoison", "skippable-v2-frozen-poisoned-balloon", "skippable-v2-frozen",
+          "The poisoned-balloon livelock survives refcount-free balloon migration.",
+          "As legacy-poisoned-balloon under the series' target: refcount-free migration "
+          "does not help, because do_migrate_range skips poisoned pages before it isolates "
+          "anything (L3).",
+          {"blocks": 1, "pageblocks": 1, "pages": 1, "spare": 1},
+          {"population": "B", "zone": "movable", "hwpoison": True},
+          {"L3": V}),
     Extra("7-pinned-page", "legacy-newest-max-passes-2", "legacy-newest",
           "offline_migrate_max_passes = 2 (newest mm tree) bounds the retry loop: L4 holds.",
           "The pinned-page configuration with memory_hotplug.offline_migrate_max_passes=2: "
@@ -345,27 +500,32 @@ EXTRAS: list[Extra] = [
           {"S1": H, "S2": H, "S3": H, "S4": VAC, "S6": H, "S8": H,
            "offline-can-succeed": R}),
 ] + [
-    Extra("10-all-features", f"{preset}-all-features", preset,
-          f"The larger all-features configuration kept for the symbolic engines ({preset}).",
+    Extra("10-all-features", f"{stem}-all-features", preset,
+          f"The larger all-features configuration kept for the symbolic engines ({stem}).",
           "Three single-page subblocks (unplugged, user page, balloon page) with memory "
           "elsewhere for two migrations and every environment actor but hwpoison on: "
-          "stray reference, signals, allocator, pfn walker, forced unload, virtio-mem "
-          "unplug/plug/removal, a vetoing notifier. The safety verdicts combine the "
+          f"stray reference ({stray}), signals, allocator, pfn walker, forced unload, "
+          "virtio-mem unplug/plug/removal (plug and unplug also while an offlining has not "
+          "reached MEM_GOING_OFFLINE), a vetoing notifier. The safety verdicts combine the "
           "scenarios of the small configurations.",
           {"blocks": 1, "pageblocks": 3, "pages": 1, "spare": 2},
-          {"population": "V|L|B", "stray": "transient", "signals": True, "allocator": True,
+          {"population": "V|L|B", "stray": stray, "signals": True, "allocator": True,
            "walker": True, "forced_unload": True, "vmem_remove": True, "vmem_unplug": True,
            "vmem_plug": True, "notifier_veto": True},
-          expect)
-    for preset, expect in (
-        ("legacy", {"S1": H, "S2": H, "S3": V, "S4": V, "S5": H, "S6": V, "S7a": V,
-                    "S7b": H, "S8": V, "S9": V, "offline-can-succeed": R,
-                    "offline-can-fail-and-roll-back": R, "virtio-mem-unplug-completes": R,
-                    "balloon-page-migrates": R}),
-        ("skippable-v2", {"S1": H, "S2": H, "S3": H, "S4": H, "S5": H, "S6": H, "S7a": V,
-                          "S7b": V, "S8": H, "S9": H, "offline-can-succeed": R,
-                          "offline-can-fail-and-roll-back": R,
-                          "virtio-mem-unplug-completes": R, "balloon-page-migrates": R}),
+          {**expect, **ALL_FEATURES_SANITY})
+    for stem, preset, stray, expect in (
+        ("legacy", "legacy", "transient",
+         {"S1": H, "S2": H, "S3": V, "S4": V, "S5": H, "S6": H, "S6c": V, "S7a": V,
+          "S7b": V, "S8": V, "S9": V, "S10": V, "S11": V}),
+        ("skippable-v2", "skippable-v2", "transient",
+         {"S1": H, "S2": H, "S3": V, "S4": V, "S5": H, "S6": H, "S6c": V, "S7a": V,
+          "S7b": V, "S8": V, "S9": V, "S10": V, "S11": V}),
+        ("skippable-v2-before-reuse", "skippable-v2", "before-reuse",
+         {"S1": H, "S2": H, "S3": H, "S4": H, "S5": H, "S6": H, "S6c": H, "S7a": V,
+          "S7b": V, "S8": H, "S9": H, "S10": H, "S11": H}),
+        ("skippable-v2-frozen", "skippable-v2-frozen", "transient",
+         {"S1": H, "S2": H, "S3": H, "S4": H, "S5": H, "S6": H, "S6c": H, "S7a": V,
+          "S7b": H, "S8": H, "S9": H, "S10": H, "S11": H}),
     )
 ]
 
