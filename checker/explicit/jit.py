@@ -65,13 +65,24 @@ class Kernel:
     def module(self) -> Any:
         return self.loaded.module
 
+    @property
+    def cached(self) -> bool:
+        """Whether the machine code came from the disk cache (no kernel was compiled)."""
+        fns = (self.module.expand, self.module.check, self.module.rehash)
+        return not any(sum(fn.stats.cache_misses.values()) for fn in fns)
 
-def build_kernel(ts: TransitionSystem, properties: Sequence[Property]) -> Kernel:
-    """Generate, load (from the disk cache where it is there) and compile the kernels."""
+
+def build_kernel(ts: TransitionSystem, properties: Sequence[Property],
+                 word_bits: int = 64) -> Kernel:
+    """Generate, load (from the disk cache where it is there) and compile the kernels
+    (``word_bits`` as ``layout_of``'s: smaller spreads states over more words)."""
     t0 = time.perf_counter()
-    layout = layout_of(ts)
-    props = tuple(p for p in properties
-                  if isinstance(p, (Invariant, Reachable, StepInvariant)))
+    layout = layout_of(ts, word_bits)
+    # every safety property of the system, so that one kernel serves every call on it
+    # (a check of other properties of the same system finds it in the cache)
+    wanted = [*ts.properties, *properties]
+    props = tuple({p.name: p for p in wanted
+                   if isinstance(p, (Invariant, Reachable, StepInvariant))}.values())
     states_props = tuple(p for p in props if not isinstance(p, StepInvariant))
     step_props = tuple(p for p in props if isinstance(p, StepInvariant))
     loaded = load(kernel_source(ts, layout, states_props + step_props))
@@ -216,10 +227,12 @@ def explore_jit(ts: TransitionSystem, compiled: Compiled, properties: Sequence[P
                 kernel: Kernel | None = None, started: float | None = None) -> JitExploration:
     """Explore ``ts`` breadth-first a level at a time, checking safety ``properties``.
 
-    The timeout runs from ``started`` (default now), so compiling counts against it."""
-    t0 = time.perf_counter() if started is None else started
+    The timeout runs from ``started`` (default now), so compiling counts against it;
+    the seconds reported are the search's alone (the compile's are the kernel's)."""
+    t_start = time.perf_counter() if started is None else started
     if kernel is None:
         kernel = build_kernel(ts, properties)
+    t0 = time.perf_counter()
     layout, m = kernel.layout, kernel.module
     w = layout.n_words
     n_actions = len(ts.actions)
@@ -241,10 +254,13 @@ def explore_jit(ts: TransitionSystem, compiled: Compiled, properties: Sequence[P
     fired = np.zeros(n_actions, np.int64)
     dead = np.full(1, -1)
     n_step = len(kernel.step_props)
-    step_at = np.full(n_step, -1)
+    asked = {p.name for p in properties}
+    # -2: not asked in this call, never evaluated
+    step_at = np.array([-1 if p.name in asked else -2 for p in kernel.step_props], np.int64)
     step_act = np.zeros(n_step, np.int64)
     step_post = np.zeros((n_step, w), np.uint64)
-    state_found = np.full(len(kernel.states_props), -1)
+    state_found = np.array([-1 if p.name in asked else -2 for p in kernel.states_props],
+                           np.int64)
     err = np.zeros(4, np.int64)
     no_target = np.zeros(w, np.uint64)
 
@@ -292,7 +308,7 @@ def explore_jit(ts: TransitionSystem, compiled: Compiled, properties: Sequence[P
                     store.grow(m)
                 elif status == 2:
                     reference_error(int(err[1]), int(err[2]))
-            if timeout is not None and time.perf_counter() - t0 > timeout:
+            if timeout is not None and time.perf_counter() - t_start > timeout:
                 bound = "time"
                 break
         if bound is not None:
@@ -306,10 +322,10 @@ def explore_jit(ts: TransitionSystem, compiled: Compiled, properties: Sequence[P
         if (budget.max_states is not None and store.count >= budget.max_states):
             bound = "states"
     for j, p in enumerate(kernel.states_props):
-        if state_found[j] >= 0:
+        if state_found[j] >= 0 and p.name in asked:
             found[p.name] = (int(state_found[j]),)
     for j, p in enumerate(kernel.step_props):
-        if step_at[j] >= 0:
+        if step_at[j] >= 0 and p.name in asked:
             post = sum(int(v) << (64 * q) for q, v in enumerate(step_post[j]))
             found[p.name] = (int(step_at[j]), int(step_act[j]), post)
     if deadlock and dead[0] >= 0:
@@ -326,7 +342,8 @@ def result_of_jit(exp: JitExploration, prop: Property) -> CheckResult:
     where = exp.found.get(prop.name)
     stats, coverage = exp.stats(), exp.coverage()
     extra: dict[str, object] = {"bytes_per_state": round(exp.bytes_per_state, 2),
-                                "compile_seconds": round(exp.kernel.seconds, 3)}
+                                "compile_seconds": round(exp.kernel.seconds, 3),
+                                "jit_cache": "hit" if exp.kernel.cached else "miss"}
     ts = exp.ts
 
     def result(verdict: Verdict, steps: list[Step] | None = None, kind: str = "",
