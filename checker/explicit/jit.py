@@ -17,16 +17,17 @@ backwards, one level at a time, by re-expanding the level before).
 from __future__ import annotations
 
 import bisect
+import os
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from mhpcheck.model.compile import Compiled
-from mhpcheck.model.errors import InternalError, ModelError
+from mhpcheck.model.errors import InternalError, ResourceLimit, UsageError
 from mhpcheck.model.system import (
     DeadlockFree,
     Invariant,
@@ -42,7 +43,15 @@ from .jit_compile import Loaded, kernel_source, load
 from .jit_kernels import LOAD_DEN, LOAD_NUM
 from .vector_compile import Layout, layout_of
 
+# An OpenMP thread that waits spins by default, taking a core from the serial half of
+# each batch (and from other processes): waiting threads sleep instead. Set before numba
+# loads its threading layer (a user's own setting wins).
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
 ENGINE = "bfs-jit"
+#: Threads that probe the hash table ($MHPCHECK_JIT_THREADS; 1 by default: on a busy
+#: machine a second thread costs more in waiting than it gains).
+THREADS_ENV = "MHPCHECK_JIT_THREADS"
 #: Frontier states per kernel call: the timeout and Ctrl-C are seen between calls.
 CHUNK = 1 << 14
 #: The table's first size (entries); it doubles from there.
@@ -70,6 +79,22 @@ class Kernel:
         """Whether the machine code came from the disk cache (no kernel was compiled)."""
         fns = (self.module.expand, self.module.check, self.module.rehash)
         return not any(sum(fn.stats.cache_misses.values()) for fn in fns)
+
+
+def threads() -> int:
+    """The probing threads asked for by $MHPCHECK_JIT_THREADS (1 when unset), at most
+    the threads numba has."""
+    import numba
+
+    raw = os.environ.get(THREADS_ENV, "1")
+    try:
+        n = int(raw)
+    except ValueError:
+        raise UsageError(f"${THREADS_ENV} must be a whole number of threads, got {raw!r}") \
+            from None
+    if n < 1:
+        raise UsageError(f"${THREADS_ENV} must be 1 or more, got {n}")
+    return min(n, int(numba.config.NUMBA_NUM_THREADS))
 
 
 def build_kernel(ts: TransitionSystem, properties: Sequence[Property],
@@ -128,7 +153,8 @@ class Store:
         """Double the table (and the room for states) and rebuild it."""
         table = np.zeros(2 * len(self.table), np.int32)
         if len(table) >= 1 << 31:
-            raise ModelError("bfs-jit: more than 2^31 entries in the visited set")
+            raise ResourceLimit("bfs-jit: the visited set would need more than 2^31 table "
+                                "entries")
         self.table = table
         module.rehash(self.states, self.count, table)
         room = self.limit + 1
@@ -157,7 +183,7 @@ class JitExploration:
     fired: list[int]
     found: dict[str, Found]
     n_succ: int
-    _paths: dict[int, list[tuple[int, int]]] = field(default_factory=dict)
+    threads: int = 1
 
     @property
     def complete(self) -> bool:
@@ -232,6 +258,9 @@ def explore_jit(ts: TransitionSystem, compiled: Compiled, properties: Sequence[P
     t_start = time.perf_counter() if started is None else started
     if kernel is None:
         kernel = build_kernel(ts, properties)
+    import numba
+
+    numba.set_num_threads(threads())
     t0 = time.perf_counter()
     layout, m = kernel.layout, kernel.module
     w = layout.n_words
@@ -332,7 +361,7 @@ def explore_jit(ts: TransitionSystem, compiled: Compiled, properties: Sequence[P
         found[deadlock[0]] = (int(dead[0]),)
     seconds = time.perf_counter() - t0
     exp = JitExploration(ts, kernel, store, starts, int(fired.sum()), seconds, bound,
-                         [int(f) for f in fired], found, n_succ)
+                         [int(f) for f in fired], found, n_succ, numba.get_num_threads())
     progress(Progress(store.count, max(exp.depth, 0), exp.transitions, seconds, "done"))
     return exp
 
@@ -343,7 +372,8 @@ def result_of_jit(exp: JitExploration, prop: Property) -> CheckResult:
     stats, coverage = exp.stats(), exp.coverage()
     extra: dict[str, object] = {"bytes_per_state": round(exp.bytes_per_state, 2),
                                 "compile_seconds": round(exp.kernel.seconds, 3),
-                                "jit_cache": "hit" if exp.kernel.cached else "miss"}
+                                "jit_cache": "hit" if exp.kernel.cached else "miss",
+                                "threads": exp.threads}
     ts = exp.ts
 
     def result(verdict: Verdict, steps: list[Step] | None = None, kind: str = "",

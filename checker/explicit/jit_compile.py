@@ -43,7 +43,7 @@ from .vector_compile import MASK64, Layout
 #: temporary (where evaluating them cannot raise): the same term recurs in many places.
 HOIST = 60
 #: Bumped whenever the generated code changes meaning (part of every cache key).
-CODE_VERSION = "1"
+CODE_VERSION = "2"
 
 
 def _u(v: int) -> str:
@@ -352,7 +352,7 @@ def kernel_source(ts: TransitionSystem, layout: Layout,
     steps = [p for p in properties if isinstance(p, StepInvariant)]
     states: list[Invariant | Reachable] = [p for p in properties
                                            if isinstance(p, (Invariant, Reachable))]
-    ind = "        "
+    ind = "            "
     body: list[str] = []
     live = [k for k, inst in enumerate(ts.actions)
             if not (isinstance(inst.guard, Const) and not inst.guard.value)]
