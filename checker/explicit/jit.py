@@ -17,6 +17,7 @@ backwards, one level at a time, by re-expanding the level before).
 from __future__ import annotations
 
 import bisect
+import importlib
 import os
 import time
 from collections.abc import Sequence
@@ -84,8 +85,6 @@ class Kernel:
 def threads() -> int:
     """The probing threads asked for by $MHPCHECK_JIT_THREADS (1 when unset), at most
     the threads numba has."""
-    import numba
-
     raw = os.environ.get(THREADS_ENV, "1")
     try:
         n = int(raw)
@@ -94,7 +93,8 @@ def threads() -> int:
             from None
     if n < 1:
         raise UsageError(f"${THREADS_ENV} must be 1 or more, got {n}")
-    return min(n, int(numba.config.NUMBA_NUM_THREADS))
+    config = importlib.import_module("numba.core.config")
+    return min(n, int(config.NUMBA_NUM_THREADS))
 
 
 def build_kernel(ts: TransitionSystem, properties: Sequence[Property],

@@ -465,8 +465,10 @@ def load(source: str) -> Loaded:
     run of the same system."""
     import numba
 
-    key = hashlib.sha256(f"{CODE_VERSION}\n{numba.__version__}\n{sys.version}\n{source}"
-                         .encode()).hexdigest()[:24]
+    # the kernels call prefetch, defined in jit_kernels.py: its text is part of the key
+    kernels = Path(jit_kernels.__file__).read_text()
+    key = hashlib.sha256(f"{CODE_VERSION}\n{numba.__version__}\n{sys.version}\n{kernels}\n"
+                         f"{source}".encode()).hexdigest()[:24]
     folder = cache_dir()
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"mhpjit_{key}.py"

@@ -18,6 +18,7 @@ driver to re-run through the explicit semantics.
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
 #: Successors inserted per batch (about): enough cache misses in flight to overlap.
@@ -222,9 +223,8 @@ def module_source(n_words: int, n_succ: int, expand_body: str, check_body: str,
 
 def _prefetch_codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
     """``llvm.prefetch`` (read, keep in all cache levels) of ``arr[idx]``'s address."""
-    from llvmlite import ir
-    from numba.core import cgutils
-
+    ir = importlib.import_module("llvmlite.ir")
+    cgutils = importlib.import_module("numba.core.cgutils")
     aryty = signature.args[0]
     ary = context.make_array(aryty)(context, builder, args[0])
     base = builder.bitcast(ary.data, ir.IntType(8).as_pointer())
