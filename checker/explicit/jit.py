@@ -42,6 +42,7 @@ from mhpcheck.model.trace import Step, Trace
 from ..result import UNBOUNDED, Budget, CheckResult, Progress, ProgressFn, Stats, Verdict
 from .jit_compile import Loaded, kernel_source, load
 from .jit_kernels import LOAD_DEN, LOAD_NUM
+from .vector import coverage_of
 from .vector_compile import Layout, layout_of
 
 # An OpenMP thread that waits spins by default, taking a core from the serial half of
@@ -98,9 +99,10 @@ def threads() -> int:
 
 
 def build_kernel(ts: TransitionSystem, properties: Sequence[Property],
-                 word_bits: int = 64) -> Kernel:
+                 word_bits: int = 64, parallel: bool | None = None) -> Kernel:
     """Generate, load (from the disk cache where it is there) and compile the kernels
-    (``word_bits`` as ``layout_of``'s: smaller spreads states over more words)."""
+    (``word_bits`` as ``layout_of``'s: smaller spreads states over more words; a
+    parallel probe where ``parallel``, by default where ``threads()`` is above 1)."""
     t0 = time.perf_counter()
     layout = layout_of(ts, word_bits)
     # every safety property of the system, so that one kernel serves every call on it
@@ -110,7 +112,9 @@ def build_kernel(ts: TransitionSystem, properties: Sequence[Property],
                    if isinstance(p, (Invariant, Reachable, StepInvariant))}.values())
     states_props = tuple(p for p in props if not isinstance(p, StepInvariant))
     step_props = tuple(p for p in props if isinstance(p, StepInvariant))
-    loaded = load(kernel_source(ts, layout, states_props + step_props))
+    if parallel is None:
+        parallel = threads() > 1
+    loaded = load(kernel_source(ts, layout, states_props + step_props, parallel))
     kernel = Kernel(layout, loaded, states_props, step_props, 0.0)
     _warm(kernel, len(ts.actions))
     kernel.seconds = time.perf_counter() - t0
@@ -206,11 +210,8 @@ class JitExploration:
                      round(self.seconds, 3))
 
     def coverage(self) -> tuple[tuple[str, int], ...]:
-        per_action: dict[str, int] = {info.name: 0 for info in self.ts.action_infos}
-        present = {inst.action for inst in self.ts.actions}
-        for k, n in enumerate(self.fired):
-            per_action[self.ts.actions[k].action] += n
-        return tuple((a, n) for a, n in per_action.items() if a in present)
+        """Transitions per action with at least one instance, as ``bfs`` reports them."""
+        return coverage_of(self.ts, self.fired)
 
     def level_of(self, index: int) -> int:
         return bisect.bisect_right(self.starts, index) - 1

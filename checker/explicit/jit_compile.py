@@ -37,7 +37,7 @@ from mhpcheck.model.system import (
 )
 
 from . import jit_kernels
-from .vector_compile import MASK64, Layout
+from .vector_compile import MASK64, Layout, flatten
 
 #: Expressions whose code is longer than this are computed once per block, into a
 #: temporary (where evaluating them cannot raise): the same term recurs in many places.
@@ -231,6 +231,26 @@ class ScalarEmitter:
             return None
         return lay.words[slot], lay.mask(slot), code << lay.shifts[slot]
 
+    def split_tests(self, flat: list[Expr]) -> tuple[str, list[Expr]]:
+        """Conjuncts as (one mask test per word of their ``slot == constant`` tests that
+        come before any conjunct that may raise, the other conjuncts in order)."""
+        tests: dict[int, list[int]] = {}
+        rest: list[Expr] = []
+        for n, a in enumerate(flat):
+            if self.fails(a):
+                rest += flat[n:]
+                break
+            t = self.static_test(a)
+            if t is None:
+                rest.append(a)
+                continue
+            mv = tests.setdefault(t[0], [0, 0])
+            mv[0] |= t[1]
+            mv[1] |= t[2]
+        parts = [f"((x{w} & {_u(m)}) == {_u(v)})" for w, (m, v) in sorted(tests.items())]
+        prefix = parts[0] if len(parts) == 1 else "(" + " & ".join(parts) + ")" if parts else ""
+        return prefix, rest
+
     def junction(self, args: tuple[Expr, ...], state: str, conj: bool) -> _Code:
         """A conjunction (disjunction) short-circuiting as Python's ``and`` (``or``).
 
@@ -238,39 +258,17 @@ class ScalarEmitter:
         before any conjunct that may raise are merged into one mask test per word and
         tested first: a state failing them fails before anything could raise.
         """
-        flat: list[Expr] = []
-        todo = list(args)
-        while todo:
-            a = todo.pop(0)
-            if (conj and isinstance(a, And)) or (not conj and isinstance(a, Or)):
-                todo[0:0] = list(a.args)
-            else:
-                flat.append(a)
+        flat = flatten(args, conj)
         if not flat:
             return _Code("True" if conj else "False", "bool")
-        tests: dict[int, list[int]] = {}
-        rest: list[Expr] = []
-        if conj and state == "x":
-            for n, a in enumerate(flat):
-                if self.fails(a):
-                    rest += flat[n:]
-                    break
-                t = self.static_test(a)
-                if t is None:
-                    rest.append(a)
-                    continue
-                mv = tests.setdefault(t[0], [0, 0])
-                mv[0] |= t[1]
-                mv[1] |= t[2]
-        else:
-            rest = flat
-        parts = [f"((x{w} & {_u(m)}) == {_u(v)})" for w, (m, v) in sorted(tests.items())]
+        prefix, rest = self.split_tests(flat) if conj and state == "x" else ("", flat)
+        parts = [prefix] if prefix else []
         parts += [self.as_bool(self.expr(a, state)) for a in rest]
         if len(parts) == 1:
             return _Code(parts[0], "bool")
         # Branch-free where nothing after the first operand may raise (numba compiles
         # every short-circuit into blocks of its own, which is slow to compile).
-        if any(map(self.fails, rest if tests else rest[1:])):
+        if any(map(self.fails, rest if prefix else rest[1:])):
             op = " and " if conj else " or "
         else:
             op = " & " if conj else " | "
@@ -344,10 +342,11 @@ class ScalarEmitter:
         return lines
 
 
-def kernel_source(ts: TransitionSystem, layout: Layout,
-                  properties: tuple[Property, ...]) -> str:
+def kernel_source(ts: TransitionSystem, layout: Layout, properties: tuple[Property, ...],
+                  parallel: bool = False) -> str:
     """The numba module for ``ts`` checking ``properties``: the search kernel
-    (``jit_kernels``) around the guards, updates and predicates."""
+    (``jit_kernels``) around the guards, updates and predicates (its probe on several
+    threads where ``parallel``)."""
     em = ScalarEmitter(ts, layout)
     steps = [p for p in properties if isinstance(p, StepInvariant)]
     states: list[Invariant | Reachable] = [p for p in properties
@@ -358,35 +357,8 @@ def kernel_source(ts: TransitionSystem, layout: Layout,
             if not (isinstance(inst.guard, Const) and not inst.guard.value)]
     for k in live:
         inst = ts.actions[k]
-        em.begin([inst.guard, *(u.value for u in inst.updates),
-                  *(u.index for u in inst.updates if u.index is not None)])
-        guard = em.as_bool(em.expr(inst.guard))
         body.append(f"{ind}# {inst.label}")
-        body += [ind + line for line in em.pre]
-        em.pre = []
-        if _flags(guard):
-            body.append(f"{ind}g = {guard}")
-            body.append(f"{ind}if err[0]:")
-            body.append(f"{ind}    return _failed(err, i, {k}, count)")
-            body.append(f"{ind}if g:")
-        else:
-            body.append(f"{ind}if {guard}:")
-        update = em.updates(inst.updates, ind + "    ")
-        update = [ind + "    " + line for line in em.pre] + update
-        body += update
-        if any(_flags(line) for line in update):
-            body.append(f"{ind}    if err[0]:")
-            body.append(f"{ind}        return _failed(err, i, {k}, count)")
-        body.append(f"{ind}    if mode == 0:")
-        body.append(f"{ind}        fired[{k}] += 1")
-        if steps:
-            body.append(f"{ind}        if _steps(i, {k}, {em.words('x')}, {em.words('y')}, "
-                        "step_at, step_act, step_post, err):")
-            body.append(f"{ind}            return _failed(err, i, {k}, count)")
-        for w in range(layout.n_words):
-            body.append(f"{ind}    buf[nb, {w}] = y{w}")
-        body.append(f"{ind}    act[nb] = {k}")
-        body.append(f"{ind}    nb += 1")
+        body += _action_lines(em, k, inst.guard, inst.updates, bool(steps), ind)
     step_fn = ["@njit(cache=True)",
                f"def _steps(i, k, {em.words('x')}, {em.words('y')}, step_at, step_act, "
                "step_post, err):"]
@@ -424,7 +396,48 @@ def kernel_source(ts: TransitionSystem, layout: Layout,
     return jit_kernels.module_source(
         n_words=layout.n_words, n_succ=max(1, len(live)), expand_body="\n".join(body),
         check_body="\n".join(checks) if checks else "        pass",
-        helpers="\n\n".join(em.helpers))
+        helpers="\n\n".join(em.helpers), parallel=parallel)
+
+
+def _action_lines(em: ScalarEmitter, k: int, guard: Expr, updates: tuple[Assign, ...],
+                  steps: bool, ind: str) -> list[str]:
+    """One action instance in the kernel: its guard, then (where it holds) its update
+    and the successor appended to the buffer.
+
+    The guard's leading ``slot == constant`` tests are one mask test per word, tested
+    before anything else is computed (the temporaries of the rest of the guard
+    included): most states fail it, and they then cost a few instructions.
+    """
+    prefix, rest = em.split_tests(flatten((guard,), True))
+    lines: list[str] = []
+    if prefix:
+        lines.append(f"{ind}if {prefix}:")
+        ind += "    "
+    em.begin([*rest, *(u.value for u in updates),
+              *(u.index for u in updates if u.index is not None)])
+    cond = em.as_bool(em.expr(And(tuple(rest)))) if rest else ""
+    lines += [ind + line for line in em.pre]
+    em.pre = []
+    if _flags(cond):
+        lines += [f"{ind}g = {cond}", f"{ind}if err[0]:",
+                  f"{ind}    return _failed(err, i, {k}, count)", f"{ind}if g:"]
+        ind += "    "
+    elif cond:
+        lines.append(f"{ind}if {cond}:")
+        ind += "    "
+    update = em.updates(updates, ind)
+    update = [ind + line for line in em.pre] + update
+    lines += update
+    if any(_flags(line) for line in update):
+        lines += [f"{ind}if err[0]:", f"{ind}    return _failed(err, i, {k}, count)"]
+    lines += [f"{ind}if mode == 0:", f"{ind}    fired[{k}] += 1"]
+    if steps:
+        lines += [f"{ind}    if _steps(i, {k}, {em.words('x')}, {em.words('y')}, "
+                  "step_at, step_act, step_post, err):",
+                  f"{ind}        return _failed(err, i, {k}, count)"]
+    lines += [f"{ind}buf[nb, {w}] = y{w}" for w in range(em.layout.n_words)]
+    lines += [f"{ind}act[nb] = {k}", f"{ind}nb += 1"]
+    return lines
 
 
 def may_fail_here(e: Expr) -> bool:

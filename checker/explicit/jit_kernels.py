@@ -141,14 +141,14 @@ def expand(states, lo, hi, count, table, limit, fired, dead, step_at, step_act, 
     return hi, count, 0
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True{parallel})
 def _probe(states, table, buf, nb, slot, new):
     """Whether each of the nb successors in buf is absent from the table, and its
     first slot: blocks in parallel (the table is only read here), each block's cache
     misses overlapped by prefetching its slots, then the states they point to."""
     mask = np.uint64(table.shape[0] - 1)
     blocks = (nb + {block} - 1) // {block}
-    for b in prange(blocks):
+    for b in {prange}(blocks):
         lo = b * {block}
         hi = min(lo + {block}, nb)
         for m in range(lo, hi):
@@ -198,9 +198,11 @@ def rehash(states, count, table):
 
 
 def module_source(n_words: int, n_succ: int, expand_body: str, check_body: str,
-                  helpers: str) -> str:
+                  helpers: str, parallel: bool) -> str:
     """The whole kernel module for states of ``n_words`` words with at most ``n_succ``
-    successors each, around the generated per-action and per-property code."""
+    successors each, around the generated per-action and per-property code; the probe
+    runs its blocks on numba's threads where ``parallel`` (compiling that takes a few
+    seconds more, so a one-thread search compiles without it)."""
     ws = range(n_words)
     xs = ", ".join(f"x{w}" for w in ws)
     ys = ", ".join(f"y{w}" for w in ws)
@@ -217,6 +219,8 @@ def module_source(n_words: int, n_succ: int, expand_body: str, check_body: str,
         _HEAD, helpers, hash_fn,
         _EXPAND.format(n_succ=n_succ, n_words=n_words, load=load_batch, body=expand_body,
                        batch=max(1, BATCH // n_succ), load_check=load, block=BLOCK,
+                       parallel=", parallel=True" if parallel else "",
+                       prange="prange" if parallel else "range",
                        load_y=load_y, ys=ys, store=store, eq_row=eq_row,
                        eq_target=eq_target, check_body=check_body, load_j0=load_j0)])
 
