@@ -147,3 +147,15 @@ def test_second_run_loads_the_compiled_kernel_from_disk(tmp_path: Path) -> None:
             for _ in range(2)]
     assert runs == [["miss", 14], ["hit", 14]]
     assert list(tmp_path.glob("mhpjit_*.py"))
+
+
+def test_an_unwritable_cache_is_a_usage_error(tmp_path: Path) -> None:
+    """A cache folder that cannot be made is named in a one-line error (exit 2)."""
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    env = {"MHPCHECK_JIT_CACHE": str(blocker / "jit"), "PATH": "/usr/bin:/bin"}
+    got = subprocess.run([str(Path(sys.executable).parent / "check-model"), "check",
+                          "philosophers", "--param", "n=3", "-p", "deadlock-free", "-e",
+                          "bfs-jit"], env=env, capture_output=True, text=True)
+    assert got.returncode == 2
+    assert "MHPCHECK_JIT_CACHE" in got.stderr and "Traceback" not in got.stderr

@@ -26,7 +26,7 @@ from pathlib import Path
 from types import ModuleType
 
 from mhpcheck.model.compile import bounds, divisor_may_be_zero
-from mhpcheck.model.errors import ModelError
+from mhpcheck.model.errors import ModelError, UsageError
 from mhpcheck.model.expr import And, Arith, Assign, Cmp, Const, Expr, Implies, Ite, Not, Or, Var
 from mhpcheck.model.system import (
     Invariant,
@@ -483,13 +483,18 @@ def load(source: str) -> Loaded:
     key = hashlib.sha256(f"{CODE_VERSION}\n{numba.__version__}\n{sys.version}\n{kernels}\n"
                          f"{source}".encode()).hexdigest()[:24]
     folder = cache_dir()
-    folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"mhpjit_{key}.py"
     with _LOCK:
         if not path.exists():
-            tmp = path.with_suffix(f".{os.getpid()}.tmp")
-            tmp.write_text(source)
-            os.replace(tmp, path)
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+                tmp = path.with_suffix(f".{os.getpid()}.tmp")
+                tmp.write_text(source)
+                os.replace(tmp, path)
+            except OSError as err:
+                raise UsageError(f"bfs-jit: cannot write its compile cache in {folder} "
+                                 f"({err.strerror}): set $MHPCHECK_JIT_CACHE to a folder "
+                                 "it may write") from None
         name = f"mhpjit_{key}"
         if name in sys.modules:
             return Loaded(sys.modules[name], key, path)
