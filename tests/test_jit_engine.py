@@ -20,11 +20,11 @@ from toys import Arrays, Counter, Toggle
 
 from mhpcheck.checker.checker import Checker, check
 from mhpcheck.checker.explicit.bfs import explore
-from mhpcheck.checker.explicit.jit import build_kernel, explore_jit, result_of_jit
+from mhpcheck.checker.explicit.jit import build_kernel, explore_jit, result_of_jit, threads
 from mhpcheck.checker.replay import replay
 from mhpcheck.checker.result import Budget, CheckResult, Verdict
 from mhpcheck.model.compile import compile_system
-from mhpcheck.model.errors import ModelError, Unsupported
+from mhpcheck.model.errors import ModelError, Unsupported, UsageError
 from mhpcheck.model.expr import And, Cmp, Const, Var
 from mhpcheck.model.system import DEADLOCK_FREE, LeadsTo, Property, TransitionSystem
 from mhpcheck.registry import build_system
@@ -159,3 +159,11 @@ def test_an_unwritable_cache_is_a_usage_error(tmp_path: Path) -> None:
                           "bfs-jit"], env=env, capture_output=True, text=True)
     assert got.returncode == 2
     assert "MHPCHECK_JIT_CACHE" in got.stderr and "Traceback" not in got.stderr
+
+
+@pytest.mark.parametrize("value", ["0", "two"])
+def test_a_bad_thread_count_is_a_usage_error(value: str, monkeypatch: pytest.MonkeyPatch
+                                             ) -> None:
+    monkeypatch.setenv("MHPCHECK_JIT_THREADS", value)
+    with pytest.raises(UsageError, match="MHPCHECK_JIT_THREADS"):
+        threads()
