@@ -41,7 +41,7 @@ from mhpcheck.model.trace import Step, Trace
 
 from ..result import UNBOUNDED, Budget, CheckResult, Progress, ProgressFn, Stats, Verdict
 from .jit_compile import Loaded, kernel_source, load
-from .jit_kernels import LOAD_DEN, LOAD_NUM
+from .jit_kernels import GROW_DEN, GROW_NUM, LOAD_DEN, LOAD_NUM
 from .vector import coverage_of
 from .vector_compile import Layout, layout_of
 
@@ -154,10 +154,10 @@ class Store:
         return int(self.count * self.states.shape[1] * 8 + self.table.nbytes)
 
     def grow(self, module: Any) -> None:
-        """Double the table (and the room for states) and rebuild it."""
-        table = np.zeros(2 * len(self.table), np.int32)
-        if len(table) >= 1 << 31:
-            raise ResourceLimit("bfs-jit: the visited set would need more than 2^31 table "
+        """Grow the table by half (and the room for states) and rebuild it."""
+        table = np.zeros(len(self.table) * GROW_NUM // GROW_DEN, np.int32)
+        if len(table) >= 1 << 30:  # an index and at least one tag bit in 31 bits
+            raise ResourceLimit("bfs-jit: the visited set would need more than 2^30 table "
                                 "entries")
         self.table = table
         module.rehash(self.states, self.count, table)
@@ -273,7 +273,7 @@ def explore_jit(ts: TransitionSystem, compiled: Compiled, properties: Sequence[P
     words = list(dict.fromkeys(layout.pack(s) for s in ts.init))
     size = FIRST_TABLE
     while size * LOAD_NUM // LOAD_DEN < len(words) + n_succ:
-        size *= 2
+        size = size * GROW_NUM // GROW_DEN
     table = np.zeros(size, np.int32)
     states = np.empty((size * LOAD_NUM // LOAD_DEN + 1, w), np.uint64)
     for i, word in enumerate(words):
