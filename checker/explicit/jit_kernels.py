@@ -26,7 +26,7 @@ import importlib
 from typing import Any
 
 #: Successors inserted per batch (about): enough cache misses in flight to overlap.
-BATCH = 8192
+BATCH = 32768
 #: Successors one thread probes together (prefetched as one group).
 BLOCK = 512
 #: The most states a table holds before it grows (load factor numerator/denominator).
