@@ -24,6 +24,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numba
 import numpy as np
 import numpy.typing as npt
 
@@ -47,7 +48,7 @@ from .vector_compile import Layout, layout_of
 
 # An OpenMP thread that waits spins by default, taking a core from the serial half of
 # each batch (and from other processes): waiting threads sleep instead. Set before numba
-# loads its threading layer (a user's own setting wins).
+# starts its threading layer, on the first parallel call (a user's own setting wins).
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 ENGINE = "bfs-jit"
@@ -56,7 +57,7 @@ ENGINE = "bfs-jit"
 THREADS_ENV = "MHPCHECK_JIT_THREADS"
 #: Frontier states per kernel call: the timeout and Ctrl-C are seen between calls.
 CHUNK = 1 << 14
-#: The table's first size (entries); it doubles from there.
+#: The table's first size (entries); it grows by half from there.
 FIRST_TABLE = 1 << 12
 
 Rows = npt.NDArray[np.uint64]
@@ -259,8 +260,6 @@ def explore_jit(ts: TransitionSystem, compiled: Compiled, properties: Sequence[P
     t_start = time.perf_counter() if started is None else started
     if kernel is None:
         kernel = build_kernel(ts, properties)
-    import numba
-
     numba.set_num_threads(threads())
     t0 = time.perf_counter()
     layout, m = kernel.layout, kernel.module
