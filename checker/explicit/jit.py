@@ -146,6 +146,7 @@ class Store:
 
     @property
     def limit(self) -> int:
+        """The most states the table takes before it grows."""
         return len(self.table) * LOAD_NUM // LOAD_DEN
 
     @property
@@ -215,9 +216,11 @@ class JitExploration:
         return coverage_of(self.ts, self.fired)
 
     def level_of(self, index: int) -> int:
+        """The BFS level of state ``index`` (levels are contiguous ranges of indices)."""
         return bisect.bisect_right(self.starts, index) - 1
 
     def word(self, index: int) -> int:
+        """State ``index`` as one Python int (``Layout``'s packing)."""
         row = self.store.states[index]
         return sum(int(v) << (64 * j) for j, v in enumerate(row))
 
@@ -305,6 +308,8 @@ def explore_jit(ts: TransitionSystem, compiled: Compiled, properties: Sequence[P
                             f"{ts.actions[k].label} that the explicit semantics do not raise")
 
     def check_states(lo: int, hi: int) -> None:
+        """The state properties on states lo..hi-1; a flagged error is re-raised by the
+        explicit semantics."""
         while lo < hi:
             lo, j = m.check(store.states, lo, hi, state_found, err)
             if j >= 0:

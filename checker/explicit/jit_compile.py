@@ -102,10 +102,12 @@ class ScalarEmitter:
         return self._fails[key]
 
     def words(self, state: str) -> str:
+        """The names of a state's words as arguments: ``x0, x1``."""
         return ", ".join(f"{state}{j}" for j in range(self.layout.n_words))
 
     # -- values -------------------------------------------------------------------------
     def field(self, state: str, slot: int) -> str:
+        """The value of ``slot`` as an int64 expression (a constant for one-value domains)."""
         lay = self.layout
         if lay.bits[slot] == 0:
             return str(lay.los[slot])
@@ -151,6 +153,7 @@ class ScalarEmitter:
         return code
 
     def expr(self, e: Expr, state: str = "x") -> _Code:
+        """The code of ``e``, or of its temporary where it was hoisted (``begin``)."""
         if id(e) in self.temps:
             return self.temps[id(e)]
         code = self._expr(e, state)
