@@ -62,32 +62,58 @@ class Instance:
     preset: str | None = None
 
 
+#: The compiled engine with one and with two probing threads ($MHPCHECK_JIT_THREADS).
+JIT = ("bfs-jit:1", "bfs-jit:2")
+
 INSTANCES = (
-    Instance("philosophers N=10", "philosophers", {"n": 10}, ("bfs", "bfs-vec")),
-    Instance("philosophers N=14", "philosophers", {"n": 14}, ("bfs-vec",)),
-    Instance("philosophers N=16", "philosophers", {"n": 16}, ("bfs-vec",)),
-    Instance("peterson N=5", "peterson", {"n": 5}, ("bfs", "bfs-vec")),
-    Instance("peterson N=6", "peterson", {"n": 6}, ("bfs-vec",)),
+    Instance("philosophers N=10", "philosophers", {"n": 10}, ("bfs", "bfs-vec", *JIT)),
+    Instance("philosophers N=14", "philosophers", {"n": 14}, ("bfs-vec", *JIT)),
+    Instance("philosophers N=16", "philosophers", {"n": 16}, ("bfs-vec", *JIT)),
+    Instance("philosophers N=18", "philosophers", {"n": 18}, ("bfs-vec", *JIT)),
+    Instance("peterson N=5", "peterson", {"n": 5}, ("bfs", "bfs-vec", *JIT)),
+    Instance("peterson N=6", "peterson", {"n": 6}, ("bfs-vec", *JIT)),
     Instance("hotplug legacy, 3 pageblocks V|L|B, all actors", "hotplug", {"pageblocks": 3},
-             ("bfs-vec",), HOTPLUG_KNOBS, "legacy"),
+             ("bfs-vec", *JIT), HOTPLUG_KNOBS, "legacy"),
     Instance("hotplug legacy, 2 pageblocks of 2 pages VV|LB, 72 bits (two words)", "hotplug",
-             {"pageblocks": 2, "pages": 2, "spare": 2}, ("bfs-vec",), HOTPLUG_WIDE_KNOBS,
+             {"pageblocks": 2, "pages": 2, "spare": 2}, ("bfs-vec", *JIT), HOTPLUG_WIDE_KNOBS,
              "legacy"),
+    # bench/protocols.py: every variable a byte, as a new user writes them in Promela
+    Instance("ring buffer, 4 slots, 3 producers, 2 consumers, 96 bits", "bench:ring",
+             {"slots": 4, "values": 4, "producers": 3, "consumers": 2}, ("bfs-vec", *JIT)),
+    Instance("ring buffer, 5 slots, 2 producers, 3 consumers, 104 bits", "bench:ring",
+             {"slots": 5, "values": 5, "producers": 2, "consumers": 3}, ("bfs-vec", *JIT)),
+    Instance("bakery N=4, tickets up to 10, 160 bits", "bench:bakery", {"n": 4, "bound": 10},
+             ("bfs-vec", *JIT)),
+    Instance("sliding window 4, 6 channel slots, 120 bits", "bench:window",
+             {"window": 4, "slots": 6, "messages": 40}, ("bfs-vec", *JIT)),
 )
 QUICK = ("philosophers N=10", "peterson N=5")
 
 
 # -- one search per process ---------------------------------------------------------------
 
+def build(model: str, params: dict[str, Any], knobs: dict[str, Any],
+          preset: str | None) -> Any:
+    """The instance's system: a registered model, or ``bench:NAME`` from protocols.py."""
+    if model.startswith("bench:"):
+        sys.path.insert(0, str(HERE))
+        from protocols import PROTOCOLS
+        return PROTOCOLS[model.removeprefix("bench:")](params, knobs).build()
+    from mhpcheck.registry import build_system
+    return build_system(model, params, knobs, preset)
+
+
 def child(engine: str, spec: dict[str, Any]) -> None:
-    """Run one of our engines on one instance and print its figures as JSON."""
+    """Run one of our engines on one instance and print its figures as JSON
+    (``bfs-jit:T``: bfs-jit with T probing threads)."""
     from mhpcheck.checker.checker import Checker
     from mhpcheck.checker.result import Verdict
     from mhpcheck.model.system import DEADLOCK_FREE
-    from mhpcheck.registry import build_system
 
-    checker = Checker(build_system(spec["model"], spec["params"], spec["knobs"],
-                                   spec["preset"]))
+    engine, _, threads = engine.partition(":")
+    if threads:
+        os.environ["MHPCHECK_JIT_THREADS"] = threads
+    checker = Checker(build(spec["model"], spec["params"], spec["knobs"], spec["preset"]))
     out: dict[str, Any] = {}
     if engine == "bfs-vec":  # the vectorised code generation, timed on its own
         t0 = time.perf_counter()
@@ -98,8 +124,11 @@ def child(engine: str, spec: dict[str, Any]) -> None:
     out.update({"states": r.stats.distinct_states, "transitions": r.stats.transitions,
                 "depth": r.stats.depth, "seconds": r.stats.seconds,
                 "deadlock": r.verdict is Verdict.VIOLATED})
-    if engine == "bfs-vec":
+    if engine in ("bfs-vec", "bfs-jit"):
         out["stored_bytes_per_state"] = r.extra["bytes_per_state"]
+    if engine == "bfs-jit":  # compiling (or loading from the disk cache), timed apart
+        out.update(compile_seconds=r.extra["compile_seconds"], jit_cache=r.extra["jit_cache"],
+                   threads=r.extra["threads"])
     print(json.dumps(out))
 
 
@@ -223,8 +252,7 @@ def ours(engine: str, inst: Instance) -> dict[str, Any]:
 
 def twin_text(inst: Instance) -> tuple[str, int]:
     from mhpcheck.model.promela import export_promela
-    from mhpcheck.registry import build_system
-    ts = build_system(inst.model, inst.params, inst.knobs, inst.preset)
+    ts = build(inst.model, inst.params, inst.knobs, inst.preset)
     twin = export_promela(ts)
     return twin.text, twin.spin_offset
 
@@ -247,7 +275,10 @@ def report(rows: list[dict[str, Any]], info: dict[str, str], failures: list[str]
         "that is under 0.1 s SPIN's time is the median wall time of repeated whole runs",
         "(process start included: pessimistic for SPIN). Bytes/state is peak RSS over",
         "states (for bfs-vec also the visited set alone, which is all it stores per",
-        "state). One run: repeat runs vary by 10 to 15 %.",
+        "state; for bfs-jit its states in BFS order and its hash table). bfs-jit:T ran",
+        "with T probing threads; its compile (numba, into a disk cache that starts empty",
+        "for each bench run, so bfs-jit:1 compiles and bfs-jit:2 loads) is not in its",
+        "search time. One run: repeat runs vary by 10 to 15 %.",
         "",
         f"Machine: {info['cpu']}, {info['cores']} cores, {info['memory']}; {info['os']}.",
         f"Versions: Python {info['python']}, numpy {info['numpy']}, {info['spin']}, "
@@ -283,7 +314,10 @@ def report(rows: list[dict[str, Any]], info: dict[str, str], failures: list[str]
     for row in rows:
         parts = [f"SPIN `spin -a` + gcc {row['spin']['compile_seconds']:.2f} s"]
         for engine, data in row["ours"].items():
-            if "compile_seconds" in data:
+            if "jit_cache" in data:
+                parts.append(f"{engine} compile {data['compile_seconds']:.2f} s "
+                             f"(disk cache {data['jit_cache']})")
+            elif "compile_seconds" in data:
                 parts.append(f"{engine} code generation {data['compile_seconds']:.2f} s")
         lines.append(f"- {row['name']}: " + ", ".join(parts))
     lines += ["", "State counts: " + ("all equal to SPIN's." if not failures else
@@ -298,6 +332,9 @@ def main() -> int:
     ap.add_argument("--out", default=str(HERE / "results"), help="report folder")
     args = ap.parse_args()
     ensure_spin()
+    # bfs-jit's compiled kernels go to a cache that starts empty, so the compile times
+    # reported are those of a first run
+    os.environ["MHPCHECK_JIT_CACHE"] = tempfile.mkdtemp(prefix="mhp-bench-jit-")
     chosen = [i for i in INSTANCES if (not args.quick or i.name in QUICK)
               and (not args.only or i.name in args.only)]
     rows: list[dict[str, Any]] = []

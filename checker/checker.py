@@ -161,10 +161,25 @@ class Simulate:
                                    run.options.seed)
 
 
+class BfsJit:
+    """The compiled explicit search: safety properties, the model in machine code."""
+
+    name = "bfs-jit"
+    kinds = SAFETY
+    options = NO_OPTIONS
+    batch = True
+
+    def check(self, run: Run, props: Sequence[Property], budget: Budget,
+              progress: ProgressFn) -> list[CheckResult]:
+        from .explicit.jit import explore_jit, result_of_jit
+        exp = explore_jit(run.ts, run.compiled, props, budget, progress)
+        return [result_of_jit(exp, p) for p in props]
+
+
 #: Every engine by name: the one table.
 ENGINES: dict[str, Engine] = {e.name: e for e in (
     Bfs(), BfsVec(), Bmc(), KInduction(), Pdr("pdr", "ic3"), Pdr("pdr-spacer", "spacer"),
-    Inductive(), Simulate())}
+    Inductive(), Simulate(), BfsJit())}
 
 
 def engines_for(kind: str) -> tuple[str, ...]:

@@ -337,3 +337,23 @@ def test_generator_builds_valid_systems() -> None:
 
 if __name__ == "__main__":  # pragma: no cover
     pytest.main([__file__, "-q"])
+
+
+@settings(SETTINGS, max_examples=max(4, EXAMPLES // 50))
+@given(systems())
+def test_compiled_engine_agrees_with_exhaustive_bfs(ts: TransitionSystem) -> None:
+    """bfs-jit (one compiled kernel per system, so few examples) gives bfs's counts,
+    verdicts and trace lengths, and raises the same model error where bfs does."""
+    from mhpcheck.checker.checker import Checker
+    props = [ts.property(p) for p in PROPS]
+    try:
+        want = Checker(ts).check_many(props, "bfs")
+    except ModelError as err:
+        with pytest.raises(ModelError) as got:
+            Checker(ts).check_many(props, "bfs-jit")
+        assert str(got.value) == str(err)
+        return
+    for w, g in zip(want, Checker(ts).check_many(props, "bfs-jit"), strict=True):
+        assert (g.verdict, g.stats.distinct_states, g.stats.transitions, g.stats.depth) == \
+            (w.verdict, w.stats.distinct_states, w.stats.transitions, w.stats.depth), g.property
+        assert trace_len(g) == trace_len(w), g.property

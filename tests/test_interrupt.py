@@ -31,6 +31,7 @@ CASES = {
     "pdr": [*PETERSON, "-e", "pdr"],
     "bfs": ["peterson", "--param", "n=6", "-p", "mutex", "-e", "bfs"],
     "bfs-vec": ["peterson", "--param", "n=7", "-p", "mutex", "-e", "bfs-vec"],
+    "bfs-jit": ["peterson", "--param", "n=7", "-p", "mutex", "-e", "bfs-jit"],
 }
 #: Seconds the engine runs before the signal, and the most it may take to stop.
 RUN_S = 3.0

@@ -235,6 +235,15 @@ def _merge(a: Run, b: Run) -> Run:
     return keys, keys if ra is ka else merged(ra, rb), merged(la, lb)
 
 
+def coverage_of(ts: TransitionSystem, fired: Sequence[int]) -> tuple[tuple[str, int], ...]:
+    """Transitions per action (with at least one instance) from those per instance."""
+    per_action: dict[str, int] = {info.name: 0 for info in ts.action_infos}
+    present = {inst.action for inst in ts.actions}
+    for k, n in enumerate(fired):
+        per_action[ts.actions[k].action] += n
+    return tuple((a, n) for a, n in per_action.items() if a in present)
+
+
 #: Where a property failed (or a target was reached): the state (as a Python int, see
 #: ``Layout``) and level, and for a step invariant also the action and the post-state.
 Found = tuple[int, int] | tuple[int, int, int, int]
@@ -273,11 +282,7 @@ class VecExploration:
 
     def coverage(self) -> tuple[tuple[str, int], ...]:
         """Transitions per action with at least one instance, as ``bfs`` reports them."""
-        per_action: dict[str, int] = {info.name: 0 for info in self.ts.action_infos}
-        present = {inst.action for inst in self.ts.actions}
-        for k, n in enumerate(self.fired):
-            per_action[self.ts.actions[k].action] += n
-        return tuple((a, n) for a, n in per_action.items() if a in present)
+        return coverage_of(self.ts, self.fired)
 
     def path(self, word: int, level: int) -> list[Step]:
         """A shortest run from an initial state to the state ``word`` found at ``level``.

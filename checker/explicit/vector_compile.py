@@ -403,14 +403,7 @@ class _Emitter:
         Every operand is evaluated on every state (flagging bad reads); the reference
         check of flagged states restores the short-circuit semantics.
         """
-        flat: list[Expr] = []
-        todo = list(args)
-        while todo:
-            a = todo.pop(0)
-            if (conj and isinstance(a, And)) or (not conj and isinstance(a, Or)):
-                todo[0:0] = list(a.args)
-            else:
-                flat.append(a)
+        flat = flatten(args, conj)
         tests: dict[int, list[int]] = {}
         used: set[int] = set()
         parts: list[str] = []
@@ -441,6 +434,20 @@ class _Emitter:
             return _Val(parts[0], "bool") if parts[0].startswith("t") else self.tmp(parts[0],
                                                                                    "bool")
         return self.tmp((" & " if conj else " | ").join(parts), "bool")
+
+
+def flatten(args: tuple[Expr, ...], conj: bool) -> list[Expr]:
+    """The operands of a conjunction (``conj``) or disjunction, nested ones spliced in
+    place, in order."""
+    flat: list[Expr] = []
+    todo = list(args)
+    while todo:
+        a = todo.pop(0)
+        if (conj and isinstance(a, And)) or (not conj and isinstance(a, Or)):
+            todo[0:0] = list(a.args)
+        else:
+            flat.append(a)
+    return flat
 
 
 _CMP: dict[str, Callable[[int, int], bool]] = {

@@ -1,0 +1,169 @@
+"""The bfs-jit engine agrees with bfs-vec (and so with bfs): counts, verdicts, coverage,
+shortest traces, model errors and bounds; its compiled kernels come from the disk cache
+on a second run.
+
+Each system is compiled once (numba takes about a second per small model with a cold
+cache, as in CI): the systems are few and small, and every safety property of a
+system is checked in one call.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from test_fast_engine import _AX, DOM, _bad_read_system
+from toys import Arrays, Counter, Toggle
+
+from mhpcheck.checker.checker import Checker, check
+from mhpcheck.checker.explicit.bfs import explore
+from mhpcheck.checker.explicit.jit import build_kernel, explore_jit, result_of_jit, threads
+from mhpcheck.checker.replay import replay
+from mhpcheck.checker.result import Budget, CheckResult, Verdict
+from mhpcheck.model.compile import compile_system
+from mhpcheck.model.errors import ModelError, Unsupported, UsageError
+from mhpcheck.model.expr import And, Cmp, Const, Var
+from mhpcheck.model.system import DEADLOCK_FREE, LeadsTo, Property, TransitionSystem
+from mhpcheck.registry import build_system
+
+
+def _safety(ts: TransitionSystem) -> list[Property]:
+    return [p for p in ts.properties if not isinstance(p, LeadsTo)] + [DEADLOCK_FREE]
+
+
+def _same(ts: TransitionSystem, want: list[CheckResult], got: list[CheckResult]) -> None:
+    for w, g in zip(want, got, strict=True):
+        assert g.engine == "bfs-jit"
+        assert (g.property, g.verdict, g.bound) == (w.property, w.verdict, w.bound)
+        assert g.stats.distinct_states == w.stats.distinct_states, g.property
+        assert g.stats.transitions == w.stats.transitions
+        assert g.stats.depth == w.stats.depth
+        assert g.coverage == w.coverage
+        assert (g.trace is None) == (w.trace is None), g.property
+        if g.trace is not None and w.trace is not None:
+            replay(ts, g.trace)
+            assert len(g.trace) == len(w.trace)
+            assert (g.trace.kind, g.trace.loop) == (w.trace.kind, w.trace.loop)
+
+
+SYSTEMS = {
+    "philosophers-5": lambda: build_system("philosophers", {"n": 5}),
+    "philosophers-4-broken": lambda: build_system("philosophers", {"n": 4}, {"broken": True}),
+    "peterson-3": lambda: build_system("peterson", {"n": 3}),
+    "peterson-3-broken": lambda: build_system("peterson", {"n": 3}, {"broken": True}),
+    "counter": lambda: Counter({"limit": 4}).build(),
+    "hotplug-legacy-2": lambda: build_system("hotplug", {"pageblocks": 2}, {}, "legacy"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SYSTEMS))
+def test_agrees_with_bfs_vec_on_every_safety_property(name: str) -> None:
+    ts = SYSTEMS[name]()
+    checker = Checker(ts)
+    props = _safety(ts)
+    _same(ts, checker.check_many(props, "bfs-vec"), checker.check_many(props, "bfs-jit"))
+
+
+def test_states_over_several_words_agree_with_bfs() -> None:
+    """Five bits a word: every state of Peterson N=3 spreads over several words."""
+    ts = build_system("peterson", {"n": 3}, {"broken": True})
+    props = _safety(ts)
+    kernel = build_kernel(ts, props, word_bits=5)
+    assert kernel.layout.n_words > 2
+    exp = explore_jit(ts, compile_system(ts), props, kernel=kernel)
+    ref = explore(ts, props)
+    assert exp.distinct_states == len(ref.states)
+    assert exp.transitions == ref.transitions
+    assert exp.depth == ref.depth
+    assert exp.coverage() == ref.coverage()
+    for p in props:
+        got = result_of_jit(exp, p)
+        if got.trace is not None:
+            replay(ts, got.trace)
+
+
+def test_deadlock_trace_is_shortest_and_replays() -> None:
+    r = check(build_system("philosophers", {"n": 5}), DEADLOCK_FREE, "bfs-jit")
+    assert r.verdict is Verdict.VIOLATED
+    assert r.trace is not None and len(r.trace) == 5 and r.trace.kind == "lasso"
+    assert {s.action for s in r.trace.steps[1:]} == {"take_left"}
+
+
+def test_refuses_liveness() -> None:
+    toggle = Toggle().build()
+    with pytest.raises(Unsupported, match="engine bfs-jit does not check"):
+        check(toggle, toggle.property("finishes"), "bfs-jit")
+
+
+def test_model_errors_are_the_explicit_semantics_errors() -> None:
+    ts = Arrays({"n": 3}).build()
+    with pytest.raises(ModelError) as ref:
+        explore(ts)
+    with pytest.raises(ModelError) as jit:
+        explore_jit(ts, compile_system(ts))
+    assert str(jit.value) == str(ref.value)
+
+
+@pytest.mark.parametrize(("first_bad", "raises"), [(True, True), (False, False)])
+def test_guards_short_circuit_as_the_explicit_semantics(first_bad: bool, raises: bool) -> None:
+    """a[x] with x = 3 outside a: read first it raises; behind a false slot test it
+    is never evaluated, in bfs and in bfs-jit alike."""
+    test = Cmp("==", Var("x", DOM), Const(0, "int"))
+    read = Cmp("==", _AX, Const(1, "int"))
+    ts = _bad_read_system(And((read, test) if first_bad else (test, read)), 3)
+    if raises:
+        with pytest.raises(ModelError) as ref:
+            explore(ts, [DEADLOCK_FREE])
+        with pytest.raises(ModelError) as jit:
+            explore_jit(ts, compile_system(ts), [DEADLOCK_FREE])
+        assert str(jit.value) == str(ref.value)
+    else:
+        exp = explore_jit(ts, compile_system(ts), [DEADLOCK_FREE])
+        assert exp.distinct_states == len(explore(ts, [DEADLOCK_FREE]).states)
+
+
+@pytest.mark.parametrize("budget", [Budget(max_depth=0), Budget(max_depth=3),
+                                    Budget(max_states=100)])
+def test_bounds_give_bfs_vecs_counts_and_never_holds(budget: Budget) -> None:
+    checker = Checker(build_system("peterson", {"n": 3}))
+    want = checker.check_many(["mutex"], "bfs-vec", budget)
+    got = checker.check_many(["mutex"], "bfs-jit", budget)
+    assert got[0].verdict is Verdict.BOUNDED
+    _same(checker.ts, want, got)
+
+
+def test_second_run_loads_the_compiled_kernel_from_disk(tmp_path: Path) -> None:
+    """A fresh process checking the same system finds its machine code in the cache."""
+    code = ("import json; from mhpcheck.checker.checker import check; "
+            "from mhpcheck.registry import build_system; "
+            "r = check(build_system('philosophers', {'n': 3}), 'deadlock-free', 'bfs-jit'); "
+            "print(json.dumps([r.extra['jit_cache'], r.stats.distinct_states]))")
+    env = {"MHPCHECK_JIT_CACHE": str(tmp_path), "PATH": "/usr/bin:/bin"}
+    runs = [json.loads(subprocess.run([sys.executable, "-c", code], env=env, check=True,
+                                      capture_output=True, text=True).stdout)
+            for _ in range(2)]
+    assert runs == [["miss", 14], ["hit", 14]]
+    assert list(tmp_path.glob("mhpjit_*.py"))
+
+
+def test_an_unwritable_cache_is_a_usage_error(tmp_path: Path) -> None:
+    """A cache folder that cannot be made is named in a one-line error (exit 2)."""
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    env = {"MHPCHECK_JIT_CACHE": str(blocker / "jit"), "PATH": "/usr/bin:/bin"}
+    got = subprocess.run([str(Path(sys.executable).parent / "check-model"), "check",
+                          "philosophers", "--param", "n=3", "-p", "deadlock-free", "-e",
+                          "bfs-jit"], env=env, capture_output=True, text=True)
+    assert got.returncode == 2
+    assert "MHPCHECK_JIT_CACHE" in got.stderr and "Traceback" not in got.stderr
+
+
+@pytest.mark.parametrize("value", ["0", "two"])
+def test_a_bad_thread_count_is_a_usage_error(value: str, monkeypatch: pytest.MonkeyPatch
+                                             ) -> None:
+    monkeypatch.setenv("MHPCHECK_JIT_THREADS", value)
+    with pytest.raises(UsageError, match="MHPCHECK_JIT_THREADS"):
+        threads()
