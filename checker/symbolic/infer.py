@@ -92,23 +92,23 @@ def atoms(ps: ParametricSystem, ctx: tuple[IndexVar, ...]) -> list[Atom]:
             t.arg.name for t in ts if isinstance(t, IndexFn) and t.fn != "succ"
             and isinstance(t.arg, IndexVar))
     out: list[Atom] = []
-    for v in ps.variables:
-        if v.element is not None:
+    for pv in ps.variables:
+        if pv.element is not None:
             continue
-        values = list(v.domain.codes())
-        if isinstance(v.domain, BoolDomain):
+        values = list(pv.domain.codes())
+        if isinstance(pv.domain, BoolDomain):
             values = [1]
         elif len(values) > MAX_VALUES:
             continue
-        sort = sort_of_domain(v.domain)
-        if v.over is None:
-            out += [Atom(Cmp("==", Var(v.name, v.domain), Const(c, sort)), frozenset())
+        sort = sort_of_domain(pv.domain)
+        if pv.over is None:
+            out += [Atom(Cmp("==", Var(pv.name, pv.domain), Const(c, sort)), frozenset())
                     for c in values]
             continue
         for t, uses in terms:
-            if _sort_of(ps, t) != v.over:
+            if _sort_of(ps, t) != pv.over:
                 continue
-            out += [Atom(Cmp("==", Var(v.name, v.domain, t), Const(c, sort)), uses, bare(t))
+            out += [Atom(Cmp("==", Var(pv.name, pv.domain, t), Const(c, sort)), uses, bare(t))
                     for c in values]
     ordered = {i.name for i in ps.indices if i.ordered}
     for (a, ua), (b, ub) in itertools.combinations(terms, 2):
@@ -133,9 +133,11 @@ def _value(t: Expr, inst: Instance, env: dict[str, int], states: np.ndarray) -> 
         arg = _value(t.arg, inst, env, states)
         if t.fn == "succ":
             return (arg + 1) % inst.sizes[t.cod]
-        return np.asarray(inst.functions[t.fn])[arg]
+        mapped: np.ndarray = np.asarray(inst.functions[t.fn])[arg]
+        return mapped
     assert isinstance(t, Var) and t.index is None
-    return states[:, inst.variables[t.name].offset]
+    col: np.ndarray = states[:, inst.variables[t.name].offset]
+    return col
 
 
 def _truth(e: Expr, inst: Instance, env: dict[str, int], states: np.ndarray) -> np.ndarray:
@@ -176,8 +178,8 @@ def clauses(truth: np.ndarray, max_literals: int) -> Iterator[tuple[tuple[int, b
     n = truth.shape[0]
     if truth.shape[1] == 0:
         return
-    lits = np.concatenate([truth, ~truth])  # literal k: atom k % n, positive iff k < n
-    full = lits.all(axis=1)
+    lits: np.ndarray = np.concatenate([truth, ~truth])  # literal k: atom k % n, positive iff k < n
+    full = np.asarray(lits.all(axis=1))
     found: list[frozenset[int]] = []
 
     def fresh(c: tuple[int, ...]) -> bool:
@@ -196,8 +198,8 @@ def clauses(truth: np.ndarray, max_literals: int) -> Iterator[tuple[tuple[int, b
     for i in range(2 * n):
         if full[i]:
             continue
-        rest = lits[i + 1:] | lits[i]
-        ok = rest.all(axis=1)
+        rest: np.ndarray = lits[i + 1:] | lits[i]
+        ok = np.asarray(rest.all(axis=1))
         for d in np.nonzero(ok)[0]:
             j = i + 1 + int(d)
             if j % n != i % n and not full[j] and fresh((i, j)):
@@ -210,11 +212,11 @@ def clauses(truth: np.ndarray, max_literals: int) -> Iterator[tuple[tuple[int, b
         for j in range(i + 1, 2 * n):
             if full[j] or j % n == i % n:
                 continue
-            base = lits[i] | lits[j]
+            base: np.ndarray = lits[i] | lits[j]
             if base.all():
                 continue
-            ok = (lits[j + 1:] | base).all(axis=1)
-            for d in np.nonzero(ok)[0]:
+            ok3: np.ndarray = (lits[j + 1:] | base).all(axis=1)
+            for d in np.nonzero(ok3)[0]:
                 k = j + 1 + int(d)
                 if k % n in (i % n, j % n) or full[k]:
                     continue
