@@ -52,6 +52,7 @@ from . import z3api as z
 from .certificate import Inductiveness
 from .common import Clock, make_goal, result
 from .encode import Encoding
+from .fprune import prune
 from .infer import Sample, candidates
 from .pencode import PEncoding
 
@@ -120,6 +121,7 @@ class Prover:
         self.target, self.clock, self.progress = target, clock, progress
         self.queries = 0
         self.notes: list[str] = []
+        self.small: list[TransitionSystem] = []
 
     # -- candidates -----------------------------------------------------------------
     def samples(self) -> list[Sample]:
@@ -143,6 +145,11 @@ class Prover:
         out += [Cand(p.name, p.expr) for p in self.ps.invariants if p.name != self.target.name]
         out += [Cand(f"hint {name}", e) for name, e in self.ps.hints]
         samples = self.samples()
+        base = self.q.smallest()
+        for extra in range(SAMPLE_SPAN, SAMPLE_SPAN + 2):
+            bigger = self.q.resized({n: v + extra for n, v in base.items()})
+            if bigger is not None:
+                self.small.append(bigger)
         self.notes.append(f"{sum(len(s.states) for s in samples)} states sampled at "
                           + ", ".join(_sizes(s.ts, self.q) for s in samples))
         inferred = candidates(self.ps, samples)
@@ -184,9 +191,36 @@ class Prover:
             c.now = enc.formula(c.expr, enc.x)
             c.nxt = enc.formula(c.expr, enc.xn)
             c.guard = z3.Bool(f"cand#{k}", enc.ctx)
-        domain = enc.domain(enc.x)
-        domain_next = enc.domain(enc.xn)
-        # initiation
+        kept = list(range(len(cands)))
+        needs: set[int] = set()
+        for small in self.small:
+            kept, need = prune(small, [c.expr for c in cands], kept, self.clock, target=0)
+            if 0 not in kept:
+                return self.fail(prop, f"{prop.name} is not inductive relative to the "
+                                 f"candidate invariants at {_sizes(small, self.q)}")
+            needs |= set(need)
+        self.notes.append(f"{len(cands)} candidates, {len(kept)} inductive at "
+                          + ", ".join(_sizes(t, self.q) for t in self.small)
+                          + f", {len(needs)} needed there")
+        why = ""
+        for stage in (sorted(needs), kept):
+            got = self.houdini([cands[k] for k in stage])
+            if isinstance(got, str):
+                why = got
+                continue
+            cons, alive, probes = got
+            if cands[0] in alive:
+                return self.proved(prop, self.shorten(cons, alive, probes))
+            why = (f"{prop.name} is not inductive relative to the {len(alive)} candidate "
+                   "invariants that are")
+            if len(stage) == len(kept):
+                break
+        return self.fail(prop, why)
+
+    def houdini(self, cands: list[Cand]) -> tuple[Any, list[Cand], dict[int, Any]] | str:
+        """The largest inductive subset of ``cands`` in the parametric encoding (with its
+        solver and probes), or why there is none to report."""
+        enc = self.enc
         init = self.solver()
         init.add(enc.formula(self.ps.init, enc.x))
         alive: list[Cand] = []
@@ -195,58 +229,48 @@ class Prover:
             if r == "unsat":
                 alive.append(c)
             elif c.name == self.target.name:
-                why = ("an initial state breaks it" if r == "sat"
-                       else f"initiation check: solver {r}")
-                return self.fail(prop, f"{prop.name} is not proved for every size: {why}")
-        # consecution (Houdini)
+                return ("an initial state breaks it" if r == "sat"
+                        else f"initiation check: solver {r}")
         trans, _ = enc.transition()
         cons = self.solver()
-        for _, d in domain:
+        for _, d in enc.domain(enc.x):
             cons.add(d)
         cons.add(trans)
         for c in alive:
             cons.add(z3.Implies(c.guard, c.now))
-        for name, d in domain_next:
+        for name, d in enc.domain(enc.xn):
             probe = z3.Bool(f"domain#{name}", enc.ctx)
             cons.add(z3.Implies(probe, z3.Not(d)))
             if self.ask(cons, [c.guard for c in alive] + [probe]) != "unsat":
-                return self.fail(prop, f"an update may store a value outside the domain of "
-                                 f"{name} (or the solver gave up on it)")
+                return (f"an update may store a value outside the domain of {name} (or the "
+                        "solver gave up on it)")
         probes = {id(c): z3.Bool(f"probe#{k}", enc.ctx) for k, c in enumerate(alive)}
         for c in alive:
             cons.add(z3.Implies(probes[id(c)], z3.Not(c.nxt)))
         changed = True
-        while changed:
+        while changed and self.target.name in {c.name for c in alive}:
             changed = False
             for c in list(alive):
                 if c not in alive:
                     continue
                 if self.clock.expired():
-                    return _unknown(prop, self.clock, "time ran out in Houdini", "time")
+                    return "time ran out in Houdini"
                 r = self.ask(cons, [d.guard for d in alive] + [probes[id(c)]], QUERY_LIMIT)
                 if r == "unsat":
                     continue
+                changed = True
                 if r != "sat":
                     if c.name == self.target.name:
-                        return _unknown(prop, self.clock, f"consecution of {c.name}: solver "
-                                        f"{r} ({cons.reason_unknown()})")
+                        return f"consecution of {c.name}: solver {r} ({cons.reason_unknown()})"
                     alive.remove(c)  # dropping a candidate is always sound
-                    changed = True
                     continue
                 m = cons.model()
                 broken = [d for d in alive
                           if z3.is_false(m.eval(d.nxt, model_completion=True))]
                 for d in broken or [c]:
                     alive.remove(d)
-                changed = True
-            if self.target.name not in {c.name for c in alive}:
-                break
         self.progress_note(len(alive))
-        if self.target.name not in {c.name for c in alive}:
-            return self.fail(prop, f"{prop.name} is not inductive relative to the "
-                             f"{len(alive)} candidate invariants that are")
-        needed = self.shorten(cons, alive, probes)
-        return self.proved(prop, needed)
+        return cons, alive, probes
 
     def shorten(self, cons: Any, alive: list[Cand], probes: dict[int, Any]) -> list[Cand]:
         """The candidates the property's proof needs, by unsat cores from it backwards;
@@ -302,9 +326,9 @@ class Prover:
         message = f"{why}; {'; '.join(self.notes)}" if self.notes else why
         trace = self.cti(prop)
         if trace is not None:
-            message += ("; counterexample to induction at the checked size: the first state "
-                        "satisfies the strongest invariant found and is not necessarily "
-                        "reachable (check with bfs)")
+            message += ("; a counterexample to induction of the property alone at the checked "
+                        "size: its first state satisfies the property and need not be "
+                        "reachable (bfs decides)")
         return _unknown(prop, self.clock, message, "cti" if trace else "unknown", trace)
 
     def cti(self, prop: Property) -> Trace | None:
