@@ -228,6 +228,22 @@ class Symbolic:
     __rmul__ = __mul__
 
 
+def _and(parts: list[Expr]) -> Expr:
+    """The conjunction of ``parts``, constants folded."""
+    if FALSE in parts:
+        return FALSE
+    kept = [p for p in parts if p != TRUE]
+    return TRUE if not kept else kept[0] if len(kept) == 1 else And(tuple(kept))
+
+
+def _or(parts: list[Expr]) -> Expr:
+    """The disjunction of ``parts``, constants folded."""
+    if TRUE in parts:
+        return TRUE
+    kept = [p for p in parts if p != FALSE]
+    return FALSE if not kept else kept[0] if len(kept) == 1 else Or(tuple(kept))
+
+
 # -- finite instantiation of a parametric formula ------------------------------------------
 @dataclass(frozen=True)
 class Instance:
@@ -260,25 +276,29 @@ def instantiate(expr: Expr, inst: Instance, env: Mapping[str, int] | None = None
                 env[e.var.name] = k
                 parts.append(go(e.body))
             del env[e.var.name]
-            if not parts:
-                return TRUE if e.kind == "forall" else FALSE
-            if len(parts) == 1:
-                return parts[0]
-            return And(tuple(parts)) if e.kind == "forall" else Or(tuple(parts))
+            return _and(parts) if e.kind == "forall" else _or(parts)
         if isinstance(e, Var):
             index = None if e.index is None else go(e.index)
             decl = inst.variables[e.name]
             return Var(e.name, decl.domain, index, decl.width if decl.index else 0, e.primed)
         if isinstance(e, Not):
-            return Not(go(e.arg))
+            arg = go(e.arg)
+            return (FALSE if arg == TRUE else TRUE) if arg in (TRUE, FALSE) else Not(arg)
         if isinstance(e, And):
-            return And(tuple(go(a) for a in e.args))
+            return _and([go(a) for a in e.args])
         if isinstance(e, Or):
-            return Or(tuple(go(a) for a in e.args))
+            return _or([go(a) for a in e.args])
         if isinstance(e, Implies):
-            return Implies(go(e.lhs), go(e.rhs))
+            lhs = go(e.lhs)
+            if lhs == FALSE:
+                return TRUE
+            rhs = go(e.rhs)
+            return rhs if lhs == TRUE else (TRUE if rhs == TRUE else Implies(lhs, rhs))
         if isinstance(e, Cmp):
-            return Cmp(e.op, go(e.lhs), go(e.rhs))
+            lhs, rhs = go(e.lhs), go(e.rhs)
+            if isinstance(lhs, Const) and isinstance(rhs, Const) and e.op in ("==", "!="):
+                return TRUE if (lhs.value == rhs.value) == (e.op == "==") else FALSE
+            return Cmp(e.op, lhs, rhs)
         if isinstance(e, Arith):
             return Arith(e.op, go(e.lhs), go(e.rhs))
         if isinstance(e, Ite):
