@@ -89,6 +89,9 @@ def build_parametric(model: Model) -> ParametricSystem:
     """The parametric build of ``model`` (its knobs fixed, its sizes symbolic)."""
     from .base import Declarations, Namespace, _call
     sizes = tuple(model.sizes)
+    gaps = getattr(model, "parametric_gaps", "")
+    if gaps:
+        raise ModelError(f"model {model.name} has no parametric build yet: {gaps}")
     known = {p.name for p in model.params}
     unknown = [s for s in sizes if s not in known]
     if unknown:

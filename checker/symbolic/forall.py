@@ -62,6 +62,8 @@ DEBUG = bool(os.environ.get("MHP_FORALL_DEBUG"))
 SAMPLE_STATES = 20_000
 #: sampled sizes per size parameter: its least value and the next ones
 SAMPLE_SPAN = 3
+#: the most lemmas the certificate is shortened one by one (each try re-proves the rest)
+GREEDY_MAX = 24
 #: seconds one solver query may take; a candidate whose query gives up is dropped
 QUERY_LIMIT = 5.0
 
@@ -122,6 +124,7 @@ class Prover:
         self.queries = 0
         self.notes: list[str] = []
         self.small: list[TransitionSystem] = []
+        self.violated: list[str] = []  # sampled sizes where bfs found a violation
 
     # -- candidates -----------------------------------------------------------------
     def samples(self) -> list[Sample]:
@@ -136,7 +139,11 @@ class Prover:
             small = self.q.resized(sizes)
             if small is None or not isinstance(small.quantified, Quantified):
                 continue
-            exp = explore(small, (), Budget(max_states=SAMPLE_STATES, timeout=self.clock.left()))
+            prop = small.property(self.target.name)
+            exp = explore(small, (prop,),
+                          Budget(max_states=SAMPLE_STATES, timeout=self.clock.left()))
+            if prop.name in exp.found:
+                self.violated.append(_sizes(small, self.q))
             out.append(Sample(small, small.quantified.instance, exp.states))
         return out
 
@@ -291,6 +298,13 @@ class Prover:
         for c in need:
             if self.ask(cons, [d.guard for d in need] + [probes[id(c)]]) != "unsat":
                 return alive
+        for c in list(need):
+            if c.name == self.target.name or len(need) > GREEDY_MAX:
+                continue
+            rest = [d for d in need if d is not c]
+            if all(self.ask(cons, [d.guard for d in rest] + [probes[id(d)]], QUERY_LIMIT)
+                   == "unsat" for d in rest):
+                need = rest
         order = {id(c): k for k, c in enumerate(alive)}
         return sorted(need, key=lambda c: order[id(c)])
 
@@ -324,6 +338,9 @@ class Prover:
     def fail(self, prop: Property, why: str) -> CheckResult:
         """Unknown, with a counterexample to induction at the checked size where one is."""
         message = f"{why}; {'; '.join(self.notes)}" if self.notes else why
+        if self.violated:
+            message = (f"{prop.name} is violated at {', '.join(self.violated)} (bfs found a "
+                       f"counterexample there: check that size with bfs); {message}")
         trace = self.cti(prop)
         if trace is not None:
             message += ("; a counterexample to induction of the property alone at the checked "
