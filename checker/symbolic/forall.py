@@ -318,7 +318,8 @@ class Prover:
 
     def proved(self, prop: Property, need: list[Cand]) -> CheckResult:
         exprs = [c.expr for c in need]
-        epr = self.epr(exprs + [a.guard for a in self.ps.actions])
+        epr = self.epr(exprs + [a.guard for a in self.ps.actions]
+                       + [u.value for a in self.ps.actions for u in a.updates])
         shown = Shower(self.ps)
         lines = [f"{shown.expr(c.expr)}    [{c.name}]" for c in need]
         sizes = ", ".join(f"{n} >= {self.q.smallest()[n]}" for n in sorted(self.q.smallest()))
