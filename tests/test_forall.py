@@ -152,4 +152,4 @@ def test_the_cli_prints_and_writes_the_quantified_certificate(tmp_path: Path) ->
                                     "--certificate-out", out])
     assert got.exit_code == 0, got.output
     text = Path(out).read_text(encoding="utf-8")
-    assert "proved for every size (n >= 2)" in text and "∀" in text
+    assert "proved for every size (phil: 2 or more)" in text and "∀" in text

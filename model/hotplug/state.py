@@ -91,7 +91,10 @@ class HotplugBase(Model):
     #: finite build is complete (docs/hotplug.md#proofs-for-every-size).
     parametric_gaps = (
         "its actions and properties loop over a block's pages in Python (pages_of) "
-        "instead of forall/exists with the declared block_of; scan_pfn is an offset "
+        "instead of forall/exists with the declared block_of; start_isolate_page_range, "
+        "undo_isolate_page_range and remove_pfn_range_from_zone update every pageblock or "
+        "page of a block at once (the language has no quantified update yet); scan_pfn is "
+        "an offset "
         "inside a block (it needs the pfn order restricted to one block, a non-wrapping "
         "successor); stray_at and walker_at are enums of pfn labels, not page elements; "
         "managed, spare, balloon_elsewhere and do_migrate_range's moved count are counts "
