@@ -172,7 +172,7 @@ class PEncoding:
         return {p.name: z3.Const(f"{act.name}#{k}.{p.name}", self.sorts[p.over])
                 for p in act.params}
 
-    def step(self, act: PAction, env: Mapping[str, Any]) -> Any:
+    def step(self, act: PAction, env: Mapping[str, Any], k: int = 0) -> Any:
         """``act`` from frame ``x`` to frame ``xn`` with its parameters bound by ``env``;
         each successor it reads (``succ(i)``) is a fresh constant next to its argument."""
         tr = _Tr(self, self.x, None, dict(env))
@@ -181,7 +181,7 @@ class PEncoding:
         while (node := _innermost_succ([guard, *(u.value for u in updates),
                                         *(u.index for u in updates if u.index)])):
             ground = IndexVar(f"{act.name}.succ{len(parts)}", node.cod)
-            const = z3.Const(f"{act.name}#{id(act)}.{ground.name}", self.sorts[node.cod])
+            const = z3.Const(f"{act.name}#{k}.{ground.name}", self.sorts[node.cod])
             parts.append(self.nxt[node.cod](tr.index(node.arg, node.cod), const))
             tr.env[ground.name] = const
             guard = substitute(guard, node, ground)
@@ -217,7 +217,7 @@ class PEncoding:
         steps, acts = [], []
         for k, act in enumerate(self.ps.actions):
             env = self.params(act, k)
-            steps.append(self.step(act, env))
+            steps.append(self.step(act, env, k))
             acts.append((act, env))
         return z3.Or(steps) if steps else z3.BoolVal(False, self.ctx), acts
 
