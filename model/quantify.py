@@ -23,7 +23,7 @@ from typing import Any, Literal
 
 from .dsl import Operand, Term, all_of, any_of, lift
 from .errors import ModelError
-from .expr import FALSE, TRUE, And, Arith, Cmp, Const, Expr, Implies, Ite, Not, Or, Var
+from .expr import FALSE, TRUE, And, Arith, Assign, Cmp, Const, Expr, Implies, Ite, Not, Or, Var
 from .system import VarDecl
 
 QuantKind = Literal["forall", "exists"]
@@ -168,6 +168,42 @@ def _quantify(kind: QuantKind, over: str, body: Callable[[Any], Operand]) -> Ter
     if node in (TRUE, FALSE):
         return Term(node)
     return Term(Quant(kind, var, node))
+
+
+@dataclass(frozen=True)
+class QuantAssign(Assign):
+    """``name[var] := value`` for every element ``var`` of its index set where ``cond``
+    holds (only in the parametric build; the finite build writes one Assign each)."""
+
+    var: IndexVar | None = None
+    cond: Expr = TRUE
+
+
+def update_all(over: str, where: Callable[[Any], Operand],
+               update: Callable[[Any], Assign]) -> list[Assign]:
+    """``update(i)`` for every element ``i`` of ``over`` where ``where(i)`` holds, in one
+    step (isolating every pageblock of a block): ``update(i)`` must assign element ``i``."""
+    scope = current("update_all")
+    scope.index(over, "update_all")
+    if not scope.parametric:
+        out: list[Assign] = []
+        for i in range(scope.size(over)):
+            cond = lift(where(i), "bool", "update_all")
+            if cond == FALSE:
+                continue
+            u = update(i)
+            if cond != TRUE:
+                old = Var(u.name, u.domain, u.index, u.size)
+                u = Assign(u.name, u.domain, Ite(cond, u.value, old), u.index, u.size)
+            out.append(u)
+        return out
+    var = IndexVar(f"{over}{next(scope.fresh)}", over)
+    u = update(Term(var))
+    if u.index != var:
+        raise ModelError(f"update_all over {over}: the update must assign element i itself "
+                         f"(it assigns {u.name}[{u.index}])")
+    cond = lift(where(Term(var)), "bool", "update_all")
+    return [QuantAssign(u.name, u.domain, u.value, u.index, u.size, var, cond)]
 
 
 def succ(over: str, i: Operand) -> Any:

@@ -14,7 +14,7 @@ from mhpcheck.model.base import Declarations, Model, Param, action, hint, init, 
 from mhpcheck.model.domains import Bool, Enum, IntRange
 from mhpcheck.model.dsl import Effect, StateView, Term, all_of, then, when
 from mhpcheck.model.errors import ModelError
-from mhpcheck.model.quantify import Quant, apply, exists, forall, succ
+from mhpcheck.model.quantify import Quant, apply, exists, forall, succ, update_all
 from mhpcheck.model.textbook.philosophers import Philosophers
 from mhpcheck.model.textbook.tokenring import TokenRing
 
@@ -59,6 +59,49 @@ class Pages(Model):
     def wrong_hint(self, s: StateView) -> Term:
         """False: pages do get busy."""
         return forall("page", lambda p: s.pc[p] == "idle")
+
+
+Block = Enum("TestBlock", ["online", "going_offline"])
+
+
+class Isolation(Model):
+    """offline_pages' isolation pattern: a block's offlining isolates every pageblock of
+    the block in one step (start_isolate_page_range) and undoes it on failure."""
+
+    name = "test-isolation"
+    params = (Param("blocks", 2, lo=1, hi=4), Param("per", 2, lo=1, hi=4))
+    sizes = ("blocks", "per")
+
+    def declare(self, d: Declarations) -> None:
+        d.index("block", self.p.blocks)
+        d.index("pageblock", self.p.blocks * self.p.per)
+        per = self.p.per
+        d.function("block_of", "pageblock", "block", lambda q: q // per)
+        d.var("state", Block, over="block")
+        d.var("isolated", Bool, over="pageblock")
+
+    @init
+    def start(self, s: StateView) -> Effect:
+        return then()
+
+    @action(b="block")
+    def start_isolate_page_range(self, s: StateView, b: Term) -> Effect:
+        return when(s.state[b] == "online").then(
+            s.state[b].becomes("going_offline"),
+            update_all("pageblock", lambda q: apply("block_of", q) == b,
+                       lambda q: s.isolated[q].becomes(True)))
+
+    @action(b="block")
+    def undo_isolate_page_range(self, s: StateView, b: Term) -> Effect:
+        return when(s.state[b] == "going_offline").then(
+            s.state[b].becomes("online"),
+            update_all("pageblock", lambda q: apply("block_of", q) == b,
+                       lambda q: s.isolated[q].becomes(False)))
+
+    @invariant
+    def isolated_iff_going_offline(self, s: StateView) -> Term:
+        return forall("pageblock", lambda q: (s.isolated[q] == True) ==  # noqa: E712
+                      (s.state[apply("block_of", q)] == "going_offline"))
 
 
 class Loop(Model):
@@ -144,6 +187,15 @@ def test_functional_membership_and_a_false_hint_that_is_dropped() -> None:
     assert r.verdict is Verdict.PROVED, r.message
     assert r.certificate is not None and "wrong-hint" not in r.certificate
     assert "pageblock_of(" in r.certificate
+
+
+def test_a_quantified_update_isolates_a_whole_block_for_every_size() -> None:
+    for blocks, per in ((1, 1), (2, 2), (3, 1)):
+        finite = Checker(Isolation(params={"blocks": blocks, "per": per}))
+        assert finite.check("isolated-iff-going-offline").verdict is Verdict.HOLDS
+    r = Checker(Isolation(params={"blocks": 3, "per": 2})).check(
+        "isolated-iff-going-offline", "forall", Budget(timeout=60))
+    assert r.verdict is Verdict.PROVED, r.message
 
 
 def test_the_cli_prints_and_writes_the_quantified_certificate(tmp_path: Path) -> None:

@@ -34,7 +34,7 @@ from mhpcheck.model.expr import (
     walk,
 )
 from mhpcheck.model.parametric import PAction, ParametricSystem
-from mhpcheck.model.quantify import IndexFn, IndexVar, Quant
+from mhpcheck.model.quantify import IndexFn, IndexVar, Quant, QuantAssign
 
 from . import z3api as z
 
@@ -177,7 +177,12 @@ class PEncoding:
         each successor it reads (``succ(i)``) is a fresh constant next to its argument."""
         tr = _Tr(self, self.x, None, dict(env))
         parts: list[Any] = []
-        guard, updates = act.guard, list(act.updates)
+        guard = act.guard
+        updates = [u for u in act.updates if not isinstance(u, QuantAssign)]
+        every = [u for u in act.updates if isinstance(u, QuantAssign)]
+        for q in every:
+            if _innermost_succ([q.value, q.cond]) is not None:
+                raise Unencodable(f"update_all of {q.name} reads a successor")
         while (node := _innermost_succ([guard, *(u.value for u in updates),
                                         *(u.index for u in updates if u.index)])):
             ground = IndexVar(f"{act.name}.succ{len(parts)}", node.cod)
@@ -190,8 +195,8 @@ class PEncoding:
                               u.size) for u in updates]
         parts.append(tr.boolean(guard))
         by_var: dict[str, list[Assign]] = {}
-        for u in updates:
-            by_var.setdefault(u.name, []).append(u)
+        for w in [*every, *updates]:
+            by_var.setdefault(w.name, []).append(w)
         for v in self.ps.variables:
             old, new = self.x.symbols[v.name], self.xn.symbols[v.name]
             ups = by_var.get(v.name, [])
@@ -206,8 +211,14 @@ class PEncoding:
             value = old(a)
             for u in ups:
                 assert u.index is not None
-                hit = tr.boolean(Cmp("==", IndexVar("u#", v.over), u.index), {"u#": a})
-                value = z3.If(hit, tr.term(u.value, v.domain), value)
+                if isinstance(u, QuantAssign):
+                    assert u.var is not None
+                    hit = tr.boolean(u.cond, {u.var.name: a})
+                    new_value = tr.with_env({u.var.name: a}, u.value, v.domain)
+                else:
+                    hit = tr.boolean(Cmp("==", IndexVar("u#", v.over), u.index), {"u#": a})
+                    new_value = tr.term(u.value, v.domain)
+                value = z3.If(hit, new_value, value)
             parts.append(z3.ForAll([a], new(a) == value) if ups else
                          z3.ForAll([a], new(a) == old(a)))
         return z3.And(parts)
@@ -291,6 +302,15 @@ class _Tr:
                          self.index(e.orelse, over))
         raise Unencodable(f"cannot read {e} as an element of {over} (only index variables, "
                           "declared relations, element variables and the first element 0)")
+
+    def with_env(self, extra: Mapping[str, Any], e: Expr, want: Domain | None) -> Any:
+        """``term(e, want)`` with the index variables of ``extra`` bound."""
+        saved = dict(self.env)
+        self.env.update(extra)
+        try:
+            return self.term(e, want)
+        finally:
+            self.env = saved
 
     def domain_of(self, e: Expr) -> Domain | None:
         """The value domain ``e`` reads (None: a plain integer or condition)."""
