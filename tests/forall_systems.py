@@ -42,10 +42,6 @@ def make(seed: int) -> type[Model]:
     values = rng.choice([2, 3])
     kinds = Enum(f"G{seed}", [f"v{k}" for k in range(values)])
 
-    def literal(s: StateView, i: Any) -> Term:
-        read = rng.choice(_reads(rng, ring, tok, values))
-        return read(s, i) if rng.random() < 0.6 else ~read(s, i)
-
     actions: list[tuple[list[Any], list[Any]]] = []
     for _ in range(rng.randint(2, 4)):
         guard = [rng.getrandbits(32) for _ in range(rng.randint(1, 2))]
@@ -113,5 +109,4 @@ def make(seed: int) -> type[Model]:
         fn = body(guard, writes)
         fn.__name__ = f"step{k}"
         setattr(Generated, f"step{k}", action(i="proc")(fn))
-    del literal
     return Generated

@@ -19,8 +19,6 @@
 from __future__ import annotations
 
 import itertools
-import os
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -57,7 +55,6 @@ from .infer import Sample, candidates
 from .pencode import PEncoding
 
 ENGINE = "forall"
-DEBUG = bool(os.environ.get("MHP_FORALL_DEBUG"))
 #: states kept from the BFS of each sampled instance
 SAMPLE_STATES = 20_000
 #: sampled sizes per size parameter: its least value and the next ones
@@ -183,10 +180,7 @@ class Prover:
             left = limit if left is None else min(left, limit)
         s.set("timeout", 4294967295 if left is None else max(1, int(left * 1000)))
         self.queries += 1
-        t0 = time.perf_counter()
         r = s.check(*assumptions)
-        if DEBUG:
-            print(f"query {self.queries}: {r} {time.perf_counter() - t0:.3f}s")
         if r == z3.unknown:
             z.check_interrupt()
         return str(r)
