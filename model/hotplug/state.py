@@ -87,20 +87,6 @@ class HotplugBase(Model):
     params = PARAMS
     knobs = KNOBS
     presets = PRESETS
-    #: What the parametric build (the forall engine) still needs from this model; the
-    #: finite build is complete (docs/hotplug.md#proofs-for-every-size).
-    parametric_gaps = (
-        "its actions and properties loop over a block's pages in Python (pages_of) "
-        "instead of forall/exists with the declared block_of; start_isolate_page_range, "
-        "undo_isolate_page_range and remove_pfn_range_from_zone update every pageblock or "
-        "page of a block at once with Python loops (update_all says it for every size); "
-        "scan_pfn is "
-        "an offset "
-        "inside a block (it needs the pfn order restricted to one block, a non-wrapping "
-        "successor); stray_at and walker_at are enums of pfn labels, not page elements; "
-        "managed, spare, balloon_elsewhere and do_migrate_range's moved count are counts "
-        "(integer arithmetic over pages, outside EPR); the population is a string, not "
-        "a function from pages to owner classes")
 
     def __init__(self, params: Any = None, knobs: Any = None, preset: str | None = None) -> None:
         super().__init__(params, knobs, preset)
@@ -286,3 +272,17 @@ class HotplugBase(Model):
         """A boolean knob's value."""
         value: UserValue = getattr(self.k, name)
         return bool(value)
+
+    #: What the parametric build (the forall engine) still needs from this model; the
+    #: finite build is complete (docs/hotplug.md#proofs-for-every-size).
+    parametric_gaps = (
+        "its actions and properties loop over a block's pages in Python (pages_of) "
+        "instead of forall/exists with the declared block_of; start_isolate_page_range, "
+        "undo_isolate_page_range and remove_pfn_range_from_zone update every pageblock or "
+        "page of a block at once with Python loops (update_all says it for every size); "
+        "scan_pfn is an offset inside a block (it needs the pfn order restricted to one "
+        "block, a non-wrapping successor); stray_at and walker_at are enums of pfn labels, "
+        "not page elements; "
+        "managed, spare, balloon_elsewhere and do_migrate_range's moved count are counts "
+        "(integer arithmetic over pages, outside EPR); the population is a string, not "
+        "a function from pages to owner classes")
