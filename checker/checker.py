@@ -180,7 +180,8 @@ class Simulate:
 ENGINES: dict[str, Engine] = {e.name: e for e in (
     Bfs(), BfsVec(), Bmc(), KInduction(), Pdr("pdr", "ic3"), Pdr("pdr-spacer", "spacer"),
     Inductive(), Simulate())}
-ENGINES[Forall.name] = Forall()
+
+ENGINES[Forall.name] = Forall()  # proofs for every size (docs/guide.md)
 
 
 def engines_for(kind: str) -> tuple[str, ...]:
