@@ -122,6 +122,7 @@ class Prover:
         self.notes: list[str] = []
         self.small: list[TransitionSystem] = []
         self.violated: list[str] = []  # sampled sizes where bfs found a violation
+        self.gave_up = 0  # candidates dropped because the solver gave up on them
 
     # -- candidates -----------------------------------------------------------------
     def samples(self) -> list[Sample]:
@@ -264,6 +265,7 @@ class Prover:
                     if c.name == self.target.name:
                         return f"consecution of {c.name}: solver {r} ({cons.reason_unknown()})"
                     alive.remove(c)  # dropping a candidate is always sound
+                    self.gave_up += 1
                     continue
                 m = cons.model()
                 broken = [d for d in alive
@@ -303,7 +305,10 @@ class Prover:
         return sorted(need, key=lambda c: order[id(c)])
 
     def progress_note(self, alive: int) -> None:
-        self.notes.append(f"{alive} candidates inductive after Houdini, {self.queries} queries")
+        gave_up = (f" ({self.gave_up} dropped because the solver gave up within "
+                   f"{QUERY_LIMIT:.0f} s)" if self.gave_up else "")
+        self.notes.append(f"{alive} candidates inductive after Houdini{gave_up}, "
+                          f"{self.queries} queries")
 
     # -- answers ----------------------------------------------------------------------
     def epr(self, exprs: list[Expr]) -> str:
