@@ -346,18 +346,9 @@ class _Tr:
             return z3.If(self.boolean(e.cond), self.term(e.then, want),
                          self.term(e.orelse, want))
         if isinstance(e, Arith):
-            a, b = self.term(e.lhs, None), self.term(e.rhs, None)
-            if e.op == "+":
-                return a + b
-            if e.op == "-":
-                return a - b
-            if e.op == "*":
-                return a * b
-            if e.op == "min":
-                return z3.If(a <= b, a, b)
-            if e.op == "max":
-                return z3.If(a >= b, a, b)
-            raise Unencodable(f"operator {e.op} in the parametric encoding")
+            if e.op in ("//", "%"):  # a zero divisor is a model error, not a value
+                raise Unencodable(f"operator {e.op} in the parametric encoding")
+            return z.arith(e.op, self.term(e.lhs, None), self.term(e.rhs, None))
         if isinstance(e, (IndexVar, IndexFn)):
             raise Unencodable(f"index {e} used as a number (compare indices only with "
                               "==, != and, on an ordered set, <)")
