@@ -39,8 +39,10 @@ def _builtin() -> dict[str, type[Model]]:
     properties/, which adds the named properties (S1.., L1..) to model/hotplug/."""
     from mhpcheck.model.textbook.peterson import Peterson
     from mhpcheck.model.textbook.philosophers import Philosophers
+    from mhpcheck.model.textbook.tokenring import TokenRing
     from mhpcheck.properties.hotplug import Hotplug
-    return {"hotplug": Hotplug, "peterson": Peterson, "philosophers": Philosophers}
+    return {"hotplug": Hotplug, "peterson": Peterson, "philosophers": Philosophers,
+            "tokenring": TokenRing}
 
 
 def _model(name: str, cls: object, where: str) -> type[Model]:

@@ -145,6 +145,21 @@ class Inductive:
                 for p in props]
 
 
+class Forall:
+    """Proofs for every size: quantified inductive invariants over the model's parametric
+    build (index sets as uninterpreted sorts), inferred from small instances (Houdini)."""
+
+    name = "forall"
+    kinds = frozenset({"invariant"})
+    options = NO_OPTIONS
+    batch = False
+
+    def check(self, run: Run, props: Sequence[Property], budget: Budget,
+              progress: ProgressFn) -> list[CheckResult]:
+        from .symbolic import forall
+        return [forall.check(run.ts, p, budget, progress) for p in props]
+
+
 class Simulate:
     """Random simulation: seeded random walks (``runs`` of them, each at most the
     budget's ``max_depth`` steps) checking safety properties on every state and step
@@ -180,6 +195,8 @@ class BfsJit:
 ENGINES: dict[str, Engine] = {e.name: e for e in (
     Bfs(), BfsVec(), Bmc(), KInduction(), Pdr("pdr", "ic3"), Pdr("pdr-spacer", "spacer"),
     Inductive(), Simulate(), BfsJit())}
+
+ENGINES[Forall.name] = Forall()  # proofs for every size (docs/guide.md)
 
 
 def engines_for(kind: str) -> tuple[str, ...]:

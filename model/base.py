@@ -18,10 +18,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar, overload
 
-from .domains import Domain, UserValue
+from .domains import Domain, IntRange, UserValue
 from .dsl import Effect, StateView, all_of
 from .errors import MhpError, ModelError
 from .expr import TRUE, Assign, Const, Expr, uses_primed
+from .quantify import FunctionDecl, IndexDecl, Scope, Symbolic, building
 from .symmetry import Symmetry, generator_maps, slot_maps
 from .system import (
     ActionInfo,
@@ -225,18 +226,39 @@ def leads_to(fn: F | None = None, *, name: str | None = None,
     return _property_mark("leads_to", fn, name, aliases, about)
 
 
+@overload
+def hint(fn: F) -> F: ...
+@overload
+def hint(*, name: str | None = None) -> Callable[[F], F]: ...
+def hint(fn: F | None = None, *, name: str | None = None) -> Any:
+    """Mark ``(self, s) -> Term``: a hand-written candidate invariant for the proof for
+    every size; checked like every inferred candidate, never trusted, and not a property
+    of the finite build."""
+    return _property_mark("hint", fn, name, ())
+
+
 class Declarations:
     """Collects the index sets and variables a model declares, in order."""
 
-    def __init__(self, model: str) -> None:
+    def __init__(self, model: str, parametric: bool = False) -> None:
         self.model = model
+        self.scope = Scope(model, None if parametric else {})
         self.indices: dict[str, IndexSet] = {}
         self.vars: dict[str, VarDecl] = {}
         self._offset = 0
 
-    def index(self, name: str, size: int, labels: Iterable[str] = ()) -> IndexSet:
+    def index(self, name: str, size: int, labels: Iterable[str] = (), *, ring: bool = False,
+              ordered: bool = False, min_size: int = 1) -> IndexSet:
+        """An index set of ``size`` elements; ``ring`` declares a successor (``succ``),
+        ``ordered`` the order of its elements (``<`` between indices, such as pfns), and
+        ``min_size`` the least size the parametric build assumes."""
         if name in self.indices:
             raise ModelError(f"model {self.model}: index set {name!r} declared twice")
+        self.scope.indices[name] = IndexDecl(name, ring, ordered, min_size)
+        if isinstance(size, Symbolic):
+            idx = IndexSet(name, 0)
+            self.indices[name] = idx
+            return idx
         if size < 1:
             raise ModelError(f"model {self.model}: index set {name!r} has size {size}")
         labels = tuple(labels)
@@ -245,7 +267,38 @@ class Declarations:
                              f"for {size} elements")
         idx = IndexSet(name, size, labels)
         self.indices[name] = idx
+        if self.scope.sizes is not None:
+            self.scope.sizes[name] = size
         return idx
+
+    def function(self, name: str, dom: str, cod: str, fn: Callable[[int], int]) -> None:
+        """A function from index set ``dom`` to ``cod`` (``apply(name, i)``): in the
+        finite build its table ``fn(0), fn(1), ...``; in the parametric build an
+        uninterpreted function (functional membership, such as a page's pageblock)."""
+        where = f"model {self.model}: function {name}"
+        for over in (dom, cod):
+            if over not in self.indices:
+                raise ModelError(f"{where}: unknown index set {over!r}")
+        if name in self.scope.functions or name == "succ":
+            raise ModelError(f"{where}: declared twice")
+        if self.scope.sizes is None:
+            self.scope.functions[name] = FunctionDecl(name, dom, cod)
+            return
+        table = tuple(_call(where, fn, i) for i in range(self.scope.sizes[dom]))
+        bad = [v for v in table if not 0 <= v < self.scope.sizes[cod]]
+        if bad:
+            raise ModelError(f"{where}: value {bad[0]} is not an element of {cod}")
+        self.scope.functions[name] = FunctionDecl(name, dom, cod, table)
+
+    def element(self, name: str, over: str, doc: str = "") -> VarDecl:
+        """A scalar whose value is an element of index set ``over`` (a token holder, a
+        leader): an integer ``0..size-1`` in the finite build."""
+        if over not in self.indices:
+            raise ModelError(f"model {self.model}: element {name} of unknown index set "
+                             f"{over!r}")
+        self.scope.elements[name] = over
+        size = self.indices[over].size
+        return self.var(name, IntRange(0, max(size, 1) - 1), doc=doc)
 
     def var(self, name: str, domain: Domain, over: IndexSet | str | None = None,
             doc: str = "") -> VarDecl:
@@ -299,6 +352,8 @@ class Model:
     summary: ClassVar[str] = ""
     params: ClassVar[tuple[Param, ...]] = ()
     knobs: ClassVar[tuple[Knob, ...]] = ()
+    #: the parameters that are index-set sizes: symbolic in the parametric build
+    sizes: ClassVar[tuple[str, ...]] = ()
     presets: ClassVar[dict[str, dict[str, UserValue]]] = {}
     #: Where each preset comes from (a kernel tree, a patch series), shown by ``models``.
     preset_sources: ClassVar[dict[str, str]] = {}
@@ -358,6 +413,20 @@ class Model:
     def build(self) -> TransitionSystem:
         """Instantiate and validate everything; the result is what engines check."""
         decls = Declarations(self.name)
+        with building(decls.scope):
+            return self._build(decls)
+
+    def build_parametric(self) -> Any:
+        """The symbolic-size form of this model (``model.parametric``): index sets stay
+        symbolic, quantifiers stay quantifiers; for the ``forall`` engine."""
+        from .parametric import build_parametric
+        return build_parametric(self)
+
+    def _build_hint(self, decls: Declarations, attr: str, fn: Callable[..., Any],
+                    mark: _Mark, built: _Built) -> None:
+        """Hints are candidate invariants for the parametric build only."""
+
+    def _build(self, decls: Declarations) -> TransitionSystem:
         _call(f"model {self.name}, declare", self.declare, decls)
         if not decls.vars:
             raise ModelError(f"model {self.name}: declares no variables")
@@ -392,7 +461,13 @@ class Model:
             properties=tuple(built.props),
             symmetry=slot_maps(tuple(decls.vars.values()), symmetry, self.name),
             symmetry_generators=generator_maps(tuple(decls.vars.values()), symmetry),
+            quantified=self._quantified(decls),
         )
+
+    def _quantified(self, decls: Declarations) -> Any:
+        """How the forall engine gets from this finite build to the parametric one."""
+        from .parametric import Quantified
+        return Quantified.of(self, decls)
 
     def _arg_values(self, decls: Declarations, where: str,
                     spec: ParamSpec) -> list[tuple[UserValue, UserValue]]:

@@ -198,6 +198,9 @@ class TransitionSystem:
     #: model: the registered name, or a model file's absolute ``/path/file.py:Class``
     #: (set by the registry; empty when a Model was built directly, then ``name``).
     source: str = ""
+    #: The way to the parametric build of the same model source and this build's index
+    #: sizes and relation tables (``model.parametric.Quantified``; None: not a Model's).
+    quantified: Any = field(default=None, compare=False, repr=False)
     _by_name: dict[str, VarDecl] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:

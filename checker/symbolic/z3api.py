@@ -104,6 +104,12 @@ def _ctx() -> Any:
     return None if run is None else run.ctx
 
 
+def context() -> Any:
+    """The current run's Z3 context, for the engines that build quantified formulas with
+    uninterpreted sorts (the forall engine's encoding) directly."""
+    return _ctx()
+
+
 def check_interrupt() -> None:
     """Raise KeyboardInterrupt if Ctrl-C interrupted the current run's Z3 calls."""
     run = _current.get()

@@ -110,9 +110,15 @@ class HotplugBase(Model):
         lay = self.layout
         n = lay.n_pages
         pfns = [f"pfn{p}" for p in range(n)]
-        d.index("page", n, labels=pfns)
-        d.index("pageblock", lay.n_pageblocks, labels=[f"pb{q}" for q in range(lay.n_pageblocks)])
-        d.index("block", lay.blocks, labels=[f"memory{b}" for b in range(lay.blocks)])
+        d.index("page", n, labels=pfns, ordered=True)
+        d.index("pageblock", lay.n_pageblocks, labels=[f"pb{q}" for q in range(lay.n_pageblocks)],
+                ordered=True)
+        d.index("block", lay.blocks, labels=[f"memory{b}" for b in range(lay.blocks)],
+                ordered=True)
+        # functional membership (docs/hotplug.md#proofs-for-every-size)
+        d.function("pageblock_of", "page", "pageblock", lay.pageblock_of)
+        d.function("block_of", "page", "block", lay.block_of)
+        d.function("block_of_pageblock", "pageblock", "block", lambda q: q // lay.pageblocks)
         d.var("ptype", PageType, over="page", doc="page type: none, PageBuddy or PageOffline")
         d.var("owner", Owner, over="page", doc="who owns the page (ghost: the owner class)")
         d.var("ref_owner", IntRange(-2, 3), over="page",
@@ -331,3 +337,17 @@ class HotplugBase(Model):
         """A boolean knob's value."""
         value: UserValue = getattr(self.k, name)
         return bool(value)
+
+    #: What the parametric build (the forall engine) still needs from this model; the
+    #: finite build is complete (docs/hotplug.md#proofs-for-every-size).
+    parametric_gaps = (
+        "its actions and properties loop over a block's pages in Python (pages_of) "
+        "instead of forall/exists with the declared block_of; start_isolate_page_range, "
+        "undo_isolate_page_range and remove_pfn_range_from_zone update every pageblock or "
+        "page of a block at once with Python loops (update_all says it for every size); "
+        "scan_pfn is an offset inside a block (it needs the pfn order restricted to one "
+        "block, a non-wrapping successor); stray_at and walker_at are enums of pfn labels, "
+        "not page elements; "
+        "managed, spare, balloon_elsewhere and do_migrate_range's moved count are counts "
+        "(integer arithmetic over pages, outside EPR); the population is a string, not "
+        "a function from pages to owner classes")

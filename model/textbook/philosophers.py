@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from ..base import Declarations, Knob, Model, Param, action, eventually, init, invariant
 from ..domains import Bool, Enum
-from ..dsl import Effect, StateView, Term, all_of, any_of, then, when
+from ..dsl import Effect, StateView, Term, then, when
+from ..quantify import exists, forall, succ
 from ..symmetry import Symmetry
 
 Pc = Enum("Pc", ["thinking", "left", "eating"])
@@ -23,11 +24,12 @@ class Philosophers(Model):
     name = "philosophers"
     summary = "dining philosophers (twin of SPIN's philo): a deadlock when all hold the left fork"
     params = (Param("n", default=5, lo=2, hi=64, doc="number of philosophers and forks"),)
+    sizes = ("n",)
     knobs = (Knob("broken", False, (False, True),
                   doc="take_right ignores whether the right fork is taken"),)
 
     def declare(self, d: Declarations) -> None:
-        d.index("phil", self.p.n)
+        d.index("phil", self.p.n, ring=True, min_size=2)
         d.var("pc", Pc, over="phil", doc="thinking, holds its left fork, or eating")
         d.var("fork", Bool, over="phil", doc="fork i (left of i, right of i-1) is taken")
 
@@ -36,8 +38,9 @@ class Philosophers(Model):
         return (Symmetry("phil", "rotation"),)
 
     def right(self, i: int) -> int:
-        n: int = self.p.n
-        return (i + 1) % n
+        """The philosopher on the right: the ring's successor (fork i+1 mod n)."""
+        right: int = succ("phil", i)
+        return right
 
     @init
     def start(self, s: StateView) -> Effect:
@@ -67,17 +70,16 @@ class Philosophers(Model):
     @invariant(aliases=("mutex",))
     def neighbours_never_both_eat(self, s: StateView) -> Term:
         """No two neighbouring philosophers eat at the same time (they share a fork)."""
-        n = self.p.n
-        return all_of(~((s.pc[i] == "eating") & (s.pc[self.right(i)] == "eating"))
-                      for i in range(n))
+        return forall("phil", lambda i: ~((s.pc[i] == "eating")
+                                          & (s.pc[self.right(i)] == "eating")))
 
     @invariant
     def eating_holds_both_forks(self, s: StateView) -> Term:
         """An eating philosopher holds both its forks."""
-        return all_of((s.pc[i] == "eating").implies((s.fork[i] == True)  # noqa: E712
-                      & (s.fork[self.right(i)] == True)) for i in range(self.p.n))  # noqa: E712
+        return forall("phil", lambda i: (s.pc[i] == "eating").implies(
+            (s.fork[i] == True) & (s.fork[self.right(i)] == True)))  # noqa: E712
 
     @eventually
     def someone_eats(self, s: StateView) -> Term:
         """Every fair run eventually has a philosopher eating (violated: the deadlock)."""
-        return any_of(s.pc[i] == "eating" for i in range(self.p.n))
+        return exists("phil", lambda i: s.pc[i] == "eating")

@@ -1,0 +1,463 @@
+"""The forall engine: an invariant proved for every size, as quantified formulas.
+
+1. The parametric build of the model (``Model.build_parametric``) is encoded with
+   index sets as uninterpreted sorts (``pencode``).
+2. Candidates: the property, the model's other invariants, its ``@hint``s, and the
+   clauses true in every reachable state of the smallest finite instances (``infer``).
+3. Houdini in the parametric encoding: drop every candidate that some initial state
+   breaks, then, until nothing changes, every candidate that some transition from a
+   state satisfying all the others breaks (each failure's model is used to drop every
+   candidate it breaks at once).
+4. If the property survives, the invariant is shortened to the candidates the proof
+   needs (unsat cores, from the property backwards) and re-proved; it is printed as
+   quantified formulas in the model's names and, instantiated at the checked size,
+   handed to the Checker's finite certificate re-check.
+5. Otherwise: a counterexample to induction of the strongest invariant found, as two
+   states of the checked instance (replayed by the Checker), or unknown with the reason.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import z3  # type: ignore[import-untyped]
+
+from mhpcheck.model.domains import BoolDomain, EnumDomain
+from mhpcheck.model.errors import MhpError, ResourceLimit
+from mhpcheck.model.expr import (
+    And,
+    Arith,
+    Cmp,
+    Const,
+    Expr,
+    Implies,
+    Ite,
+    Not,
+    Or,
+    Var,
+)
+from mhpcheck.model.parametric import ParametricSystem, Quantified
+from mhpcheck.model.quantify import IndexFn, IndexVar, Quant, instantiate
+from mhpcheck.model.system import Invariant, Property, TransitionSystem
+from mhpcheck.model.trace import Step, Trace
+
+from ..explicit.bfs import explore
+from ..result import Budget, CheckResult, ProgressFn, Verdict
+from . import z3api as z
+from .certificate import Inductiveness
+from .common import Clock, make_goal, result
+from .encode import Encoding
+from .fprune import prune
+from .infer import Sample, candidates
+from .pencode import PEncoding
+
+ENGINE = "forall"
+#: states kept from the BFS of each sampled instance
+SAMPLE_STATES = 20_000
+#: sampled sizes per size parameter: its least value and the next ones
+SAMPLE_SPAN = 3
+#: the most lemmas the certificate is shortened one by one (each try re-proves the rest)
+GREEDY_MAX = 24
+#: Z3's resource limit (its own count of work, about 2 s here) for one candidate's query;
+#: a candidate whose query runs out is dropped. Work, not seconds, so that a busy machine
+#: gives the same proof (docs/design.md); only the run's --timeout is in seconds.
+QUERY_LIMIT = 5_000_000
+
+
+@dataclass
+class Cand:
+    """One candidate invariant: where it came from and its formulas in both frames."""
+
+    name: str
+    expr: Expr
+    now: Any = None
+    nxt: Any = None
+    guard: Any = None  # the assumption literal that asserts ``now``
+
+
+def _unknown(prop: Property, clock: Clock, why: str, bound: str = "unknown",
+             trace: Trace | None = None, extra: dict[str, object] | None = None) -> CheckResult:
+    return result(prop, ENGINE, Verdict.UNKNOWN, clock, 1 if trace else 0, trace,
+                  bound=bound, message=why, extra=extra)
+
+
+@z.fresh_context
+def check(ts: TransitionSystem, prop: Property, budget: Budget,
+          progress: ProgressFn) -> CheckResult:
+    clock = Clock(budget.timeout)
+    q = ts.quantified
+    if not isinstance(q, Quantified):
+        return _unknown(prop, clock, f"model {ts.name} is not built from a Model class, so it "
+                        "has no parametric build")
+    if not isinstance(prop, Invariant):
+        return _unknown(prop, clock, "the forall engine proves invariants only")
+    try:
+        ps = q.parametric()
+    except MhpError as err:
+        return _unknown(prop, clock, f"no parametric build: {err}")
+    target = ps.invariant(prop.name)
+    if target is None:
+        return _unknown(prop, clock, f"{prop.name} is not an invariant of the parametric build")
+    try:
+        enc = PEncoding(ps)
+        return Prover(ts, q, ps, enc, target, clock, progress).run(prop)
+    except _OutOfTime:
+        return _unknown(prop, clock, "the timeout ran out", "time")
+    except MhpError as err:
+        if isinstance(err, ResourceLimit):
+            raise
+        return _unknown(prop, clock, f"cannot encode the parametric build: {err}")
+    except z3.Z3Exception as err:
+        return _unknown(prop, clock, f"solver error: {err}")
+
+
+class _OutOfTime(Exception):
+    """The run's timeout passed during a query."""
+
+
+class Prover:
+    """One proof attempt of one property."""
+
+    def __init__(self, ts: TransitionSystem, q: Quantified, ps: ParametricSystem,
+                 enc: PEncoding, target: Invariant, clock: Clock,
+                 progress: ProgressFn) -> None:
+        self.ts, self.q, self.ps, self.enc = ts, q, ps, enc
+        self.target, self.clock, self.progress = target, clock, progress
+        self.queries = 0
+        self.notes: list[str] = []
+        self.small: list[TransitionSystem] = []
+        self.violated: list[str] = []  # sampled sizes where bfs found a violation
+        self.gave_up = 0  # candidates dropped because the solver gave up on them
+
+    # -- candidates -----------------------------------------------------------------
+    def samples(self) -> list[Sample]:
+        base = self.q.smallest()
+        names = sorted(base)
+        out: list[Sample] = []
+        spans = [range(base[n], base[n] + SAMPLE_SPAN) for n in names]
+        for combo in itertools.product(*spans):
+            if self.clock.expired():
+                break
+            sizes = dict(zip(names, combo, strict=True))
+            small = self.q.resized(sizes)
+            if small is None or not isinstance(small.quantified, Quantified):
+                continue
+            prop = small.property(self.target.name)
+            exp = explore(small, (prop,),
+                          Budget(max_states=SAMPLE_STATES, timeout=self.clock.left()))
+            if prop.name in exp.found:
+                self.violated.append(_sizes(small, self.q))
+            out.append(Sample(small, small.quantified.instance, exp.states))
+        return out
+
+    def candidates(self) -> list[Cand]:
+        out = [Cand(self.target.name, self.target.expr)]
+        out += [Cand(p.name, p.expr) for p in self.ps.invariants if p.name != self.target.name]
+        out += [Cand(f"hint {name}", e) for name, e in self.ps.hints]
+        samples = self.samples()
+        base = self.q.smallest()
+        for extra in range(SAMPLE_SPAN, SAMPLE_SPAN + 2):
+            bigger = self.q.resized({n: v + extra for n, v in base.items()})
+            if bigger is not None:
+                self.small.append(bigger)
+        self.notes.append(f"{sum(len(s.states) for s in samples)} states sampled at "
+                          + ", ".join(_sizes(s.ts, self.q) for s in samples))
+        inferred = candidates(self.ps, samples)
+        out += [Cand(f"inferred {k + 1}", e) for k, e in enumerate(inferred)]
+        seen: set[Expr] = set()
+        unique = []
+        for c in out:
+            if c.expr not in seen:
+                seen.add(c.expr)
+                unique.append(c)
+        return unique
+
+    # -- solving ----------------------------------------------------------------------
+    def solver(self) -> Any:
+        s = z3.Solver(ctx=self.enc.ctx)
+        s.set("ctrl_c", False)
+        for ax in self.enc.axioms:
+            s.add(ax)
+        return s
+
+    def ask(self, s: Any, assumptions: Sequence[Any], limit: int | None = None) -> str:
+        """Satisfiability under ``assumptions``, within ``limit`` units of Z3's resource
+        count (None: no limit) and the run's timeout."""
+        left = self.clock.left()
+        s.set("timeout", 4294967295 if left is None else max(1, int(left * 1000)))
+        s.set("rlimit", 0 if limit is None else limit)
+        self.queries += 1
+        r = s.check(*assumptions)
+        if r == z3.unknown:
+            z.check_interrupt()
+            if self.clock.expired():
+                raise _OutOfTime
+        return str(r)
+
+    def run(self, prop: Property) -> CheckResult:
+        enc = self.enc
+        cands = self.candidates()
+        for k, c in enumerate(cands):
+            c.now = enc.formula(c.expr, enc.x)
+            c.nxt = enc.formula(c.expr, enc.xn)
+            c.guard = z3.Bool(f"cand#{k}", enc.ctx)
+        kept = list(range(len(cands)))
+        needs: set[int] = set()
+        for small in self.small:
+            kept, need = prune(small, [c.expr for c in cands], kept, self.clock, target=0)
+            if 0 not in kept:
+                return self.fail(prop, f"{prop.name} is not inductive relative to the "
+                                 f"candidate invariants at {_sizes(small, self.q)}")
+            needs |= set(need)
+        self.notes.append(f"{len(cands)} candidates, {len(kept)} inductive at "
+                          + ", ".join(_sizes(t, self.q) for t in self.small)
+                          + f", {len(needs)} needed there")
+        why = ""
+        for stage in (sorted(needs), kept):
+            got = self.houdini([cands[k] for k in stage])
+            if isinstance(got, str):
+                why = got
+                continue
+            cons, alive, probes = got
+            if cands[0] in alive:
+                return self.proved(prop, self.shorten(cons, alive, probes))
+            why = (f"{prop.name} is not inductive relative to the {len(alive)} candidate "
+                   "invariants that are")
+            if len(stage) == len(kept):
+                break
+        return self.fail(prop, why)
+
+    def houdini(self, cands: list[Cand]) -> tuple[Any, list[Cand], dict[int, Any]] | str:
+        """The largest inductive subset of ``cands`` in the parametric encoding (with its
+        solver and probes), or why there is none to report."""
+        enc = self.enc
+        init = self.solver()
+        init.add(enc.formula(self.ps.init, enc.x))
+        alive: list[Cand] = []
+        for c in cands:
+            r = self.ask(init, [z3.Not(c.now)], QUERY_LIMIT)
+            if r == "unsat":
+                alive.append(c)
+            elif c.name == self.target.name:
+                return ("an initial state breaks it" if r == "sat"
+                        else f"initiation check: solver {r}")
+        trans, _ = enc.transition()
+        cons = self.solver()
+        for _, d in enc.domain(enc.x):
+            cons.add(d)
+        cons.add(trans)
+        for c in alive:
+            cons.add(z3.Implies(c.guard, c.now))
+        for name, d in enc.domain(enc.xn):
+            probe = z3.Bool(f"domain#{name}", enc.ctx)
+            cons.add(z3.Implies(probe, z3.Not(d)))
+            if self.ask(cons, [c.guard for c in alive] + [probe]) != "unsat":
+                return (f"an update may store a value outside the domain of {name} (or the "
+                        "solver gave up on it)")
+        probes = {id(c): z3.Bool(f"probe#{k}", enc.ctx) for k, c in enumerate(alive)}
+        for c in alive:
+            cons.add(z3.Implies(probes[id(c)], z3.Not(c.nxt)))
+        changed = True
+        while changed and self.target.name in {c.name for c in alive}:
+            changed = False
+            for c in list(alive):
+                if c not in alive:
+                    continue
+                if self.clock.expired():
+                    return "time ran out in Houdini"
+                r = self.ask(cons, [d.guard for d in alive] + [probes[id(c)]], QUERY_LIMIT)
+                if r == "unsat":
+                    continue
+                changed = True
+                if r != "sat":
+                    if c.name == self.target.name:
+                        return f"consecution of {c.name}: solver {r} ({cons.reason_unknown()})"
+                    alive.remove(c)  # dropping a candidate is always sound
+                    self.gave_up += 1
+                    continue
+                m = cons.model()
+                broken = [d for d in alive
+                          if z3.is_false(m.eval(d.nxt, model_completion=True))]
+                for d in broken or [c]:
+                    alive.remove(d)
+        self.progress_note(len(alive))
+        return cons, alive, probes
+
+    def shorten(self, cons: Any, alive: list[Cand], probes: dict[int, Any]) -> list[Cand]:
+        """The candidates the property's proof needs, by unsat cores from it backwards;
+        the whole inductive set if the shortened one does not re-prove."""
+        by_guard = {str(c.guard): c for c in alive}
+        need = [next(c for c in alive if c.name == self.target.name)]
+        todo = list(need)
+        while todo:
+            c = todo.pop()
+            r = self.ask(cons, [d.guard for d in alive] + [probes[id(c)]])
+            if r != "unsat":
+                return alive
+            for lit in cons.unsat_core():
+                d = by_guard.get(str(lit))
+                if d is not None and d not in need:
+                    need.append(d)
+                    todo.append(d)
+        for c in need:
+            if self.ask(cons, [d.guard for d in need] + [probes[id(c)]]) != "unsat":
+                return alive
+        for c in list(need):
+            if c.name == self.target.name or len(need) > GREEDY_MAX:
+                continue
+            rest = [d for d in need if d is not c]
+            if all(self.ask(cons, [d.guard for d in rest] + [probes[id(d)]], QUERY_LIMIT)
+                   == "unsat" for d in rest):
+                need = rest
+        order = {id(c): k for k, c in enumerate(alive)}
+        return sorted(need, key=lambda c: order[id(c)])
+
+    def progress_note(self, alive: int) -> None:
+        gave_up = (f" ({self.gave_up} dropped because the solver reached "
+                   "its work limit)" if self.gave_up else "")
+        self.notes.append(f"{alive} candidates inductive after Houdini{gave_up}, "
+                          f"{self.queries} queries")
+
+    # -- answers ----------------------------------------------------------------------
+    def epr(self, exprs: list[Expr]) -> str:
+        notes = self.enc.epr_notes(exprs)
+        return "EPR: yes" if not notes else "EPR: no, " + "; ".join(notes)
+
+    def proved(self, prop: Property, need: list[Cand]) -> CheckResult:
+        exprs = [c.expr for c in need]
+        epr = self.epr(exprs + [a.guard for a in self.ps.actions]
+                       + [u.value for a in self.ps.actions for u in a.updates])
+        shown = Shower(self.ps)
+        lines = [f"{shown.expr(c.expr)}    [{c.name}]" for c in need]
+        # the axioms assume each index set's declared least size, whatever the parameters
+        sizes = ", ".join(f"{i.name}: {i.min_size} or more" if i.min_size > 1 else
+                          f"{i.name}: any" for i in self.ps.indices)
+        title = (f"# {prop.name} of {self.ts.name} proved for every size ({sizes or 'no sizes'})"
+                 f" by the forall engine; {epr}\n# knobs: "
+                 + ", ".join(f"{k}={v}" for k, v in self.ts.knobs))
+        certificate = title + "\n" + "\n".join(lines)
+        finite = instantiate(And(tuple(exprs)) if len(exprs) > 1 else exprs[0],
+                             self.q.instance)
+        message = (f"proved for every size: an inductive invariant of {len(need)} quantified "
+                   f"formula(s); {epr}; {'; '.join(self.notes)}")
+        return result(prop, ENGINE, Verdict.PROVED, self.clock, 0, message=message,
+                      certificate=certificate,
+                      extra={"invariant": finite, "quantified": exprs, "epr": epr,
+                             "lemmas": lines, "queries": self.queries})
+
+    def fail(self, prop: Property, why: str) -> CheckResult:
+        """Unknown, with a counterexample to induction at the checked size where one is."""
+        message = f"{why}; {'; '.join(self.notes)}" if self.notes else why
+        if self.violated:
+            message = (f"{prop.name} is violated at {', '.join(self.violated)} (bfs found a "
+                       f"counterexample there: check that size with bfs); {message}")
+        trace = self.cti(prop)
+        if trace is not None:
+            message += ("; a counterexample to induction of the property alone at the checked "
+                        "size: its first state satisfies the property and need not be "
+                        "reachable (bfs decides)")
+        return _unknown(prop, self.clock, message, "cti" if trace else "unknown", trace)
+
+    def cti(self, prop: Property) -> Trace | None:
+        """Two states of the checked instance: one that satisfies the property, a step
+        that breaks it (not necessarily reachable)."""
+        assert isinstance(prop, Invariant)
+        try:
+            fin = Encoding(self.ts)
+            checker = Inductiveness(fin, make_goal(fin, prop))
+            if checker.consecution(prop.expr, self.clock) != "sat" or checker.model is None:
+                return None
+            m = checker.model
+            pre, post = fin.state(m, "x"), fin.state(m, "x'")
+            inst = self.ts.actions[fin.action_taken(m, "x")]
+        except MhpError:
+            return None
+        steps = (Step(None, (), pre), Step(inst.action, inst.args, post))
+        return Trace(self.ts.name, self.ts.params, self.ts.knobs, prop.name, "cti", steps,
+                     reachable=False, note="counterexample to induction (forall engine)")
+
+
+def _sizes(ts: TransitionSystem, q: Quantified) -> str:
+    values = dict(ts.params)
+    return "(" + ", ".join(f"{n}={values[n]}" for n in sorted(q.smallest())) + ")"
+
+
+# -- printing ---------------------------------------------------------------------------------
+_SYM = {"==": "=", "!=": "≠", "<": "<", "<=": "≤", ">": ">", ">=": "≥"}
+
+
+class Shower:
+    """Parametric formulas in the model's names: ``∀x∈phil. pc[x] = eating ⇒ fork[succ(x)]``."""
+
+    def __init__(self, ps: ParametricSystem) -> None:
+        self.ps = ps
+
+    def expr(self, e: Expr) -> str:
+        if isinstance(e, Quant):
+            names = [f"{e.var.name}∈{e.var.over}"]
+            body = e.body
+            while isinstance(body, Quant) and body.kind == e.kind:
+                names.append(f"{body.var.name}∈{body.var.over}")
+                body = body.body
+            return f"{'∀' if e.kind == 'forall' else '∃'}{', '.join(names)}. {self.expr(body)}"
+        if isinstance(e, Or):
+            neg = [a for a in e.args if isinstance(a, Not)]
+            pos = [a for a in e.args if not isinstance(a, Not)]
+            if neg and pos:
+                lhs = " ∧ ".join(self.atom(a.arg) for a in neg if isinstance(a, Not))
+                return f"{lhs} ⇒ {' ∨ '.join(self.atom(a) for a in pos)}"
+            return " ∨ ".join(self.atom(a) for a in e.args)
+        return self.atom(e)
+
+    def atom(self, e: Expr) -> str:
+        if isinstance(e, Not):
+            inner = e.arg
+            if isinstance(inner, Cmp) and inner.op == "==":
+                return self.cmp(Cmp("!=", inner.lhs, inner.rhs))
+            return f"¬({self.expr(inner)})" if not isinstance(inner, Var) else \
+                f"¬{self.term(inner)}"
+        if isinstance(e, Cmp):
+            return self.cmp(e)
+        if isinstance(e, And):
+            return "(" + " ∧ ".join(self.atom(a) for a in e.args) + ")"
+        if isinstance(e, Or):
+            return "(" + " ∨ ".join(self.atom(a) for a in e.args) + ")"
+        if isinstance(e, Implies):
+            return f"({self.atom(e.lhs)} ⇒ {self.atom(e.rhs)})"
+        if isinstance(e, Quant):
+            return f"({self.expr(e)})"
+        return self.term(e)
+
+    def cmp(self, e: Cmp) -> str:
+        lhs, rhs = e.lhs, e.rhs
+        if isinstance(lhs, Var) and isinstance(lhs.domain, BoolDomain) and isinstance(rhs, Const):
+            truth = bool(rhs.value) == (e.op == "==")
+            return self.term(lhs) if truth else f"¬{self.term(lhs)}"
+        return f"{self.term(lhs)} {_SYM[e.op]} {self.term(rhs, lhs)}"
+
+    def term(self, e: Expr, other: Expr | None = None) -> str:
+        if isinstance(e, IndexVar):
+            return e.name
+        if isinstance(e, IndexFn):
+            return f"{e.fn}({self.term(e.arg)})"
+        if isinstance(e, Var):
+            name = e.name + ("'" if e.primed else "")
+            return name if e.index is None else f"{name}[{self.term(e.index)}]"
+        if isinstance(e, Const):
+            domain = getattr(other, "domain", None)
+            if isinstance(domain, EnumDomain) and 0 <= e.value < len(domain.labels):
+                return str(domain.labels[e.value])
+            if isinstance(domain, BoolDomain):
+                return str(bool(e.value)).lower()
+            if isinstance(other, Var) and other.index is None and \
+                    self.ps.var(other.name).element is not None and e.value == 0:
+                return "first"
+            return str(e.value)
+        if isinstance(e, Arith):
+            return f"({self.term(e.lhs)} {e.op} {self.term(e.rhs)})"
+        if isinstance(e, Ite):
+            return f"(if {self.atom(e.cond)} then {self.term(e.then)} else {self.term(e.orelse)})"
+        return self.atom(e)

@@ -1,0 +1,207 @@
+"""Quantifiers, declared relations, the parametric build and the forall engine."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from mhpcheck.checker.checker import Checker
+from mhpcheck.checker.result import Budget, Verdict
+from mhpcheck.cli.main import main
+from mhpcheck.model.base import Declarations, Model, Param, action, hint, init, invariant
+from mhpcheck.model.domains import Bool, Enum, IntRange
+from mhpcheck.model.dsl import Effect, StateView, Term, all_of, then, when
+from mhpcheck.model.errors import ModelError
+from mhpcheck.model.quantify import Quant, apply, exists, forall, succ, update_all
+from mhpcheck.model.textbook.philosophers import Philosophers
+from mhpcheck.model.textbook.tokenring import TokenRing
+
+Pc = Enum("TestPc", ["idle", "busy"])
+
+
+class Pages(Model):
+    """Pages in pageblocks (functional membership, pfn order); a page is busy only
+    while its pageblock is isolated."""
+
+    name = "test-pages"
+    params = (Param("pbs", 2, lo=1, hi=6), Param("per", 2, lo=1, hi=4))
+    sizes = ("pbs", "per")
+
+    def declare(self, d: Declarations) -> None:
+        d.index("pageblock", self.p.pbs)
+        d.index("page", self.p.pbs * self.p.per, ordered=True)
+        per = self.p.per
+        d.function("pageblock_of", "page", "pageblock", lambda p: p // per)
+        d.var("isolated", Bool, over="pageblock")
+        d.var("pc", Pc, over="page")
+
+    @init
+    def start(self, s: StateView) -> Effect:
+        return then()
+
+    @action(q="pageblock")
+    def isolate(self, s: StateView, q: Term) -> Effect:
+        return when(s.isolated[q] == False).then(s.isolated[q].becomes(True))  # noqa: E712
+
+    @action(p="page")
+    def work(self, s: StateView, p: Term) -> Effect:
+        return when(s.isolated[apply("pageblock_of", p)] == True,  # noqa: E712
+                    s.pc[p] == "idle").then(s.pc[p].becomes("busy"))
+
+    @invariant
+    def busy_pages_are_isolated(self, s: StateView) -> Term:
+        return forall("page", lambda p: (s.pc[p] == "busy").implies(
+            s.isolated[apply("pageblock_of", p)] == True))  # noqa: E712
+
+    @hint
+    def wrong_hint(self, s: StateView) -> Term:
+        """False: pages do get busy."""
+        return forall("page", lambda p: s.pc[p] == "idle")
+
+
+Block = Enum("TestBlock", ["online", "going_offline"])
+
+
+class Isolation(Model):
+    """offline_pages' isolation pattern: a block's offlining isolates every pageblock of
+    the block in one step (start_isolate_page_range) and undoes it on failure."""
+
+    name = "test-isolation"
+    params = (Param("blocks", 2, lo=1, hi=4), Param("per", 2, lo=1, hi=4))
+    sizes = ("blocks", "per")
+
+    def declare(self, d: Declarations) -> None:
+        d.index("block", self.p.blocks)
+        d.index("pageblock", self.p.blocks * self.p.per)
+        per = self.p.per
+        d.function("block_of", "pageblock", "block", lambda q: q // per)
+        d.var("state", Block, over="block")
+        d.var("isolated", Bool, over="pageblock")
+
+    @init
+    def start(self, s: StateView) -> Effect:
+        return then()
+
+    @action(b="block")
+    def start_isolate_page_range(self, s: StateView, b: Term) -> Effect:
+        return when(s.state[b] == "online").then(
+            s.state[b].becomes("going_offline"),
+            update_all("pageblock", lambda q: apply("block_of", q) == b,
+                       lambda q: s.isolated[q].becomes(True)))
+
+    @action(b="block")
+    def undo_isolate_page_range(self, s: StateView, b: Term) -> Effect:
+        return when(s.state[b] == "going_offline").then(
+            s.state[b].becomes("online"),
+            update_all("pageblock", lambda q: apply("block_of", q) == b,
+                       lambda q: s.isolated[q].becomes(False)))
+
+    @invariant
+    def isolated_iff_going_offline(self, s: StateView) -> Term:
+        return forall("pageblock", lambda q: (s.isolated[q] == True) ==  # noqa: E712
+                      (s.state[apply("block_of", q)] == "going_offline"))
+
+
+class Loop(Model):
+    """Computes with its size in Python: the parametric build must refuse it."""
+
+    name = "test-loop"
+    params = (Param("n", 2, lo=1, hi=4),)
+    sizes = ("n",)
+
+    def declare(self, d: Declarations) -> None:
+        d.index("proc", self.p.n)
+        d.var("x", IntRange(0, 1), over="proc")
+
+    @init
+    def start(self, s: StateView) -> Effect:
+        return then()
+
+    @action
+    def first(self, s: StateView) -> Effect:
+        return when(all_of(s.x[i] == 0 for i in range(self.p.n))).then(s.x[0].becomes(1))
+
+    @invariant
+    def small(self, s: StateView) -> Term:
+        return forall("proc", lambda i: s.x[i] <= 1)
+
+
+def test_forall_and_exists_expand_to_the_loops_they_replace() -> None:
+    ts = Philosophers(params={"n": 4}).build()
+    mutex = ts.property("mutex").expr
+    view = StateView({v.name: v for v in ts.variables})
+    scope_free = all_of(~((view.pc[i] == "eating") & (view.pc[(i + 1) % 4] == "eating"))
+                        for i in range(4))
+    assert mutex == scope_free.node
+
+
+def test_the_parametric_build_keeps_quantifiers_and_symbolic_indices() -> None:
+    ps = Philosophers().build_parametric()
+    assert isinstance(ps.invariant("mutex").expr, Quant)  # type: ignore[union-attr]
+    assert [a.label for a in ps.actions] == ["take_left(i)", "take_right(i)", "release(i)"]
+    assert "someone-eats" in ps.skipped
+
+
+def test_a_python_loop_over_a_size_is_refused_in_the_parametric_build() -> None:
+    with pytest.raises(ModelError, match="parameter n is a size"):
+        Loop().build_parametric()
+    r = Checker(Loop()).check("small", "forall")
+    assert r.verdict is Verdict.UNKNOWN and "parameter n is a size" in r.message
+
+
+def test_relations_outside_a_build_or_undeclared_are_errors() -> None:
+    with pytest.raises(ModelError, match="outside a model's build"):
+        forall("proc", lambda i: True)
+    with pytest.raises(ModelError, match="outside a model's build"):
+        exists("proc", lambda i: True)
+    with pytest.raises(ModelError, match="outside a model's build"):
+        succ("proc", 0)
+
+
+def test_philosophers_are_proved_for_every_n_with_a_quantified_invariant() -> None:
+    for prop in ("neighbours-never-both-eat", "eating-holds-both-forks"):
+        r = Checker(Philosophers(params={"n": 64})).check(prop, "forall", Budget(timeout=60))
+        assert r.verdict is Verdict.PROVED, r.message
+        assert r.certificate is not None and "∀x∈phil" in r.certificate
+        assert "EPR: yes" in r.message
+
+
+def test_the_token_ring_is_proved_for_every_n_and_rechecked_at_a_ring_of_40() -> None:
+    r = Checker(TokenRing(params={"n": 40})).check("mutex", "forall", Budget(timeout=60))
+    assert r.verdict is Verdict.PROVED, r.message
+    assert r.certificate is not None and "token" in r.certificate
+
+
+def test_a_broken_ring_gives_a_replayed_counterexample_to_induction() -> None:
+    r = Checker(TokenRing(knobs={"broken": True})).check("mutex", "forall")
+    assert r.verdict is Verdict.UNKNOWN and r.bound == "cti"
+    assert r.trace is not None and r.trace.kind == "cti" and not r.trace.reachable
+    assert len(r.trace.steps) == 2
+
+
+def test_functional_membership_and_a_false_hint_that_is_dropped() -> None:
+    r = Checker(Pages(params={"pbs": 3, "per": 2})).check("busy-pages-are-isolated",
+                                                          "forall", Budget(timeout=60))
+    assert r.verdict is Verdict.PROVED, r.message
+    assert r.certificate is not None and "wrong-hint" not in r.certificate
+    assert "pageblock_of(" in r.certificate
+
+
+def test_a_quantified_update_isolates_a_whole_block_for_every_size() -> None:
+    for blocks, per in ((1, 1), (2, 2), (3, 1)):
+        finite = Checker(Isolation(params={"blocks": blocks, "per": per}))
+        assert finite.check("isolated-iff-going-offline").verdict is Verdict.HOLDS
+    r = Checker(Isolation(params={"blocks": 3, "per": 2})).check(
+        "isolated-iff-going-offline", "forall", Budget(timeout=60))
+    assert r.verdict is Verdict.PROVED, r.message
+
+
+def test_the_cli_prints_and_writes_the_quantified_certificate(tmp_path: Path) -> None:
+    out = str(tmp_path / "cert.txt")
+    got = CliRunner().invoke(main, ["check", "philosophers", "-p", "mutex", "-e", "forall",
+                                    "--certificate-out", out])
+    assert got.exit_code == 0, got.output
+    text = Path(out).read_text(encoding="utf-8")
+    assert "proved for every size (phil: 2 or more)" in text and "∀" in text
