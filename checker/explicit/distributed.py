@@ -26,6 +26,7 @@ import dataclasses
 import logging
 import os
 import resource
+import socket
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -106,8 +107,9 @@ class Partition:
         self.fired = [0] * len(ts.actions)
 
     def pid(self) -> tuple[int, str]:
-        """The worker's process id and host name (to see where it runs)."""
-        return os.getpid(), os.uname().nodename
+        """The worker's process id and Ray node (to see where it runs)."""
+        import ray
+        return os.getpid(), str(ray.get_runtime_context().get_node_id())
 
     def _report(self, **kw: Any) -> Report:
         return Report(visited_bytes=self.visited.nbytes, peak_rss=_peak_rss(), **kw)
@@ -204,6 +206,8 @@ def connect(address: str | None) -> Any:
         return ray
     if ray.is_initialized():
         ray.shutdown()
+    if address is not None:
+        _reachable(address)
     kw: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False,
                           "logging_level": logging.ERROR, "namespace": "mhpcheck"}
     if address is None:
@@ -218,9 +222,41 @@ def connect(address: str | None) -> Any:
     return ray
 
 
+def disconnect() -> None:
+    """Leave the Ray cluster this process joined (a local one stops)."""
+    if _session.pop("address", None) is not None:
+        _ray().shutdown()
+
+
+def current_workers() -> list[tuple[int, str]]:
+    """The process id and Ray node of each worker of the search under way (for tests
+    and for seeing where a search runs); empty when none runs."""
+    pool = _session.get("workers")
+    return list(pool.where) if pool is not None else []
+
+
+def _reachable(address: str) -> None:
+    """Refuse at once an address where nothing listens (Ray itself would retry for
+    minutes)."""
+    host, _, port = address.rpartition(":")
+    if address.startswith(("ray://", "auto", "local")) or not port.isdigit():
+        return
+    try:
+        socket.create_connection((host or "127.0.0.1", int(port)), timeout=5).close()
+    except OSError as err:
+        raise UsageError(f"--address {address}: no Ray cluster answers there "
+                         f"({err.strerror or err})") from None
+
+
 def cluster_cpus(ray: Any) -> int:
     """The CPUs of the cluster joined (one worker each by default)."""
     return max(1, int(ray.cluster_resources().get("CPU", 1)))
+
+
+def _first_line(err: BaseException) -> str:
+    """The first line of an error's text that says something (Ray's run long)."""
+    lines = [ln.strip() for ln in str(err).splitlines() if ln.strip()]
+    return lines[0][:300] if lines else type(err).__name__
 
 
 class Workers:
@@ -241,7 +277,8 @@ class Workers:
         self.n = n
         self.handles = [actor.options(scheduling_strategy="SPREAD").remote(
             i, n, ts_ref, list(properties)) for i in range(n)]
-        self.where = self.get([h.pid.remote() for h in self.handles])
+        self.where: list[tuple[int, str]] = self.get([h.pid.remote() for h in self.handles])
+        _session["workers"] = self
 
     def get(self, refs: Any) -> Any:
         """``ray.get``, with a dead worker turned into ``WorkerLost``."""
@@ -253,13 +290,16 @@ class Workers:
             self.close()
             raise WorkerLost(
                 f"{ENGINE}: a worker was lost during the search "
-                f"({type(err).__name__}); its states are gone, so there is no result: "
-                f"rerun the check (exit 3)") from None
+                f"({type(err).__name__}: {_first_line(err)}); its states are gone, so "
+                f"there is no result: rerun the check (exit 3)") from None
 
     def close(self) -> None:
+        """End the workers (their memory is freed at once)."""
         for h in getattr(self, "handles", []):
             self.ray.kill(h)
         self.handles = []
+        if _session.get("workers") is self:
+            del _session["workers"]
 
 
 @dataclass
