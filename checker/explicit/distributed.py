@@ -85,12 +85,18 @@ class Report:
     sent: int = 0  # bytes of states sent to other workers in this step
     visited_bytes: int = 0
     peak_rss: int = 0
+    cpu_seconds: float = 0.0  # the worker's CPU time so far (user and system)
     timed_out: bool = False
 
 
 def _peak_rss() -> int:
     """This process's peak resident memory in bytes (Linux reports KiB)."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+def _cpu_seconds() -> float:
+    use = resource.getrusage(resource.RUSAGE_SELF)
+    return use.ru_utime + use.ru_stime
 
 
 class Partition:
@@ -104,7 +110,7 @@ class Partition:
         self.props = list(properties)
         self.visited = Visited()
         self.frontier: Packed = np.zeros(0, np.uint64)
-        self.fired = [0] * len(ts.actions)
+        self.cpu0 = _cpu_seconds()
 
     def pid(self) -> tuple[int, str]:
         """The worker's process id and Ray node (to see where it runs)."""
@@ -112,7 +118,8 @@ class Partition:
         return os.getpid(), str(ray.get_runtime_context().get_node_id())
 
     def _report(self, **kw: Any) -> Report:
-        return Report(visited_bytes=self.visited.nbytes, peak_rss=_peak_rss(), **kw)
+        return Report(visited_bytes=self.visited.nbytes, peak_rss=_peak_rss(),
+                      cpu_seconds=_cpu_seconds() - self.cpu0, **kw)
 
     def _check_states(self, words: Packed, level: int, open_: set[str]) -> dict[str, Found]:
         """Invariants broken and targets reached among ``words`` (sorted by key)."""
@@ -312,6 +319,7 @@ class DistExploration(VecExploration):
     visited_bytes: int = 0
     sent: int = 0
     peak_rss: list[int] = field(default_factory=list)
+    cpu_seconds: list[float] = field(default_factory=list)
 
     @property
     def distinct_states(self) -> int:
@@ -365,11 +373,13 @@ def explore_dist(ts: TransitionSystem, properties: Sequence[Property] = (),
     states = transitions = depth = sent = 0
     visited_bytes = [0] * n
     peak = [0] * n
+    cpu = [0.0] * n
 
     def merge(rs: list[Report]) -> None:
         for i, r in enumerate(rs):
             visited_bytes[i] = max(visited_bytes[i], r.visited_bytes)
             peak[i] = max(peak[i], r.peak_rss)
+            cpu[i] = max(cpu[i], r.cpu_seconds)
             for name, f in r.found.items():
                 if name not in found or _rank(key, f) < _rank(key, found[name]):
                     found[name] = f
@@ -422,7 +432,7 @@ def explore_dist(ts: TransitionSystem, properties: Sequence[Property] = (),
     return DistExploration(
         ts, batch, Visited(), transitions, depth, seconds, bound, fired, found,
         workers=pool, workers_n=n, states=states, visited_bytes=sum(visited_bytes), sent=sent,
-        peak_rss=peak)
+        peak_rss=peak, cpu_seconds=cpu)
 
 
 def check(ts: TransitionSystem, properties: Sequence[Property], budget: Budget,
@@ -439,5 +449,6 @@ def check(ts: TransitionSystem, properties: Sequence[Property], budget: Budget,
             exp.workers.close()
     extra = {"bytes_per_state": round(exp.bytes_per_state, 2), "workers": exp.workers_n,
              "bytes_sent_per_state": round(exp.sent / max(1, exp.states), 2),
-             "peak_rss_per_worker": exp.peak_rss}
+             "peak_rss_per_worker": exp.peak_rss,
+             "cpu_seconds_per_worker": [round(c, 2) for c in exp.cpu_seconds]}
     return [dataclasses.replace(r, engine=ENGINE, extra=extra) for r in results]
