@@ -122,6 +122,16 @@ def test_more_workers_than_cpus_is_a_usage_error(local: None) -> None:
         Checker(ts).check("deadlock-free", "bfs-dist", workers=999)
 
 
+def test_workers_running_other_code_than_the_lead_are_refused(
+        local: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    # a worker with another partition hash would own states nobody looks for there
+    monkeypatch.setattr(distributed, "code_fingerprint", lambda: "0123456789abcdef")
+    ts = build_system("philosophers", {"n": 3})
+    with pytest.raises(UsageError, match="runs other mhpcheck code than this process"):
+        Checker(ts).check("deadlock-free", "bfs-dist", workers=2)
+    assert distributed.current_workers() == []
+
+
 def test_a_killed_worker_ends_the_check_with_worker_lost(local: None) -> None:
     ts = build_system("peterson", {"n": 4})
 

@@ -23,13 +23,16 @@ A worker that dies (its process or its node lost) ends the check with ``WorkerLo
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import logging
 import os
 import resource
 import socket
+import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -89,6 +92,17 @@ class Report:
     timed_out: bool = False
 
 
+def code_fingerprint() -> str:
+    """A hash of the code that decides where a state goes and what its successors are:
+    a worker whose copy differs from the lead's would put states where others never
+    look for them, and counts would be wrong without any error."""
+    from . import partition, vector, vector_compile
+    h = hashlib.sha256()
+    for module in (partition, vector, vector_compile, sys.modules[__name__]):
+        h.update(Path(str(module.__file__)).read_bytes())
+    return h.hexdigest()[:16]
+
+
 def _peak_rss() -> int:
     """This process's peak resident memory in bytes (Linux reports KiB)."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
@@ -112,10 +126,10 @@ class Partition:
         self.frontier: Packed = np.zeros(0, np.uint64)
         self.cpu0 = _cpu_seconds()
 
-    def pid(self) -> tuple[int, str]:
-        """The worker's process id and Ray node (to see where it runs)."""
+    def pid(self) -> tuple[int, str, str]:
+        """The worker's process id, Ray node (to see where it runs) and code fingerprint."""
         import ray
-        return os.getpid(), str(ray.get_runtime_context().get_node_id())
+        return os.getpid(), str(ray.get_runtime_context().get_node_id()), code_fingerprint()
 
     def _report(self, **kw: Any) -> Report:
         return Report(visited_bytes=self.visited.nbytes, peak_rss=_peak_rss(),
@@ -284,8 +298,17 @@ class Workers:
         self.n = n
         self.handles = [actor.options(scheduling_strategy="SPREAD").remote(
             i, n, ts_ref, list(properties)) for i in range(n)]
-        self.where: list[tuple[int, str]] = self.get([h.pid.remote() for h in self.handles])
+        got = self.get([h.pid.remote() for h in self.handles])
+        self.where: list[tuple[int, str]] = [(pid, node) for pid, node, _ in got]
         _session["workers"] = self
+        ours = code_fingerprint()
+        for pid, node, theirs in got:
+            if theirs != ours:
+                self.close()
+                raise UsageError(
+                    f"{ENGINE}: the worker on Ray node {node} (pid {pid}) runs other "
+                    f"mhpcheck code than this process ({theirs} against {ours}): install "
+                    f"the same mhpcheck on every machine of the cluster")
 
     def get(self, refs: Any) -> Any:
         """``ray.get``, with a dead worker turned into ``WorkerLost``."""
