@@ -89,6 +89,7 @@ class Report:
     visited_bytes: int = 0
     peak_rss: int = 0
     cpu_seconds: float = 0.0  # the worker's CPU time so far (user and system)
+    phases: dict[str, float] = field(default_factory=dict)  # wall seconds of this step's phases
     timed_out: bool = False
 
 
@@ -156,13 +157,20 @@ class Partition:
         if not parts_:
             self.frontier = self.frontier[..., :0]
             return self._report()
+        t0 = time.perf_counter()
         keys, new = self.visited.unseen(*_distinct(parts_, runs=True))
         self.frontier = new
         found: dict[str, Found] = {}
+        t1 = time.perf_counter()
         if new.shape[-1]:
             self.visited.add(keys, new, level)
+        t2 = time.perf_counter()
+        if new.shape[-1]:
             found = self._check_states(new, level, set(open_))
-        return self._report(new=int(new.shape[-1]), found=found)
+        t3 = time.perf_counter()
+        return self._report(new=int(new.shape[-1]), found=found,
+                            phases={"dedup_owner": t1 - t0, "store": t2 - t1,
+                                    "check_states": t3 - t2})
 
     def expand(self, depth: int, open_: list[str], deadline: float | None) -> list[Any]:
         """The successors of this worker's frontier (at ``depth``), one array per owner,
@@ -178,6 +186,7 @@ class Partition:
         parts: list[Packed] = []
         compacted = 0
         timed_out = False
+        t0 = time.perf_counter()
         for lo in range(0, self.frontier.shape[-1], CHUNK):
             x = self.frontier[..., lo:lo + CHUNK]
             parts += expand_chunk(batch, self.ref, x, depth, steps, deadlock, fired, found)
@@ -187,15 +196,20 @@ class Partition:
             if deadline is not None and time.time() > deadline:
                 timed_out = True
                 break
+        t1 = time.perf_counter()
         if parts and not timed_out:
             keys, rows = _distinct(parts)
         else:
             rows = self.frontier[..., :0]
             keys = state_keys(rows)
+        t2 = time.perf_counter()
         out: list[Any] = split(keys, rows, self.n)
+        t3 = time.perf_counter()
         sent = sum(int(p.nbytes) for j, p in enumerate(out) if j != self.index)
         report = self._report(transitions=sum(fired), fired=fired, found=found, sent=sent,
-                              timed_out=timed_out)
+                              timed_out=timed_out,
+                              phases={"expand": t1 - t0, "dedup_sender": t2 - t1,
+                                      "split": t3 - t2})
         return [*out, report]
 
     def predecessors(self, level: int, heads: list[int]) -> dict[int, tuple[int, int]]:
@@ -343,6 +357,7 @@ class DistExploration(VecExploration):
     sent: int = 0
     peak_rss: list[int] = field(default_factory=list)
     cpu_seconds: list[float] = field(default_factory=list)
+    phases: dict[str, float] = field(default_factory=dict)
 
     @property
     def distinct_states(self) -> int:
@@ -397,6 +412,8 @@ def explore_dist(ts: TransitionSystem, properties: Sequence[Property] = (),
     visited_bytes = [0] * n
     peak = [0] * n
     cpu = [0.0] * n
+    phases: dict[str, float] = {}  # per phase: the slowest worker's seconds, summed over levels
+    level_wall = 0.0  # the lead's wall seconds from starting a level to its last report
 
     def merge(rs: list[Report]) -> None:
         for i, r in enumerate(rs):
@@ -424,12 +441,17 @@ def explore_dist(ts: TransitionSystem, properties: Sequence[Property] = (),
             bound = "depth"
             break
         still = open_names()
+        t_level = time.perf_counter()
         outs = [h.expand.options(num_returns=n + 1).remote(depth, still, deadline)
                 for h in handles]
         absorbed = [h.absorb.remote(depth + 1, still, *[outs[i][j] for i in range(n)])
                     for j, h in enumerate(handles)]
         expanded: list[Report] = pool.get([o[n] for o in outs])
         got = pool.get(absorbed)
+        level_wall += time.perf_counter() - t_level
+        for rs in (expanded, got):
+            for name in rs[0].phases:
+                phases[name] = phases.get(name, 0.0) + max(r.phases[name] for r in rs)
         if any(r.timed_out for r in expanded):
             bound = "time"
             break
@@ -455,7 +477,8 @@ def explore_dist(ts: TransitionSystem, properties: Sequence[Property] = (),
     return DistExploration(
         ts, batch, Visited(), transitions, depth, seconds, bound, fired, found,
         workers=pool, workers_n=n, states=states, visited_bytes=sum(visited_bytes), sent=sent,
-        peak_rss=peak, cpu_seconds=cpu)
+        peak_rss=peak, cpu_seconds=cpu,
+        phases={**phases, "levels_wall": level_wall})
 
 
 def check(ts: TransitionSystem, properties: Sequence[Property], budget: Budget,
@@ -473,5 +496,6 @@ def check(ts: TransitionSystem, properties: Sequence[Property], budget: Budget,
     extra = {"bytes_per_state": round(exp.bytes_per_state, 2), "workers": exp.workers_n,
              "bytes_sent_per_state": round(exp.sent / max(1, exp.states), 2),
              "peak_rss_per_worker": exp.peak_rss,
-             "cpu_seconds_per_worker": [round(c, 2) for c in exp.cpu_seconds]}
+             "cpu_seconds_per_worker": [round(c, 2) for c in exp.cpu_seconds],
+             "phase_seconds": {k: round(v, 2) for k, v in exp.phases.items()}}
     return [dataclasses.replace(r, engine=ENGINE, extra=extra) for r in results]
