@@ -78,30 +78,57 @@ def mb(n: float) -> str:
 
 
 def report(rows: list[dict[str, Any]]) -> str:
+    """The table of runs, then where each bfs-dist run's time went."""
     lines = ["# bfs-dist: one worker against two on one machine", "",
              f"Machine: {platform.node()}, {os.cpu_count()} CPUs, Python "
              f"{platform.python_version()}; {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}."
              " One run; the load average (1 min) before and after each search says how "
-             "busy the machine was.", "",
-             "| instance | engine | workers | states | depth | wall s | states/s | speed-up "
-             "| lead CPU s | workers' CPU s | sent B/state | visited B/state | peak RSS per "
-             "worker | load |", "|" + "---|" * 14]
-    base: dict[str, float] = {}
+             "busy the machine was. `levels s`: the search proper (bfs-dist: from the first "
+             "level to the last, without starting Ray, the workers and their compile); "
+             "speed-up: levels/s against one worker; CPU speed-up: one worker's CPU seconds "
+             "over the busiest worker's (what wall time would show on idle cores).", "",
+             "| instance | engine | workers | states | depth | total s | levels s | speed-up "
+             "| CPU speed-up | lead CPU s | workers' CPU s | sent B/state | visited B/state "
+             "| peak RSS per worker | load |", "|" + "---|" * 15]
+    base: dict[str, dict[str, Any]] = {}
     for r in rows:
-        rate = r["states_per_s"]
+        phases = r.get("phase_seconds", {})
+        levels = phases.get("levels_wall", r["search_s"])
+        cpus = r.get("cpu_seconds_per_worker", [])
         if r["engine"] == "bfs-dist" and r["workers"] == 1:
-            base[r["instance"]] = rate
+            base[r["instance"]] = {"levels": levels, "cpu": cpus[0]}
         one = base.get(r["instance"])
-        speed = f"{rate / one:.2f}x" if r["engine"] == "bfs-dist" and one else ""
-        cpus = ", ".join(f"{c:.1f}" for c in r.get("cpu_seconds_per_worker", []))
+        speed = cpu_speed = ""
+        if r["engine"] == "bfs-dist" and one:
+            speed = f"{one['levels'] / levels:.2f}x"
+            cpu_speed = f"{one['cpu'] / max(cpus):.2f}x"
         peaks = ", ".join(mb(p) for p in r.get("peak_rss_per_worker", [])) or \
             mb(r["lead_peak_rss"])
         lines.append(
             f"| {r['instance']} | {r['engine']} | {r['workers'] or ''} | {r['states']:,} "
-            f"| {r['depth']} | {r['search_s']:.1f} | {rate:,} | {speed} | {r['lead_cpu_s']:.1f} "
-            f"| {cpus} | {r.get('bytes_sent_per_state', '')} | {r['bytes_per_state']} "
-            f"| {peaks} | {r['load_before']} -> {r['load_after']} |")
+            f"| {r['depth']} | {r['search_s']:.1f} | {levels:.1f} | {speed} | {cpu_speed} "
+            f"| {r['lead_cpu_s']:.1f} | {', '.join(f'{c:.1f}' for c in cpus)} "
+            f"| {r.get('bytes_sent_per_state', '')} | {r['bytes_per_state']} | {peaks} "
+            f"| {r['load_before']} -> {r['load_after']} |")
+    names = sorted({k for r in rows for k in r.get("phase_seconds", {})} - {"levels_wall"},
+                   key=PHASES.index)
+    lines += ["", "Where the levels' time went (seconds; per level the slowest worker, "
+              "summed over levels; the rest of `levels` is Ray moving the batches and the "
+              "lead waiting):", "",
+              "| instance | workers | " + " | ".join(names) + " | levels |",
+              "|" + "---|" * (len(names) + 3)]
+    for r in rows:
+        ph = r.get("phase_seconds")
+        if ph:
+            lines.append(f"| {r['instance']} | {r['workers']} | "
+                         + " | ".join(f"{ph.get(n, 0):.2f}" for n in names)
+                         + f" | {ph['levels_wall']:.2f} |")
     return "\n".join(lines) + "\n"
+
+
+#: The phases of a level, in order: expanding, deduplicating and cutting by owner at
+#: the sender; deduplicating against the visited set, storing, checking at the owner.
+PHASES = ["expand", "dedup_sender", "split", "dedup_owner", "store", "check_states"]
 
 
 def main() -> int:
@@ -111,7 +138,13 @@ def main() -> int:
     ap.add_argument("--workers", default="1,2")
     ap.add_argument("--no-vec", action="store_true", help="skip the bfs-vec runs")
     ap.add_argument("--out", type=Path, default=HERE / "results")
+    ap.add_argument("--report-only", action="store_true",
+                    help="rewrite dist.md from the runs in dist.json")
     args = ap.parse_args()
+    if args.report_only:
+        rows_ = json.loads((args.out / "dist.json").read_text())
+        (args.out / "dist.md").write_text(report(rows_))
+        return 0
     if args.child:
         name, engine, workers = args.child
         child(name, engine, int(workers))
