@@ -106,6 +106,29 @@ def test_the_bounds_stop_the_search_where_bfs_vec_stops(local: None) -> None:
               checker.check_many(["mutual-exclusion"], "bfs-dist", budget, workers=2))
 
 
+def test_a_timeout_gives_a_bounded_result_never_holds(local: None) -> None:
+    from mhpcheck.checker.result import Budget, Verdict
+    r = Checker(build_system("peterson", {"n": 3})).check(
+        "mutual-exclusion", "bfs-dist", Budget(timeout=0.0), workers=2)
+    assert (r.verdict, r.bound) == (Verdict.BOUNDED, "time")
+
+
+def test_workers_and_address_are_bfs_dist_options_only() -> None:
+    got = CliRunner().invoke(main, ["check", "philosophers", "--param", "n=3", "-p",
+                                    "deadlock-free", "--workers", "2"])
+    assert got.exit_code == 2
+    assert "engine bfs takes no option workers" in got.stderr
+
+
+def test_a_spec_may_name_bfs_dist(local: None, tmp_path: Path) -> None:
+    spec = tmp_path / "phil.toml"
+    spec.write_text('model = "philosophers"\nparams = { n = 5 }\n[[check]]\n'
+                    'property = "deadlock-free"\nengine = "bfs-dist"\nexpect = "violated"\n'
+                    'expect_states = 82\nexpect_trace_length = 5\n')
+    got = CliRunner().invoke(main, ["run", str(spec)])
+    assert got.exit_code == 0, got.output
+
+
 def test_the_cli_runs_bfs_dist_and_reports_each_workers_memory(local: None) -> None:
     got = CliRunner().invoke(main, ["check", "philosophers", "--param", "n=8", "-e",
                                     "bfs-dist", "--workers", "2", "-p", "deadlock-free"])

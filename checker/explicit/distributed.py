@@ -450,8 +450,8 @@ def explore_dist(ts: TransitionSystem, properties: Sequence[Property] = (),
         got = pool.get(absorbed)
         level_wall += time.perf_counter() - t_level
         for rs in (expanded, got):
-            for name in rs[0].phases:
-                phases[name] = phases.get(name, 0.0) + max(r.phases[name] for r in rs)
+            for name in {k for r in rs for k in r.phases}:
+                phases[name] = phases.get(name, 0.0) + max(r.phases.get(name, 0.0) for r in rs)
         if any(r.timed_out for r in expanded):
             bound = "time"
             break
