@@ -96,3 +96,11 @@ def test_loading_a_non_trace_names_the_file(tmp_path) -> None:  # type: ignore[n
     path.write_text("{")
     with pytest.raises(TraceError, match=r"x\.json: not JSON"):
         Trace.load(str(path), build)
+
+
+def test_a_model_path_is_relative_to_the_trace_only_below_a_shared_folder() -> None:
+    from mhpcheck.model.trace import _model_ref
+    assert _model_ref("/p/models/m.py:C", "/p/traces") == "../models/m.py:C"
+    assert _model_ref("/p/m.py:C", "/p") == "m.py:C"
+    assert _model_ref("/a/m.py:C", "/b") == "/a/m.py:C"  # only / in common
+    assert _model_ref("hotplug", "/p") == "hotplug"
