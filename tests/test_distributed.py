@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from toys import Arrays
 
 from mhpcheck.checker.checker import Checker
 from mhpcheck.checker.engine import SAFETY
@@ -26,7 +27,7 @@ from mhpcheck.checker.explicit.vector import state_keys
 from mhpcheck.checker.result import CheckResult, Progress
 from mhpcheck.cli.main import main
 from mhpcheck.cli.spec import load_spec, resolve
-from mhpcheck.model.errors import EXIT_INCONCLUSIVE, UsageError
+from mhpcheck.model.errors import EXIT_INCONCLUSIVE, ModelError, UsageError
 from mhpcheck.model.system import TransitionSystem
 from mhpcheck.registry import build_system
 
@@ -104,6 +105,19 @@ def test_the_bounds_stop_the_search_where_bfs_vec_stops(local: None) -> None:
     for budget in (Budget(max_depth=5), Budget(max_states=100)):
         _same(checker.check_many(["mutual-exclusion"], "bfs-vec", budget),
               checker.check_many(["mutual-exclusion"], "bfs-dist", budget, workers=2))
+
+
+def test_a_model_error_in_a_worker_is_bfs_vecs_error(local: None) -> None:
+    sys.path.insert(0, str(Path(__file__).parent))
+
+    checker = Checker(Arrays({"n": 3}).build())
+    props = _safety(checker.ts)
+    with pytest.raises(ModelError) as vec:
+        checker.check_many(props, "bfs-vec")
+    with pytest.raises(ModelError) as dist:
+        checker.check_many(props, "bfs-dist", workers=2)
+    assert str(dist.value) == str(vec.value)
+    assert distributed.current_workers() == []
 
 
 def test_a_timeout_gives_a_bounded_result_never_holds(local: None) -> None:

@@ -37,7 +37,7 @@ from typing import Any
 
 import numpy as np
 
-from mhpcheck.model.errors import ResourceLimit, UsageError
+from mhpcheck.model.errors import InternalError, MhpError, ResourceLimit, UsageError
 from mhpcheck.model.system import (
     DeadlockFree,
     Invariant,
@@ -66,8 +66,10 @@ from .vector_compile import BatchSystem, Packed, compile_batch, layout_of
 
 ENGINE = "bfs-dist"
 
-#: Ray's own chatter (usage statistics, log deduplication notes) kept off our stderr.
+#: Ray's own chatter (usage statistics, log deduplication notes, the errors of tasks
+#: whose results are dropped after a worker failed) kept off our stderr.
 QUIET_ENV = {"RAY_USAGE_STATS_ENABLED": "0", "RAY_DEDUP_LOGS": "0",
+             "RAY_IGNORE_UNHANDLED_ERRORS": "1",
              "RAY_ENABLE_UV_RUN_RUNTIME_ENV": "0"}
 
 
@@ -329,6 +331,14 @@ class Workers:
         ray = self.ray
         try:
             return ray.get(refs)
+        except ray.exceptions.RayTaskError as err:
+            # an error in the model (a read outside an array) is the user's, as in bfs-vec
+            self.close()
+            cause = getattr(err, "cause", None)
+            if isinstance(cause, MhpError):
+                raise cause from None
+            raise InternalError(f"internal error: {ENGINE}: a worker failed: "
+                                f"{_first_line(cause or err)}") from None
         except (ray.exceptions.RayActorError, ray.exceptions.ObjectLostError,
                 ray.exceptions.WorkerCrashedError, ray.exceptions.OwnerDiedError) as err:
             self.close()
