@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from mhpcheck.checker.checker import Checker
+from mhpcheck.cli.progress import periodic_printer
 from mhpcheck.model.system import LeadsTo
 from mhpcheck.registry import build_system
 
@@ -54,8 +55,9 @@ def main() -> int:
     ts = build_system("hotplug", PARAMS, KNOBS, PRESET)
     props = [p for p in PROPERTIES if not isinstance(ts.property(p), LeadsTo)]
     t0 = time.perf_counter()
-    results = Checker(ts).check_many(props, "bfs-dist", workers=args.workers,
-                                     address=args.address)
+    results = Checker(ts).check_many(props, "bfs-dist", progress=periodic_printer(
+        lambda line: print(line, file=sys.stderr, flush=True), 30.0),
+        workers=args.workers, address=args.address)
     secs = time.perf_counter() - t0
     r0 = results[0]
     print(f"{r0.stats.distinct_states:,} states, depth {r0.stats.depth}, {secs:.0f} s, "
