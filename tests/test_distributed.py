@@ -5,6 +5,7 @@ machine; a worker killed mid-search ends the check with WorkerLost (exit 3)."""
 from __future__ import annotations
 
 import functools
+import json
 import os
 import signal
 import socket
@@ -148,6 +149,12 @@ def test_the_cli_runs_bfs_dist_and_reports_each_workers_memory(local: None) -> N
                                     "bfs-dist", "--workers", "2", "-p", "deadlock-free"])
     assert got.exit_code == 1, got.output
     assert "deadlock-free: violated [bfs-dist: 1,154 states" in got.stdout
+    got = CliRunner().invoke(main, ["check", "philosophers", "--param", "n=8", "-e",
+                                    "bfs-dist", "--workers", "2", "-p", "deadlock-free",
+                                    "--json"])
+    spread = json.loads(got.stdout)["distributed"]
+    assert spread["workers"] == 2 and len(spread["peak_rss_per_worker"]) == 2
+    assert spread["bytes_sent_per_state"] > 0
     from mhpcheck.cli.progress import progress_text
     line = progress_text(Progress(10, 1, 20, 1.0, workers=(1 << 30, 1 << 29)))
     assert "workers 1.0 GB / 0.5 GB peak RSS" in line
