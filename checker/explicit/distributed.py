@@ -234,6 +234,14 @@ def _ray() -> Any:
     return ray
 
 
+def local_cpus() -> int:
+    """The cores this process may run on (its affinity: a container's cpuset, taskset)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
 def connect(address: str | None) -> Any:
     """Join the Ray cluster at ``address``, or start one on this machine (no address):
     once per process; a different address leaves the old cluster first."""
@@ -248,7 +256,7 @@ def connect(address: str | None) -> Any:
     kw: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False,
                           "logging_level": logging.ERROR, "namespace": "mhpcheck"}
     if address is None:
-        kw["num_cpus"] = os.cpu_count() or 1
+        kw["num_cpus"] = local_cpus()
     try:
         ray.init(address=where, **kw)
     except (ConnectionError, RuntimeError, ValueError) as err:
