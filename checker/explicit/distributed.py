@@ -466,6 +466,7 @@ def explore_dist(ts: TransitionSystem, properties: Sequence[Property] = (),
                     for j, h in enumerate(handles)]
         expanded: list[Report] = pool.get([o[n] for o in outs])
         got = pool.get(absorbed)
+        del outs, absorbed  # the level's batches leave the object store now
         level_wall += time.perf_counter() - t_level
         for rs in (expanded, got):
             for name in {k for r in rs for k in r.phases}:
