@@ -83,6 +83,22 @@ class BfsVec:
         return [result_of_vec(exp, p) for p in props]
 
 
+class BfsDist:
+    """The vectorised explicit search on Ray workers, each owning a hash partition of
+    the visited set: the counts, depth and verdicts of ``bfs-vec``."""
+
+    name = "bfs-dist"
+    kinds = SAFETY
+    options: Mapping[str, frozenset[str]] = {"workers": SAFETY, "address": SAFETY}
+    batch = True
+
+    def check(self, run: Run, props: Sequence[Property], budget: Budget,
+              progress: ProgressFn) -> list[CheckResult]:
+        from .explicit import distributed
+        return distributed.check(run.ts, props, budget, progress, run.batch,
+                                 run.options.workers, run.options.address)
+
+
 class Bmc:
     """Bounded model checking (a bounded lasso search for liveness)."""
 
@@ -159,22 +175,6 @@ class Simulate:
               progress: ProgressFn) -> list[CheckResult]:
         return check_by_simulation(run.compiled, props, budget, progress, run.options.runs,
                                    run.options.seed)
-
-
-class BfsDist:
-    """The vectorised explicit search on Ray workers, each owning a hash partition of
-    the visited set: the counts, depth and verdicts of ``bfs-vec``."""
-
-    name = "bfs-dist"
-    kinds = SAFETY
-    options: Mapping[str, frozenset[str]] = {"workers": SAFETY, "address": SAFETY}
-    batch = True
-
-    def check(self, run: Run, props: Sequence[Property], budget: Budget,
-              progress: ProgressFn) -> list[CheckResult]:
-        from .explicit import distributed
-        return distributed.check(run.ts, props, budget, progress, run.batch,
-                                 run.options.workers, run.options.address)
 
 
 #: Every engine by name: the one table.
