@@ -83,6 +83,22 @@ class BfsVec:
         return [result_of_vec(exp, p) for p in props]
 
 
+class BfsDist:
+    """The vectorised explicit search on Ray workers, each owning a hash partition of
+    the visited set: the counts, depth and verdicts of ``bfs-vec``."""
+
+    name = "bfs-dist"
+    kinds = SAFETY
+    options: Mapping[str, frozenset[str]] = {"workers": SAFETY, "address": SAFETY}
+    batch = True
+
+    def check(self, run: Run, props: Sequence[Property], budget: Budget,
+              progress: ProgressFn) -> list[CheckResult]:
+        from .explicit import distributed
+        return distributed.check(run.ts, props, budget, progress, run.batch,
+                                 run.options.workers, run.options.address)
+
+
 class Bmc:
     """Bounded model checking (a bounded lasso search for liveness)."""
 
@@ -194,9 +210,7 @@ class BfsJit:
 #: Every engine by name: the one table.
 ENGINES: dict[str, Engine] = {e.name: e for e in (
     Bfs(), BfsVec(), Bmc(), KInduction(), Pdr("pdr", "ic3"), Pdr("pdr-spacer", "spacer"),
-    Inductive(), Simulate(), BfsJit())}
-
-ENGINES[Forall.name] = Forall()  # proofs for every size (docs/guide.md)
+    Inductive(), Forall(), Simulate(), BfsJit(), BfsDist())}
 
 
 def engines_for(kind: str) -> tuple[str, ...]:
@@ -251,25 +265,29 @@ class Checker:
     def check(self, prop: Property | str, engine: str = "bfs", budget: Budget = UNBOUNDED,
               progress: ProgressFn = no_progress, *, symmetry: bool = False,
               invariants: Sequence[str] = (), runs: int | None = None,
-              seed: int | None = None) -> CheckResult:
+              seed: int | None = None, workers: int | None = None,
+              address: str | None = None) -> CheckResult:
         """Check one property with the named engine."""
         return self.check_many([prop], engine, budget, progress, symmetry=symmetry,
-                               invariants=invariants, runs=runs, seed=seed)[0]
+                               invariants=invariants, runs=runs, seed=seed,
+                               workers=workers, address=address)[0]
 
     def check_many(self, props: Sequence[Property | str], engine: str = "bfs",
                    budget: Budget = UNBOUNDED, progress: ProgressFn = no_progress, *,
                    symmetry: bool = False, invariants: Sequence[str] = (),
                    total_timeout: float | None = None, runs: int | None = None,
-                   seed: int | None = None) -> list[CheckResult]:
+                   seed: int | None = None, workers: int | None = None,
+                   address: str | None = None) -> list[CheckResult]:
         """Check several properties with one engine and budget, sharing what the engine
         can share within this call: one exploration (bfs, bfs-vec), proved invariants
         (pdr), one set of walks (simulate). ``budget`` applies to each property;
         ``total_timeout`` caps the whole call (properties left when it runs out are
         "unknown", not run). ``runs`` and ``seed`` are simulate's: how many walks (each
-        ``budget.max_depth`` steps at most) and from which seed."""
+        ``budget.max_depth`` steps at most) and from which seed. ``workers`` and
+        ``address`` are bfs-dist's: how many workers, and which Ray cluster to join."""
         chosen = [self.property(p) for p in props]
         eng = get_engine(engine)
-        options = Options(symmetry, tuple(invariants), runs, seed)
+        options = Options(symmetry, tuple(invariants), runs, seed, workers, address)
         admit(eng, chosen, options)
         run = Run(self.ts, self.compiled, lambda: self.batch, Learned(), options)
         t0 = time.perf_counter()

@@ -38,6 +38,8 @@ class Options:
     invariants: tuple[str, ...] = ()
     runs: int | None = None
     seed: int | None = None
+    workers: int | None = None  # bfs-dist: how many workers (default one per CPU)
+    address: str | None = None  # bfs-dist: the Ray cluster to join (default: a local one)
 
     def __post_init__(self) -> None:
         """Refuse settings no simulation can honour: no walk at all, a negative seed."""
@@ -45,13 +47,17 @@ class Options:
             raise UsageError(f"runs must be 1 or more, got {self.runs}")
         if self.seed is not None and self.seed < 0:
             raise UsageError(f"seed must not be negative, got {self.seed}")
+        if self.workers is not None and self.workers < 1:
+            raise UsageError(f"workers must be 1 or more, got {self.workers}")
 
     def named(self) -> list[str]:
         """The options that are set, by name (as engines declare them)."""
         return [n for n, on in (("symmetry", self.symmetry),
                                 ("invariants", bool(self.invariants)),
                                 ("runs", self.runs is not None),
-                                ("seed", self.seed is not None)) if on]
+                                ("seed", self.seed is not None),
+                                ("workers", self.workers is not None),
+                                ("address", self.address is not None)) if on]
 
 
 @dataclass(frozen=True)

@@ -109,6 +109,7 @@ class Progress:
     seconds: float
     note: str = ""
     queue: int | None = None  # states found but not yet expanded, where the engine knows
+    workers: tuple[int, ...] = ()  # peak resident bytes of each worker (bfs-dist)
 
 
 ProgressFn = Callable[[Progress], None]

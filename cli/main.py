@@ -283,6 +283,11 @@ def never_fired_by_spec(outcomes: list[Outcome]) -> dict[str, list[str]]:
               help="Store one state per orbit of the model's declared symmetry (bfs, safety).")
 @click.option("--invariant", "invariants", multiple=True,
               help="For --engine inductive: named invariants that strengthen the property.")
+@click.option("--workers", type=click.IntRange(min=1), default=None,
+              help="For --engine bfs-dist: how many Ray workers (default one per CPU).")
+@click.option("--address", default=None, metavar="ADDR",
+              help="For --engine bfs-dist: join the Ray cluster at ADDR (host:port) "
+                   "instead of starting one on this machine.")
 @click.option("--trace-out", type=click.Path(dir_okay=False), default=None,
               help="Write the trace (ITF JSON) here; with several properties one file "
                    "each, the property's name before the suffix (t.json: t-NAME.json).")
@@ -298,8 +303,9 @@ def check_cmd(model: str, params: tuple[str, ...], knobs: tuple[str, ...], prese
               props: tuple[str, ...], invariant_expr: str | None, reachable_expr: str | None,
               engine: str, max_depth: int | None, max_states: int | None,
               timeout: float | None, symmetry: bool, invariants: tuple[str, ...],
-              trace_out: str | None, certificate_out: str | None, show_certificate: bool,
-              as_json: bool, quiet: bool) -> None:
+              workers: int | None, address: str | None, trace_out: str | None,
+              certificate_out: str | None, show_certificate: bool, as_json: bool,
+              quiet: bool) -> None:
     """Check properties of MODEL (exit 0 all hold, 1 one violated, 3 inconclusive or vacuous).
 
     MODEL is a registered model's name (`check-model models`) or a model file of your
@@ -320,7 +326,8 @@ def check_cmd(model: str, params: tuple[str, ...], knobs: tuple[str, ...], prese
         checker = Checker(ts)
         timeout = search_time_left(checker, timeout, t0)
         results = checker.check_many(chosen, engine, Budget(max_depth, max_states, timeout),
-                                     progress, symmetry=symmetry, invariants=invariants)
+                                     progress, symmetry=symmetry, invariants=invariants,
+                                     workers=workers, address=address)
     several = len(results) > 1
     if as_json:
         entries = []

@@ -53,6 +53,8 @@ def progress_text(p: Progress, resident: int | None = None) -> str:
         parts = [p.note, f"depth {p.depth}"]
     if resident:
         parts.append(f"{gigabytes(resident)} RSS")
+    if p.workers:
+        parts.append(f"workers {' / '.join(gigabytes(w) for w in p.workers)} peak RSS")
     parts.append(f"{p.seconds:.1f} s")
     return ", ".join(parts)
 
@@ -63,8 +65,10 @@ def terminal_printer(console: Console) -> ProgressFn:
     def show(p: Progress) -> None:
         rate = p.states / p.seconds if p.seconds > 0 else 0.0
         end = "\n" if p.note == "done" else "\r"
+        workers = f", workers {' / '.join(gigabytes(w) for w in p.workers)}" if p.workers \
+            else ""
         console.print(f"  {p.states:,} states, depth {p.depth}, {p.transitions:,} transitions, "
-                      f"{rate:,.0f} states/s", end=end, highlight=False)
+                      f"{rate:,.0f} states/s{workers}", end=end, highlight=False)
     return show
 
 

@@ -44,7 +44,20 @@ def result_json(result: CheckResult, ts: TransitionSystem) -> dict[str, Any]:
         "message": result.message,
         "certificate": result.certificate,
         "trace": None if result.trace is None else result.trace.to_itf(ts),
-    }
+    } | _distributed(result)
+
+
+#: What bfs-dist reports about its workers (``--json``'s ``distributed`` object).
+DISTRIBUTED_KEYS = ("workers", "bytes_sent_per_state", "bytes_per_state",
+                    "peak_rss_per_worker", "cpu_seconds_per_worker", "phase_seconds")
+
+
+def _distributed(result: CheckResult) -> dict[str, Any]:
+    """For bfs-dist, how the work was spread over the workers (an added key: readers of
+    schema 1 need no change); nothing for the other engines."""
+    if result.engine != "bfs-dist":
+        return {}
+    return {"distributed": {k: result.extra[k] for k in DISTRIBUTED_KEYS if k in result.extra}}
 
 
 def outcome_json(outcome: Outcome, ts: TransitionSystem) -> dict[str, Any]:

@@ -307,27 +307,12 @@ class VecExploration:
         into it) pairs. Level by level, the states of the level before are re-expanded
         once for every run still to extend, and each run steps back to the smallest
         state (then the first action) that reaches its current head."""
-        layout, actions = self.batch.layout, self.batch.actions
         chains = {t: [(t[0], -1)] for t in targets}
         for d in range(max((lv for _, lv in targets), default=0), 0, -1):
             heads = {c[-1][0] for t, c in chains.items() if t[1] >= d}
             if not heads:
                 continue
-            head_keys = state_keys(layout.array(sorted(heads)))
-            preds = self.visited.at_level(d - 1)
-            best: dict[int, tuple[int, int]] = {}
-            for k, act in enumerate(actions):
-                if act.never:
-                    continue
-                sub = preds if act.guard is None else preds.compress(act.guard(preds)[0], axis=-1)
-                if not sub.shape[-1]:
-                    continue
-                post = act.post(sub)[0]
-                near = np.flatnonzero(np.isin(state_keys(post), head_keys))
-                for i in near.tolist():
-                    head, pred = layout.at(post, i), layout.at(sub, i)
-                    if head in heads and (head not in best or (pred, k) < best[head]):
-                        best[head] = (pred, k)
+            best = self._predecessors(d - 1, heads)
             for t, chain in chains.items():
                 if t[1] >= d:
                     head = chain[-1][0]
@@ -338,6 +323,10 @@ class VecExploration:
                     chain[-1] = (head, k)
                     chain.append((pred, -1))
         return {t: chain[::-1] for t, chain in chains.items()}
+
+    def _predecessors(self, level: int, heads: set[int]) -> dict[int, tuple[int, int]]:
+        """For each of ``heads``: the smallest state of ``level`` that reaches it, and how."""
+        return best_predecessors(self.batch, self.visited.at_level(level), heads)
 
 
 class _Reference:
@@ -430,7 +419,6 @@ def explore_vec(ts: TransitionSystem, properties: Sequence[Property] = (),
     transitions = 0
     depth = 0
     bound: str | None = None
-    actions = batch.actions
     while frontier.shape[-1] and bound is None:
         if budget.max_depth is not None and depth >= budget.max_depth:
             bound = "depth"
@@ -439,37 +427,10 @@ def explore_vec(ts: TransitionSystem, properties: Sequence[Property] = (),
         compacted = 0
         for lo in range(0, frontier.shape[-1], CHUNK):
             x = frontier[..., lo:lo + CHUNK]
-            enabled: Mask | None = np.zeros(x.shape[-1], np.bool_) if deadlock else None
-            for k, act in enumerate(actions):
-                if act.never:
-                    continue
-                if act.guard is None:
-                    sub = x
-                    if enabled is not None:
-                        enabled[:] = True
-                else:
-                    g, err = act.guard(x)
-                    if err is not None and err.any():
-                        ref.action(layout, k, x.compress(err, axis=-1))
-                    if enabled is not None:
-                        enabled |= g
-                    sub = x.compress(g, axis=-1)
-                if not sub.shape[-1]:
-                    continue
-                post, err = act.post(sub)
-                if err is not None and err.any():
-                    ref.action(layout, k, sub.compress(err, axis=-1))
-                fired[k] += sub.shape[-1]
-                transitions += sub.shape[-1]
-                for p, fn in steps:
-                    bad = ~_eval(fn, ref, layout, p, sub, post)
-                    if bad.any():
-                        i = int(np.argmax(bad))
-                        found[p.name] = (layout.at(sub, i), depth, k, layout.at(post, i))
-                steps = [(p, f) for p, f in steps if p.name not in found]
-                parts.append(post if act.monotone or post.ndim > 1 else np.sort(post))
-            if enabled is not None and not enabled.all() and deadlock[0] not in found:
-                found[deadlock[0]] = (layout.at(x, int(np.argmin(enabled))), depth)
+            posts = expand_chunk(batch, ref, x, depth, steps, deadlock, fired, found)
+            transitions += sum(post.shape[-1] for post in posts)
+            steps = [(p, f) for p, f in steps if p.name not in found]
+            parts += posts
             if sum(part.shape[-1] for part in parts) > max(COMPACT, 2 * compacted):
                 # bound the memory and the work left before the next time check
                 parts = [visited.unseen(*_distinct(parts))[1]]
@@ -549,3 +510,68 @@ def check_safety_vec(ts: TransitionSystem, properties: Sequence[Property],
     exp = explore_vec(ts, properties, budget, progress, compile_batch(ts, layout_of(ts)),
                       stop_when_decided, started)
     return [result_of_vec(exp, p) for p in properties]
+
+
+def expand_chunk(batch: BatchSystem, ref: _Reference, x: Packed, depth: int,
+                 steps: Sequence[tuple[Property, BatchFn]], deadlock: Sequence[str],
+                 fired: list[int], found: dict[str, Found]) -> list[Packed]:
+    """The successors of the states ``x`` (found at ``depth``), one array per enabled
+    action (one-word ones sorted). Counts each action's transitions in ``fired`` and
+    records in ``found`` the first violation of a step invariant not found yet, and a
+    state with no action enabled when ``deadlock`` names a property."""
+    layout = batch.layout
+    parts: list[Packed] = []
+    enabled: Mask | None = np.zeros(x.shape[-1], np.bool_) if deadlock else None
+    for k, act in enumerate(batch.actions):
+        if act.never:
+            continue
+        if act.guard is None:
+            sub = x
+            if enabled is not None:
+                enabled[:] = True
+        else:
+            g, err = act.guard(x)
+            if err is not None and err.any():
+                ref.action(layout, k, x.compress(err, axis=-1))
+            if enabled is not None:
+                enabled |= g
+            sub = x.compress(g, axis=-1)
+        if not sub.shape[-1]:
+            continue
+        post, err = act.post(sub)
+        if err is not None and err.any():
+            ref.action(layout, k, sub.compress(err, axis=-1))
+        fired[k] += sub.shape[-1]
+        for p, fn in steps:
+            if p.name in found:
+                continue
+            bad = ~_eval(fn, ref, layout, p, sub, post)
+            if bad.any():
+                i = int(np.argmax(bad))
+                found[p.name] = (layout.at(sub, i), depth, k, layout.at(post, i))
+        parts.append(post if act.monotone or post.ndim > 1 else np.sort(post))
+    if enabled is not None and not enabled.all() and deadlock[0] not in found:
+        found[deadlock[0]] = (layout.at(x, int(np.argmin(enabled))), depth)
+    return parts
+
+
+def best_predecessors(batch: BatchSystem, preds: Packed,
+                      heads: set[int]) -> dict[int, tuple[int, int]]:
+    """For each state of ``heads`` that a state of ``preds`` reaches in one step: the
+    smallest such state, then the first action, as (state, action index)."""
+    layout = batch.layout
+    head_keys = state_keys(layout.array(sorted(heads)))
+    best: dict[int, tuple[int, int]] = {}
+    for k, act in enumerate(batch.actions):
+        if act.never:
+            continue
+        sub = preds if act.guard is None else preds.compress(act.guard(preds)[0], axis=-1)
+        if not sub.shape[-1]:
+            continue
+        post = act.post(sub)[0]
+        near = np.flatnonzero(np.isin(state_keys(post), head_keys))
+        for i in near.tolist():
+            head, pred = layout.at(post, i), layout.at(sub, i)
+            if head in heads and (head not in best or (pred, k) < best[head]):
+                best[head] = (pred, k)
+    return best
