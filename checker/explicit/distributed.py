@@ -318,7 +318,9 @@ class Workers:
             raise UsageError(f"--workers {n}: the Ray cluster has {cpus} CPUs "
                              f"(one worker each)")
         actor = ray.remote(num_cpus=1, max_restarts=0)(Partition)
-        ts_ref = ray.put(ts)
+        # the workers explore only: the model object behind the parametric form may live
+        # in a user's file that no worker can import, so it stays with the lead
+        ts_ref = ray.put(dataclasses.replace(ts, quantified=None))
         self.n = n
         self.handles = [actor.options(scheduling_strategy="SPREAD").remote(
             i, n, ts_ref, list(properties)) for i in range(n)]
