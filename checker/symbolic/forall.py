@@ -190,11 +190,11 @@ class Prover:
         s.set("timeout", 4294967295 if left is None else max(1, int(left * 1000)))
         s.set("rlimit", 0 if limit is None else limit)
         self.queries += 1
+        z.check_interrupt()
         r = s.check(*assumptions)
-        if r == z3.unknown:
-            z.check_interrupt()
-            if self.clock.expired():
-                raise _OutOfTime
+        z.check_interrupt()
+        if r == z3.unknown and self.clock.expired():
+            raise _OutOfTime
         return str(r)
 
     def run(self, prop: Property) -> CheckResult:

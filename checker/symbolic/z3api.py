@@ -44,9 +44,10 @@ class _Run:
     thread, Python's signal handler writes the signal's number to a socket (its wakeup
     fd) even while a Z3 call holds the main thread; a watcher thread reads it and
     interrupts the context, so the call returns within milliseconds. Python then raises
-    KeyboardInterrupt in the main thread, and where a Z3 callback swallowed it (an
-    interrupted Spacer query raises a Z3Exception from inside one), ``check_interrupt``
-    raises it again from the flag the watcher set.
+    KeyboardInterrupt in the main thread. Where that exception is lost (raised inside a
+    Z3 callback, which an interrupted Spacer query turns into a Z3Exception, or inside a
+    term's ``__del__``, which Python only prints), ``check_interrupt``, called before
+    and after every check and query, raises it again from the flag the watcher set.
     """
 
     def __init__(self) -> None:
@@ -438,11 +439,11 @@ class Solver:
 
     def check(self, assumptions: Sequence[Term] = (), timeout: float | None = None) -> Answer:
         """Satisfiability of the assertions (and ``assumptions``) within ``timeout`` seconds."""
+        check_interrupt()  # a KeyboardInterrupt raised inside a __del__ is lost: the flag is not
         self._s.set("timeout", _ms(timeout) if timeout is not None else 4294967295)
         self.checks += 1
         r = self._s.check(*assumptions)
-        if r == z3.unknown:
-            check_interrupt()
+        check_interrupt()
         if r == z3.unknown and self._finite and "timeout" not in self.reason_unknown() \
                 and "canceled" not in self.reason_unknown():
             self._general()
@@ -508,14 +509,14 @@ class Horn:
 
     def query(self, rel: Relation) -> Answer:
         """Is ``rel`` (a nullary error relation) derivable? sat: yes (unsafe)."""
+        check_interrupt()
         try:
             r = self._fp.query(rel._f)
         except z3.Z3Exception as err:  # a timeout surfaces as "canceled"; so does Ctrl-C
             check_interrupt()
             self._why = str(err)
             return "unknown"
-        if r == z3.unknown:
-            check_interrupt()
+        check_interrupt()
         if r == z3.sat:
             return "sat"
         if r == z3.unsat:
