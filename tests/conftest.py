@@ -18,15 +18,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import settings
+from hypothesis import HealthCheck, settings
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 #: The seed of every property-based test in ``make test`` (any fixed number would do).
 CI_SEED = 20261204
-settings.register_profile("ci", database=None, print_blob=True)
-settings.register_profile("fuzz", print_blob=True)
+# No per-example deadline and no "too slow" health check: both time the machine, and a
+# busy CI machine would fail a correct run by chance.
+_UNTIMED = {"deadline": None, "suppress_health_check": [HealthCheck.too_slow]}
+settings.register_profile("ci", database=None, print_blob=True, **_UNTIMED)
+settings.register_profile("fuzz", print_blob=True, **_UNTIMED)
 settings.load_profile(os.environ.get("MHP_HYPOTHESIS_PROFILE", "ci"))
 
 

@@ -403,10 +403,13 @@ def test_ctrl_c_in_a_command_is_one_line_and_exit_130(monkeypatch: pytest.Monkey
 
 
 def test_sigint_to_a_running_check_exits_130_without_a_traceback() -> None:
-    proc = subprocess.Popen([CHECK_MODEL, "check", "philosophers", "--param", "n=15", "-p",
-                             "mutex", "-q"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, env={**os.environ, **ENV})
+    # n = 18 runs for minutes under bfs: the signal always finds it running (n = 15
+    # took under 5 s, too close to the 3 s wait on a fast machine)
+    proc = subprocess.Popen([CHECK_MODEL, "check", "philosophers", "--param", "n=18", "-p",
+                             "mutex", "-e", "bfs", "-q"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env={**os.environ, **ENV})
     time.sleep(3)
+    assert proc.poll() is None, "the check finished before the signal: pick a longer run"
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=60)
     one_error(proc.returncode, err, EXIT_INTERRUPTED, "interrupted")

@@ -44,8 +44,19 @@ def _default_sigint() -> None:
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
+def _compile_ahead(engine: str) -> None:
+    """bfs-jit: compile the system's kernels into the disk cache first, so that the signal
+    lands in the search (a signal during LLVM's passes waits for them to return)."""
+    if engine != "bfs-jit":
+        return
+    from mhpcheck.checker.explicit.jit import build_kernel
+    from mhpcheck.registry import build_system
+    build_kernel(build_system("peterson", {"n": 7}, {}, None), [])
+
+
 @pytest.mark.parametrize("engine", sorted(CASES))
 def test_ctrl_c_stops_the_engine_promptly_without_a_verdict(engine: str) -> None:
+    _compile_ahead(engine)
     proc = subprocess.Popen([CHECK_MODEL, "check", *CASES[engine], "-q"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             preexec_fn=_default_sigint)
