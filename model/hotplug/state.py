@@ -350,4 +350,6 @@ class HotplugBase(Model):
         "not page elements; "
         "managed, spare, balloon_elsewhere and do_migrate_range's moved count are counts "
         "(integer arithmetic over pages, outside EPR); the population is a string, not "
-        "a function from pages to owner classes")
+        "a function from pages to owner classes, and the initial state depends on it "
+        "(the parametric build takes only constant initial values); the parsed layout is "
+        "read in Python throughout; do_migrate_range moves pages while a count lasts")
