@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar, overload
 
-from .domains import Domain, IntRange, UserValue
+from .domains import Domain, EnumDomain, IntRange, UserValue
 from .dsl import Effect, StateView, all_of
 from .errors import MhpError, ModelError
 from .expr import TRUE, Assign, Const, Expr, uses_primed
@@ -289,6 +289,23 @@ class Declarations:
         if bad:
             raise ModelError(f"{where}: value {bad[0]} is not an element of {cod}")
         self.scope.functions[name] = FunctionDecl(name, dom, cod, table)
+
+    def attribute(self, name: str, over: str, values: EnumDomain,
+                  fn: Callable[[int], str]) -> None:
+        """A fixed label of each element of ``over`` (``apply(name, i)``), such as a
+        page's owner class: in the finite build the table ``fn(0), fn(1), ...``; in the
+        parametric build an uninterpreted function, so a proof covers every labelling."""
+        where = f"model {self.model}: attribute {name}"
+        if over not in self.indices:
+            raise ModelError(f"{where}: unknown index set {over!r}")
+        if name in self.scope.functions or name == "succ":
+            raise ModelError(f"{where}: declared twice")
+        if self.scope.sizes is None:
+            self.scope.functions[name] = FunctionDecl(name, over, values.name, values=values)
+            return
+        table = tuple(values.encode(_call(where, fn, i), where)
+                      for i in range(self.scope.sizes[over]))
+        self.scope.functions[name] = FunctionDecl(name, over, values.name, table, values)
 
     def element(self, name: str, over: str, doc: str = "") -> VarDecl:
         """A scalar whose value is an element of index set ``over`` (a token holder, a

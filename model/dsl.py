@@ -89,6 +89,9 @@ class Term:
         _check_same_sort(self.node, rhs, op)
         if op not in ("==", "!=") and self.node.sort != "int":
             raise ModelError(f"'{op}' needs integers, got a {_sort_name(self.node.sort)}")
+        if op in ("==", "!=") and isinstance(self.node, Const) and isinstance(rhs, Const):
+            # an attribute at a fixed index (a page's class) is a constant: fold the test
+            return Term(TRUE if (self.node.value == rhs.value) == (op == "==") else FALSE)
         return Term(Cmp(op, self.node, rhs))
 
     def __eq__(self, other: Operand) -> Term:  # type: ignore[override]

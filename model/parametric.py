@@ -21,8 +21,17 @@ from typing import TYPE_CHECKING, Any
 from .domains import Domain, UserValue
 from .dsl import Effect, StateView
 from .errors import MhpError, ModelError
-from .expr import TRUE, And, Assign, Cmp, Const, Expr, Or, Var
-from .quantify import FunctionDecl, IndexDecl, IndexVar, Instance, Quant, Symbolic, building
+from .expr import TRUE, And, Assign, Cmp, Const, Expr, Implies, Not, Or, Var, walk
+from .quantify import (
+    FunctionDecl,
+    IndexDecl,
+    IndexVar,
+    Instance,
+    Quant,
+    QuantAssign,
+    Symbolic,
+    building,
+)
 from .system import Invariant, TransitionSystem, VarDecl
 
 if TYPE_CHECKING:
@@ -153,7 +162,12 @@ def _inits(model: Model, decls: Declarations, variables: tuple[PVar, ...], attr:
         if result is None:
             continue
         assigned: dict[str, Expr] = {}
+        every: list[Expr] = []
         for u in _updates_of(result, where):
+            if isinstance(u, QuantAssign):
+                every += _init_all(u, where)
+                assigned[u.name] = TRUE  # written for every element above
+                continue
             if u.index is not None:
                 raise ModelError(f"{where}: family {u.name} is assigned one element at a time; "
                                  "the parametric build starts every family element at its "
@@ -161,8 +175,10 @@ def _inits(model: Model, decls: Declarations, variables: tuple[PVar, ...], attr:
             if not isinstance(u.value, Const):
                 raise ModelError(f"{where}: initial value of {u.name} must be a constant")
             assigned[u.name] = u.value
-        parts: list[Expr] = []
+        parts: list[Expr] = list(every)
         for v in variables:
+            if assigned.get(v.name) == TRUE and v.over is not None:
+                continue
             value = assigned.get(v.name, Const(v.domain.lo))
             if v.over is None:
                 parts.append(Cmp("==", Var(v.name, v.domain), value))
@@ -171,6 +187,23 @@ def _inits(model: Model, decls: Declarations, variables: tuple[PVar, ...], attr:
                 parts.append(Quant("forall", x, Cmp("==", Var(v.name, v.domain, x), value)))
         out.append(And(tuple(parts)) if parts else TRUE)
     return out
+
+
+def _init_all(u: QuantAssign, where: str) -> list[Expr]:
+    """An ``update_all`` in an @init: every element where its condition holds starts at
+    its value (a constant, or labels chosen by declared attributes), every other element
+    at the domain's least value."""
+    if any(isinstance(node, Var) for e in (u.value, u.cond) for node in walk(e)):
+        raise ModelError(f"{where}: the initial value of {u.name} reads the state; it may "
+                         "read only index variables, declared functions and attributes")
+    assert u.var is not None
+    elem = Var(u.name, u.domain, u.var)
+    start = Cmp("==", elem, u.value)
+    if u.cond == TRUE:
+        return [Quant("forall", u.var, start)]
+    least = Cmp("==", elem, Const(u.domain.lo))
+    return [Quant("forall", u.var, And((Implies(u.cond, start),
+                                        Implies(Not(u.cond), least))))]
 
 
 def _actions(model: Model, decls: Declarations, attr: str, fn: Callable[..., Any],

@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from .domains import EnumDomain
 from .dsl import Operand, Term, all_of, any_of, lift
 from .errors import ModelError
 from .expr import FALSE, TRUE, And, Arith, Assign, Cmp, Const, Expr, Implies, Ite, Not, Or, Var
@@ -59,6 +60,24 @@ class IndexFn(Expr):
 
 
 @dataclass(frozen=True)
+class AttrFn(Expr):
+    """A declared attribute read at an index (``Declarations.attribute``: a page's owner
+    class): a label of ``domain``, fixed for the run; only in the parametric build, where
+    it is uninterpreted, so a proof holds for every assignment of labels."""
+
+    fn: str
+    arg: Expr
+    domain: EnumDomain
+
+    def children(self) -> tuple[Expr, ...]:
+        return (self.arg,)
+
+    @property
+    def sort(self) -> EnumDomain:
+        return self.domain
+
+
+@dataclass(frozen=True)
 class Quant(Expr):
     """``forall``/``exists`` of ``var`` over its index set, of ``body``."""
 
@@ -93,6 +112,9 @@ class FunctionDecl:
     dom: str
     cod: str
     table: tuple[int, ...] = ()
+    #: an attribute's labels (``Declarations.attribute``); None for a function between
+    #: index sets
+    values: EnumDomain | None = None
 
 
 @dataclass
@@ -229,6 +251,8 @@ def apply(fn: str, i: Operand) -> Any:
         raise ModelError(f"model {scope.model}: no function {fn!r} declared (functions: "
                          f"{known})")
     decl = scope.functions[fn]
+    if decl.values is not None:
+        return _attribute(scope, decl, i)
     if not scope.parametric:
         if isinstance(i, int) and not isinstance(i, bool):
             return decl.table[i]
@@ -238,6 +262,21 @@ def apply(fn: str, i: Operand) -> Any:
             out = Ite(Cmp("==", node, Const(k)), Const(decl.table[k]), out)
         return Term(out)
     return Term(IndexFn(fn, lift(i, "int", fn), decl.cod))
+
+
+def _attribute(scope: Scope, decl: FunctionDecl, i: Operand) -> Term:
+    """An attribute's label at index ``i``: a constant (a choice among constants for a
+    computed index) in the finite build, an uninterpreted read in the parametric one."""
+    assert decl.values is not None
+    node = lift(i, "int", decl.name)
+    if scope.parametric:
+        return Term(AttrFn(decl.name, node, decl.values))
+    if isinstance(node, Const):
+        return Term(Const(decl.table[node.value], decl.values))
+    out: Expr = Const(decl.table[-1], decl.values)
+    for k in range(len(decl.table) - 2, -1, -1):
+        out = Ite(Cmp("==", node, Const(k)), Const(decl.table[k], decl.values), out)
+    return Term(out)
 
 
 @dataclass(frozen=True)
@@ -306,6 +345,11 @@ def instantiate(expr: Expr, inst: Instance, env: Mapping[str, int] | None = None
             if e.fn == "succ":
                 return Const((arg.value + 1) % n)
             return Const(inst.functions[e.fn][arg.value])
+        if isinstance(e, AttrFn):
+            arg = go(e.arg)
+            if not isinstance(arg, Const):
+                raise ModelError(f"{e.fn} of a computed index cannot be instantiated")
+            return Const(inst.functions[e.fn][arg.value], e.domain)
         if isinstance(e, Quant):
             parts = []
             for k in range(inst.sizes[e.var.over]):

@@ -14,6 +14,7 @@ from mhpcheck.model.base import Declarations, Model, Param, action, hint, init, 
 from mhpcheck.model.domains import Bool, Enum, IntRange
 from mhpcheck.model.dsl import Effect, StateView, Term, all_of, then, when
 from mhpcheck.model.errors import ModelError
+from mhpcheck.model.expr import walk
 from mhpcheck.model.quantify import Quant, apply, exists, forall, succ, update_all
 from mhpcheck.model.textbook.philosophers import Philosophers
 from mhpcheck.model.textbook.tokenring import TokenRing
@@ -205,3 +206,83 @@ def test_the_cli_prints_and_writes_the_quantified_certificate(tmp_path: Path) ->
     assert got.exit_code == 0, got.output
     text = Path(out).read_text(encoding="utf-8")
     assert "proved for every size (phil: 2 or more)" in text and "∀" in text
+
+
+# -- attributes: a fixed label per element (a page's owner class), any labelling -------------
+def _observers() -> type[Model]:
+    from mhpcheck.registry import build_system
+    ts = build_system(f"{Path(__file__).resolve().parent.parent / 'examples'}/observers.py"
+                      ":ObservedRing", {})
+    return type(ts.quantified.model)  # type: ignore[union-attr]
+
+
+def test_an_attribute_is_a_table_in_the_finite_build_and_uninterpreted_in_the_parametric() -> None:
+    from mhpcheck.model.quantify import AttrFn
+    ring = _observers()
+    ts = ring(params={"n": 3}, knobs={"roles": "MO"}).build()
+    inst = ts.quantified.instance  # type: ignore[union-attr]
+    assert inst.functions["role"] == (0, 1, 0)  # member, observer, member: the pattern repeated
+    prop = ts.property("observers-never-enter").expr
+    assert "role" not in repr(prop)  # folded: a fixed role is a constant
+    ps = ring().build_parametric()
+    expr = ps.invariant("observers-never-enter").expr  # type: ignore[union-attr]
+    assert any(isinstance(node, AttrFn) for node in walk(expr))
+
+
+def test_an_initial_value_chosen_by_an_attribute_admits_the_finite_initial_states() -> None:
+    from mhpcheck.model.compile import compile_system
+    from mhpcheck.model.parametric import Quantified
+    from mhpcheck.model.quantify import instantiate
+    ring = _observers()
+    ps = ring().build_parametric()
+    for n, roles in ((1, "O"), (3, "MO"), (5, "MMO")):
+        ts = ring(params={"n": n}, knobs={"roles": roles}).build()
+        assert isinstance(ts.quantified, Quantified)
+        pred = compile_system(ts).predicate(instantiate(ps.init, ts.quantified.instance), "init")
+        assert [pred(s) for s in ts.init] == [True]
+        other = "".join("O" if c == "M" else "M" for c in roles)  # the roles swapped
+        swapped = ring(params={"n": n}, knobs={"roles": other}).build()
+        assert not any(pred(s) for s in swapped.init)
+
+
+def test_observers_are_proved_for_every_size_and_every_assignment_of_roles() -> None:
+    ring = _observers()
+    for prop in ("observers-never-enter", "mutex"):
+        r = Checker(ring(params={"n": 7}, knobs={"roles": "MMO"})).check(
+            prop, "forall", Budget(timeout=60))
+        assert r.verdict is Verdict.PROVED, r.message
+        assert "EPR: yes" in r.message
+    r = Checker(ring(params={"n": 7}, knobs={"roles": "MMO"})).check(
+        "observers-never-enter", "forall", Budget(timeout=60))
+    assert r.certificate is not None and "role(x) = member" in r.certificate
+
+
+def test_observers_that_start_idle_give_a_counterexample_to_induction_and_a_trace() -> None:
+    ring = _observers()
+    broken = ring(knobs={"broken": True})
+    r = Checker(broken).check("observers-never-enter", "forall")
+    assert r.verdict is Verdict.UNKNOWN and r.bound == "cti"
+    assert Checker(broken).check("observers-never-enter").verdict is Verdict.VIOLATED
+
+
+def test_an_initial_value_that_reads_the_state_is_refused_in_the_parametric_build() -> None:
+    class ReadsState(Model):
+        name = "test-reads-state"
+        params = (Param("n", 2, lo=1, hi=4),)
+        sizes = ("n",)
+
+        def declare(self, d: Declarations) -> None:
+            d.index("proc", self.p.n)
+            d.var("a", Bool, over="proc")
+            d.var("b", Bool, over="proc")
+
+        @init
+        def start(self, s: StateView) -> Effect:
+            return then(*update_all("proc", lambda i: True, lambda i: s.a[i].becomes(s.b[i])))
+
+        @invariant
+        def fine(self, s: StateView) -> Term:
+            return forall("proc", lambda i: s.a[i] | ~s.a[i])
+
+    with pytest.raises(ModelError, match="initial value of a reads the state"):
+        ReadsState().build_parametric()

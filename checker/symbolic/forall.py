@@ -40,7 +40,7 @@ from mhpcheck.model.expr import (
     Var,
 )
 from mhpcheck.model.parametric import ParametricSystem, Quantified
-from mhpcheck.model.quantify import IndexFn, IndexVar, Quant, instantiate
+from mhpcheck.model.quantify import AttrFn, IndexFn, IndexVar, Quant, instantiate
 from mhpcheck.model.system import Invariant, Property, TransitionSystem
 from mhpcheck.model.trace import Step, Trace
 
@@ -441,7 +441,7 @@ class Shower:
     def term(self, e: Expr, other: Expr | None = None) -> str:
         if isinstance(e, IndexVar):
             return e.name
-        if isinstance(e, IndexFn):
+        if isinstance(e, (IndexFn, AttrFn)):
             return f"{e.fn}({self.term(e.arg)})"
         if isinstance(e, Var):
             name = e.name + ("'" if e.primed else "")

@@ -21,7 +21,7 @@ import numpy as np
 from mhpcheck.model.domains import BoolDomain
 from mhpcheck.model.expr import Cmp, Const, Expr, Not, Or, Var, sort_of_domain
 from mhpcheck.model.parametric import ParametricSystem
-from mhpcheck.model.quantify import IndexFn, IndexVar, Instance, Quant
+from mhpcheck.model.quantify import AttrFn, IndexFn, IndexVar, Instance, Quant
 from mhpcheck.model.system import State, TransitionSystem
 
 #: the most values of a family's domain that each get an atom (wider ranges: none)
@@ -54,7 +54,8 @@ def _terms(ps: ParametricSystem, var: IndexVar) -> list[Expr]:
     out: list[Expr] = [var]
     if decl.ring:
         out.append(IndexFn("succ", var, var.over))
-    out += [IndexFn(f.name, var, f.cod) for f in ps.functions if f.dom == var.over]
+    out += [IndexFn(f.name, var, f.cod) for f in ps.functions
+            if f.dom == var.over and f.values is None]
     return out
 
 
@@ -75,7 +76,8 @@ def contexts(ps: ParametricSystem) -> list[tuple[IndexVar, ...]]:
         out.append((IndexVar("x", decl.name),))
         out.append((IndexVar("x", decl.name), IndexVar("y", decl.name)))
     for f in ps.functions:
-        out.append((IndexVar("x", f.dom), IndexVar("y", f.cod)))
+        if f.values is None:
+            out.append((IndexVar("x", f.dom), IndexVar("y", f.cod)))
     return out
 
 
@@ -110,6 +112,13 @@ def atoms(ps: ParametricSystem, ctx: tuple[IndexVar, ...]) -> list[Atom]:
                 continue
             out += [Atom(Cmp("==", Var(pv.name, pv.domain, t), Const(c, sort)), uses, bare(t))
                     for c in values]
+    for f in ps.functions:  # an attribute's label at an element: no state read
+        if f.values is None or len(f.values.labels) > MAX_VALUES:
+            continue
+        for t, uses in terms:
+            if _sort_of(ps, t) == f.dom and not isinstance(t, Var):
+                out += [Atom(Cmp("==", AttrFn(f.name, t, f.values), Const(c, f.values)), uses,
+                             bare(t), False) for c in f.values.codes()]
     ordered = {i.name for i in ps.indices if i.ordered}
     for (a, ua), (b, ub) in itertools.combinations(terms, 2):
         if _sort_of(ps, a) != _sort_of(ps, b) or not (ua | ub):
@@ -142,6 +151,9 @@ def _value(t: Expr, inst: Instance, env: dict[str, int], states: np.ndarray) -> 
 
 def _truth(e: Expr, inst: Instance, env: dict[str, int], states: np.ndarray) -> np.ndarray:
     assert isinstance(e, Cmp)
+    if isinstance(e.lhs, AttrFn) and isinstance(e.rhs, Const):
+        labels = np.asarray(inst.functions[e.lhs.fn])[_value(e.lhs.arg, inst, env, states)]
+        return np.asarray(labels == e.rhs.value)
     if isinstance(e.lhs, Var) and isinstance(e.rhs, Const):
         decl = inst.variables[e.lhs.name]
         if e.lhs.index is None:
@@ -236,11 +248,11 @@ def _valid(found: list[Atom], clause: tuple[tuple[int, bool], ...]) -> bool:
     by_read: dict[Expr, tuple[set[int], set[int]]] = {}
     for a, pos in clause:
         e = found[a].expr
-        if isinstance(e, Cmp) and isinstance(e.lhs, Var) and isinstance(e.rhs, Const):
+        if isinstance(e, Cmp) and isinstance(e.lhs, (Var, AttrFn)) and isinstance(e.rhs, Const):
             p, n = by_read.setdefault(e.lhs, (set(), set()))
             (p if pos else n).add(e.rhs.value)
     for read, (p, n) in by_read.items():
-        assert isinstance(read, Var)
+        assert isinstance(read, (Var, AttrFn))
         if len(n) >= 2 or (n & p) or p >= set(read.domain.codes()):
             return True
     return False

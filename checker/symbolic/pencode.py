@@ -34,7 +34,7 @@ from mhpcheck.model.expr import (
     walk,
 )
 from mhpcheck.model.parametric import PAction, ParametricSystem
-from mhpcheck.model.quantify import IndexFn, IndexVar, Quant, QuantAssign
+from mhpcheck.model.quantify import AttrFn, IndexFn, IndexVar, Quant, QuantAssign
 
 from . import z3api as z
 
@@ -87,9 +87,10 @@ class PEncoding:
                     z3.ForAll([a, b, c], z3.Implies(z3.And(nxt(a, c), nxt(b, c)), a == b))]
                 if decl.min_size >= 2:
                     self.axioms.append(z3.ForAll([a], z3.Not(nxt(a, a))))
-        for f in ps.functions:
-            self.fns[f.name] = z3.Function(f.name, self.sorts[f.dom], self.sorts[f.cod])
         self.values: dict[Domain, tuple[Any, list[Any]]] = {}
+        for f in ps.functions:
+            cod = self.sorts[f.cod] if f.values is None else self.value_sort(f.values)
+            self.fns[f.name] = z3.Function(f.name, self.sorts[f.dom], cod)
         self.x = self.frame("")
         self.xn = self.frame("'")
 
@@ -314,7 +315,7 @@ class _Tr:
 
     def domain_of(self, e: Expr) -> Domain | None:
         """The value domain ``e`` reads (None: a plain integer or condition)."""
-        if isinstance(e, Var):
+        if isinstance(e, (Var, AttrFn)):
             return e.domain
         if isinstance(e, Const) and isinstance(e.const_sort, EnumDomain):
             return e.const_sort
@@ -342,6 +343,9 @@ class _Tr:
             if isinstance(e.domain, BoolDomain):
                 return z3.If(read, z3.IntVal(1, ctx), z3.IntVal(0, ctx))
             return read
+        if isinstance(e, AttrFn):
+            f = next(d for d in enc.ps.functions if d.name == e.fn)
+            return enc.fns[e.fn](self.index(e.arg, f.dom))
         if isinstance(e, Ite):
             return z3.If(self.boolean(e.cond), self.term(e.then, want),
                          self.term(e.orelse, want))
