@@ -30,6 +30,8 @@ from mhpcheck.model.domains import Enum, UserValue
 from mhpcheck.model.dsl import Effect, StateView, Term, ite, then, when
 from mhpcheck.model.expr import Assign
 from mhpcheck.model.quantify import apply, exists, forall, succ, update_all
+from mhpcheck.model.system import TransitionSystem
+from mhpcheck.model.view import Entity, View, group_by_index
 
 Pc = Enum("ObserverPc", ["off", "idle", "critical"])
 Role = Enum("Role", ["member", "observer"])
@@ -64,6 +66,14 @@ class ObservedRing(Model):
         """Process ``i``'s role in a finite build: the pattern, repeated."""
         pattern = str(self.k.roles)
         return "member" if pattern[i % len(pattern)] == "M" else "observer"
+
+    def view(self, ts: TransitionSystem) -> View:
+        """Each process named with its role, so that a trace shows who is an observer."""
+        def named(e: Entity) -> Entity:
+            if not e.name.startswith("proc "):
+                return e
+            return Entity(f"{e.name} ({self.role_of(int(e.name.split()[1]))})", e.fields)
+        return View(tuple(named(e) for e in group_by_index(ts)))
 
     @init
     def start(self, s: StateView) -> Effect:
