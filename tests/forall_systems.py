@@ -1,7 +1,9 @@
 """Generated parameterised systems for the forall engine's agreement tests.
 
 Each seed gives a small model over one index set ``proc`` (a ring or not): an enum and
-a Bool family, perhaps an index-valued ``tok``, two to four guarded actions on a
+a Bool family, perhaps an index-valued ``tok``, perhaps an attribute ``kind`` (a fixed
+label per process, a repeated pattern in the finite builds, any labelling in the
+parametric one) that sets ``b``'s initial value, two to four guarded actions on a
 process ``i`` (and its successor), and one quantified invariant. The same source gives
 the finite builds at every size and the parametric build.
 """
@@ -15,12 +17,12 @@ from typing import Any
 from mhpcheck.model.base import Declarations, Model, Param, action, init, invariant
 from mhpcheck.model.domains import Bool, Enum
 from mhpcheck.model.dsl import Effect, StateView, Term, any_of, then, when
-from mhpcheck.model.quantify import forall, succ
+from mhpcheck.model.quantify import apply, forall, succ, update_all
 
 Read = Callable[[StateView, Any], Term]
 
 
-def _reads(rng: random.Random, ring: bool, tok: bool, values: int) -> list[Read]:
+def _reads(rng: random.Random, ring: bool, tok: bool, values: int, kind: bool) -> list[Read]:
     """Atoms about process ``i`` (and its successor on a ring)."""
     out: list[Read] = []
     for shift in ([False, True] if ring else [False]):
@@ -31,6 +33,8 @@ def _reads(rng: random.Random, ring: bool, tok: bool, values: int) -> list[Read]
         out.append(lambda s, i, at=at: s.b[at(i)] == True)  # noqa: E712
     if tok:
         out.append(lambda s, i: s.tok == i)
+    if kind:
+        out.append(lambda s, i: apply("kind", i) == "k1")
     return out
 
 
@@ -52,10 +56,14 @@ def make(seed: int) -> type[Model]:
                                 if w != "tok" or tok]))
     shape = rng.choice(["one", "pair"])
     inv_seed = rng.getrandbits(32)
+    kind = rng.random() < 0.4
+    pattern = [rng.randrange(2) for _ in range(rng.randint(1, 3))]
+    kinds_of = Enum(f"K{seed}", ["k0", "k1"])
 
     class Generated(Model):
         name = f"gen{seed}"
         summary = "a generated parameterised system"
+        has_attribute = kind
         params = (Param("n", default=3, lo=1, hi=8),)
         sizes = ("n",)
 
@@ -65,16 +73,22 @@ def make(seed: int) -> type[Model]:
             d.var("b", Bool, over="proc")
             if tok:
                 d.element("tok", "proc")
+            if kind:
+                d.attribute("kind", "proc", kinds_of,
+                            lambda i: f"k{pattern[i % len(pattern)]}")
 
         @init
         def start(self, s: StateView) -> Effect:
-            return then()
+            if not kind:
+                return then()
+            return then(*update_all("proc", lambda i: True,
+                                    lambda i: s.b[i].becomes(apply("kind", i) == "k1")))
 
         @invariant
         def claim(self, s: StateView) -> Term:
             """The generated invariant."""
             pick = random.Random(inv_seed)
-            reads = _reads(pick, ring, tok, values)
+            reads = _reads(pick, ring, tok, values, kind)
             one, two = pick.choice(reads), pick.choice(reads)
             signs = (pick.random() < 0.5, pick.random() < 0.5)
             if shape == "one":
@@ -89,7 +103,7 @@ def make(seed: int) -> type[Model]:
             lits = []
             for g in guard:
                 pick = random.Random(g)
-                read = pick.choice(_reads(pick, ring, tok, values))
+                read = pick.choice(_reads(pick, ring, tok, values, kind))
                 lits.append(read(s, i) if pick.random() < 0.6 else ~read(s, i))
             ups = []
             for w, v in writes:
