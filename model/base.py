@@ -317,6 +317,19 @@ class Declarations:
         size = self.indices[over].size
         return self.var(name, IntRange(0, max(size, 1) - 1), doc=doc)
 
+    def count(self, name: str, bounds: Callable[[], tuple[int, int]],
+              over: IndexSet | str | None = None, doc: str = "") -> VarDecl:
+        """A count over the model's elements (a block's managed pages): an integer in
+        ``bounds()`` in the finite build. The parametric build does not track it: it may
+        hold any integer in any state, a sound over-approximation for every property
+        that does not depend on it (``bounds`` may compute with sizes; it is not called
+        there)."""
+        if self.scope.sizes is None:
+            self.scope.untracked.add(name)
+            return self.var(name, IntRange(0, 0), over, doc)
+        lo, hi = _call(f"model {self.model}: count {name}", bounds)
+        return self.var(name, IntRange(lo, hi), over, doc)
+
     def var(self, name: str, domain: Domain, over: IndexSet | str | None = None,
             doc: str = "") -> VarDecl:
         if name in self.vars:

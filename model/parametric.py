@@ -46,6 +46,8 @@ class PVar:
     domain: Domain
     over: str | None = None
     element: str | None = None
+    #: a count the parametric build does not track: any integer in every state
+    untracked: bool = False
 
 
 @dataclass(frozen=True)
@@ -118,7 +120,8 @@ def build_parametric(model: Model) -> ParametricSystem:
                              "the parametric build; name its size parameter in the model's "
                              "sizes")
         variables = tuple(PVar(v.name, v.domain, v.index.name if v.index else None,
-                               decls.scope.elements.get(v.name))
+                               decls.scope.elements.get(v.name),
+                               v.name in decls.scope.untracked)
                           for v in decls.vars.values())
         inits: list[Expr] = []
         actions: list[PAction] = []
@@ -164,6 +167,8 @@ def _inits(model: Model, decls: Declarations, variables: tuple[PVar, ...], attr:
         assigned: dict[str, Expr] = {}
         every: list[Expr] = []
         for u in _updates_of(result, where):
+            if u.name in decls.scope.untracked:
+                continue  # a count the parametric build does not track starts anywhere
             if isinstance(u, QuantAssign):
                 every += _init_all(u, where)
                 assigned[u.name] = TRUE  # written for every element above
@@ -177,7 +182,7 @@ def _inits(model: Model, decls: Declarations, variables: tuple[PVar, ...], attr:
             assigned[u.name] = u.value
         parts: list[Expr] = list(every)
         for v in variables:
-            if assigned.get(v.name) == TRUE and v.over is not None:
+            if v.untracked or (assigned.get(v.name) == TRUE and v.over is not None):
                 continue
             value = assigned.get(v.name, Const(v.domain.lo))
             if v.over is None:

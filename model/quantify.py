@@ -127,6 +127,8 @@ class Scope:
     indices: dict[str, IndexDecl] = field(default_factory=dict)
     functions: dict[str, FunctionDecl] = field(default_factory=dict)
     elements: dict[str, str] = field(default_factory=dict)
+    #: counts the parametric build does not track (``Declarations.count``)
+    untracked: set[str] = field(default_factory=set)
     fresh: itertools.count[int] = field(default_factory=itertools.count)
 
     @property
@@ -226,6 +228,15 @@ def update_all(over: str, where: Callable[[Any], Operand],
                          f"(it assigns {u.name}[{u.index}])")
     cond = lift(where(Term(var)), "bool", "update_all")
     return [QuantAssign(u.name, u.domain, u.value, u.index, u.size, var, cond)]
+
+
+def finite_only(value: Callable[[], Operand]) -> Operand:
+    """The new value of a count (``Declarations.count``): computed in the finite build,
+    where it may loop over elements or compare with sizes; the parametric build does not
+    track counts, so it does not call ``value``."""
+    if current("finite_only").parametric:
+        return Term(Const(0))
+    return value()
 
 
 def succ(over: str, i: Operand) -> Any:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -12,10 +13,10 @@ from mhpcheck.checker.result import Budget, Verdict
 from mhpcheck.cli.main import main
 from mhpcheck.model.base import Declarations, Model, Param, action, hint, init, invariant
 from mhpcheck.model.domains import Bool, Enum, IntRange
-from mhpcheck.model.dsl import Effect, StateView, Term, all_of, then, when
+from mhpcheck.model.dsl import Effect, StateView, Term, all_of, ite, then, when
 from mhpcheck.model.errors import ModelError
 from mhpcheck.model.expr import walk
-from mhpcheck.model.quantify import Quant, apply, exists, forall, succ, update_all
+from mhpcheck.model.quantify import Quant, apply, exists, finite_only, forall, succ, update_all
 from mhpcheck.model.textbook.philosophers import Philosophers
 from mhpcheck.model.textbook.tokenring import TokenRing
 
@@ -286,3 +287,77 @@ def test_an_initial_value_that_reads_the_state_is_refused_in_the_parametric_buil
 
     with pytest.raises(ModelError, match="initial value of a reads the state"):
         ReadsState().build_parametric()
+
+
+# -- counts: integers the parametric build does not track ------------------------------------
+class Entries(Model):
+    """A token ring that counts entries into the critical section, up to n."""
+
+    name = "test-entries"
+    params = (Param("n", 3, lo=1, hi=6),)
+    sizes = ("n",)
+
+    def declare(self, d: Declarations) -> None:
+        d.index("proc", self.p.n, ring=True)
+        d.var("crit", Bool, over="proc")
+        d.element("token", "proc")
+        d.count("entries", lambda: (0, self.p.n), doc="entries so far, at most n")
+
+    @init
+    def start(self, s: StateView) -> Effect:
+        return then(s.token.becomes(0), s.entries.becomes(0))
+
+    @action(i="proc")
+    def enter(self, s: StateView, i: Term) -> Effect:
+        n = self.p.n
+        return when(s.token == i, ~s.crit[i]).then(
+            s.crit[i].becomes(True),
+            s.entries.becomes(finite_only(lambda: ite(s.entries < n, s.entries + 1, n))))
+
+    @action(i="proc")
+    def leave(self, s: StateView, i: Term) -> Effect:
+        return when(s.crit[i]).then(s.crit[i].becomes(False))
+
+    @action(i="proc")
+    def pass_token(self, s: StateView, i: Term) -> Effect:
+        return when(s.token == i, ~s.crit[i]).then(s.token.becomes(succ("proc", i)))
+
+    @invariant
+    def mutex(self, s: StateView) -> Term:
+        return forall("proc", lambda i: forall("proc", lambda j: (
+            s.crit[i] & s.crit[j]).implies(i == j)))
+
+    @invariant
+    def never_entered(self, s: StateView) -> Term:
+        """False: entries do happen."""
+        return term_of(s.entries == 0)
+
+    @invariant
+    def entered_if_critical(self, s: StateView) -> Term:
+        """True, but only a tracked count could show it."""
+        return forall("proc", lambda i: s.crit[i].implies(s.entries >= 1))
+
+
+def term_of(t: Any) -> Term:
+    assert isinstance(t, Term)
+    return t
+
+
+def test_a_count_is_a_bounded_integer_in_the_finite_build() -> None:
+    ts = Entries(params={"n": 4}).build()
+    assert (ts.var("entries").domain.lo, ts.var("entries").domain.hi) == (0, 4)
+    assert Checker(ts).check("entered-if-critical").verdict is Verdict.HOLDS
+    assert Checker(ts).check("never-entered").verdict is Verdict.VIOLATED
+
+
+def test_an_untracked_count_leaves_the_proofs_that_do_not_read_it() -> None:
+    r = Checker(Entries(params={"n": 5})).check("mutex", "forall", Budget(timeout=60))
+    assert r.verdict is Verdict.PROVED, r.message
+    assert r.certificate is not None and "EPR: yes" in r.message
+    assert "entries" not in r.certificate.split("\n", 2)[2]  # the formulas, not the title
+
+
+def test_a_property_of_an_untracked_count_is_never_proved() -> None:
+    for prop in ("never-entered", "entered-if-critical"):
+        r = Checker(Entries(params={"n": 3})).check(prop, "forall", Budget(timeout=60))
+        assert r.verdict is not Verdict.PROVED, (prop, r.message)

@@ -328,8 +328,10 @@ class Prover:
 
     def proved(self, prop: Property, need: list[Cand]) -> CheckResult:
         exprs = [c.expr for c in need]
+        untracked = {v.name for v in self.ps.variables if v.untracked}
         epr = self.epr(exprs + [a.guard for a in self.ps.actions]
-                       + [u.value for a in self.ps.actions for u in a.updates])
+                       + [u.value for a in self.ps.actions for u in a.updates
+                          if u.name not in untracked])
         shown = Shower(self.ps)
         lines = [f"{shown.expr(c.expr)}    [{c.name}]" for c in need]
         # the axioms assume each index set's declared least size, whatever the parameters

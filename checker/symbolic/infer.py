@@ -95,7 +95,7 @@ def atoms(ps: ParametricSystem, ctx: tuple[IndexVar, ...]) -> list[Atom]:
             and isinstance(t.arg, IndexVar))
     out: list[Atom] = []
     for pv in ps.variables:
-        if pv.element is not None:
+        if pv.element is not None or pv.untracked:
             continue
         values = list(pv.domain.codes())
         if isinstance(pv.domain, BoolDomain):

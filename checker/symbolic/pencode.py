@@ -141,7 +141,8 @@ class PEncoding:
         in their domain by their sort)."""
         out = []
         for v in self.ps.variables:
-            if v.element is not None or isinstance(v.domain, (BoolDomain, EnumDomain)):
+            if v.element is not None or isinstance(v.domain, (BoolDomain, EnumDomain)) \
+                    or v.untracked:
                 continue
             lo, hi = v.domain.lo, v.domain.hi
             sym = fr.symbols[v.name]
@@ -199,6 +200,8 @@ class PEncoding:
         for w in [*every, *updates]:
             by_var.setdefault(w.name, []).append(w)
         for v in self.ps.variables:
+            if v.untracked:
+                continue  # any value after every step: nothing constrains it
             old, new = self.x.symbols[v.name], self.xn.symbols[v.name]
             ups = by_var.get(v.name, [])
             if v.over is None:
