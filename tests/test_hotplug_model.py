@@ -599,3 +599,16 @@ def test_the_unload_cannot_begin_while_virtio_mem_holds_hotplug_mutex() -> None:
     r = Run("legacy", TWO_PB, population="V|f", forced_unload=True)
     offline_to_scan(r)
     assert not r.can("virtio_mem_remove")
+
+
+def test_a_block_subtracted_twice_stays_inside_the_managed_domain() -> None:
+    """A stray put frees a balloon page without adding it back, virtio-mem takes the page
+    and subtracts it again, and the commit subtracts a poisoned PageOffline page its owner
+    had already subtracted: the count goes below minus the block's pages, never out of
+    the model's domain (an error there once stopped every engine on this configuration)."""
+    knobs = {"population": "V|B", "vmem_unplug": True, "vmem_plug": True, "balloon_ops": True,
+             "stray": "transient", "hwpoison": True}
+    ts = Hotplug(params=TWO_PB, knobs=knobs, preset="legacy").build()
+    exp = explore(ts)
+    lowest = min(s[ts.var("managed").offset] for s in exp.states)
+    assert lowest == -3 and ts.var("managed").domain.lo < lowest

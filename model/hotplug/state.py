@@ -135,7 +135,11 @@ class HotplugBase(Model):
         d.var("section_online", Bool, over="block", doc="the sections' online bit")
         d.var("memmap_valid", Bool, over="block", doc="struct pages initialised (not poisoned)")
         ppb = lay.pages_per_block
-        d.var("managed", IntRange(-ppb, ppb), over="block",
+        # Below zero when pages are subtracted twice: a stray put frees an owner's page
+        # without adding it back, the owner's next take subtracts it again (once per
+        # stray get), and the commit subtracts poisoned PageOffline pages their owner had
+        # already subtracted (up to every page). Measured lowest: -(ppb + stray gets).
+        d.var("managed", IntRange(-2 * ppb - 2, ppb), over="block",
               doc="the block's contribution to the zone's managed page count")
         d.var("pc", Step, doc="where offline_pages stands")
         d.var("op_block", IntRange(0, lay.blocks - 1), doc="the block being offlined")
