@@ -6,6 +6,9 @@
 - A reader that stops reading (``check-model check ... | head -1``) does not change the
   outcome: the rest of stdout is dropped, files are still written, and the exit code
   is still the verdict's (not 1, which means "violated").
+- A Ctrl-C that lands in a callback Python cannot raise from (Z3's error handler under
+  Spacer, Ray's shutdown at exit) is not printed as an "ignored" traceback: the run
+  still ends "interrupted" through the engines' own interrupt flag.
 """
 
 from __future__ import annotations
@@ -51,8 +54,17 @@ class PipeSafe:
         return getattr(self._stream, name)
 
 
+def _quiet_interrupt(info: Any) -> None:
+    """sys.unraisablehook: a KeyboardInterrupt nobody could raise is not news (the
+    command reports the interrupt); anything else is printed as Python would."""
+    if isinstance(info.exc_value, KeyboardInterrupt):
+        return
+    sys.__unraisablehook__(info)
+
+
 def main() -> None:
     """Load the command line and run it."""
+    sys.unraisablehook = _quiet_interrupt
     try:
         from mhpcheck.cli.main import main as command_line
     except KeyboardInterrupt:

@@ -141,6 +141,9 @@ class Explored:
         p = cls.last
         if p is None:
             return ""
+        if not p.states and not p.transitions:  # a symbolic engine: frames, bounds, lemmas
+            return f" ({p.note}, after {p.seconds:.1f} s)" if p.note else \
+                f" (at depth {p.depth}, after {p.seconds:.1f} s)"
         return (f" (explored {p.states:,} states, depth {p.depth}, {p.transitions:,} "
                 f"transitions in {p.seconds:.1f} s)")
 

@@ -83,6 +83,15 @@ def test_a_state_bound_is_reported() -> None:
     assert r.verdict is Verdict.BOUNDED and r.bound == "states"
 
 
+def test_a_small_state_bound_stops_the_search_near_it() -> None:
+    """Checked after every expanded state, not every 1024: a bound of 10 on a space of
+    198 states is a bounded result that stops one expansion past the bound."""
+    ts = build_system("philosophers", {"n": 6})
+    [r] = check_safety(ts, props(ts, "mutex"), Budget(max_states=10))
+    assert r.verdict is Verdict.BOUNDED and r.bound == "states"
+    assert 10 <= r.stats.distinct_states < 10 + len(ts.actions)
+
+
 def test_deadlock_is_found_with_its_shortest_trace() -> None:
     ts = build_system("philosophers", {"n": 4})
     [r] = check_safety(ts, props(ts, "deadlock-free"))

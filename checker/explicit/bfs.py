@@ -223,12 +223,13 @@ def explore(ts: TransitionSystem, properties: Sequence[Property] = (),
                 check_declaration(ts, compiled, canon, declared, s, reps)
             if graph is not None:
                 graph.start.append(len(graph.to))
+            if budget.max_states is not None and len(states) >= budget.max_states:
+                bound = "states"
+                break
             if i & 1023 == 1023:
                 now = time.perf_counter()
                 if budget.timeout is not None and now - t0 > budget.timeout:
                     bound = "time"
-                elif budget.max_states is not None and len(states) >= budget.max_states:
-                    bound = "states"
                 if now - last_report > 0.5:
                     last_report = now
                     progress(Progress(len(states), depth, transitions, now - t0,
