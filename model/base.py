@@ -545,7 +545,7 @@ class Model:
         where = f"model {self.name}, action {name}"
         if any(info.name == name for info in built.infos):
             raise ModelError(f"{where}: declared twice")
-        doc = (fn.__doc__ or "").strip().split("\n")[0]
+        doc = " ".join((fn.__doc__ or "").strip().split("\n\n")[0].split())  # first paragraph
         built.infos.append(ActionInfo(name, tuple(n for n, _ in mark.params), mark.fair,
                                       mark.cites, doc, mark.tags, mark.switch))
         for args in self._instances(decls, where, mark):
