@@ -25,6 +25,7 @@ from mhpcheck import __version__
 from mhpcheck.checker.checker import ENGINES, Checker
 from mhpcheck.checker.checker import exit_code as verdict_exit
 from mhpcheck.checker.result import Budget, CheckResult, ProgressFn, Verdict, no_progress
+from mhpcheck.model.base import shown_value
 from mhpcheck.model.compile import check_fits
 from mhpcheck.model.errors import UsageError
 from mhpcheck.model.exprparse import with_expr_property
@@ -120,11 +121,11 @@ def models_cmd(as_json: bool) -> None:
         for p in m["params"]:
             click.echo(f"  param {p['name']} (default {p['default']}): {p['doc']}")
         for k in m["knobs"]:
-            choices = "|".join(str(c) for c in k["choices"]) or "free"
-            click.echo(f"  knob  {k['name']} = {k['default']} [{choices}]: {k['doc']}")
+            choices = "|".join(shown_value(c) for c in k["choices"]) or "free"
+            click.echo(f"  knob  {k['name']} = {shown_value(k['default'])} [{choices}]: "
+                       f"{k['doc']}")
         for name, values in m["preset_knobs"].items():
-            sets = ", ".join(f"{k}={str(v).lower() if isinstance(v, bool) else v}"
-                             for k, v in values.items())
+            sets = ", ".join(f"{k}={shown_value(v)}" for k, v in values.items())
             click.echo(f"  preset {name}: {sets}")
             if name in m["preset_sources"]:
                 click.echo(f"         from: {m['preset_sources'][name]}")
@@ -191,7 +192,9 @@ def run_cmd(paths: tuple[str, ...], as_json: bool, matrix: bool, quiet: bool, co
     t0 = time.perf_counter()
     for spec, ts in zip(specs, systems, strict=True):
         if not quiet:
-            err_console.print(f"[bold]{spec.path}[/] ({len(spec.checks)} checks)", highlight=False)
+            n = len(spec.checks)
+            err_console.print(f"[bold]{spec.path}[/] ({n} check{'s' if n != 1 else ''})",
+                              highlight=False)
         with user_errors():
             got = run_checks(spec, ts, progress)
         outcomes.extend(got)
@@ -396,7 +399,7 @@ def per_property(path: str, name: str, several: bool) -> str:
 
 #: Engines that search symbolically: they count no states, so their text says what they
 #: report instead (a depth, k, frames and lemmas, conjuncts).
-SYMBOLIC = ("bmc", "kind", "pdr", "pdr-spacer", "inductive")
+SYMBOLIC = ("bmc", "kind", "pdr", "pdr-spacer", "inductive", "forall")
 
 
 def stats_text(result: CheckResult) -> str:
@@ -416,6 +419,11 @@ def stats_text(result: CheckResult) -> str:
         conjuncts = extra.get("conjuncts")
         what = (f"{len(conjuncts)} conjuncts" if isinstance(conjuncts, (list, tuple))
                 else f"depth {s.depth}")
+    elif result.engine == "forall":
+        lemmas = extra.get("lemmas")
+        if not isinstance(lemmas, (list, tuple)):
+            return f"{s.seconds:.2f} s"
+        what = f"{len(lemmas)} quantified lemma{'s' if len(lemmas) != 1 else ''}"
     else:
         what = f"depth {s.depth}"
     return f"{what}, {s.seconds:.2f} s"

@@ -57,6 +57,11 @@ class Param:
         return value
 
 
+def shown_value(value: Any) -> str:
+    """A knob or parameter value as the command line spells it (``true``, ``2``, ``V|f``)."""
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
 @dataclass(frozen=True)
 class Knob:
     """A design choice: one of ``choices``, or (``choices`` empty) any value of the
@@ -80,8 +85,9 @@ class Knob:
         for choice in self.choices:
             if value == choice and type(value) is type(choice):
                 return choice
-        shown = ", ".join(repr(c) for c in self.choices)
-        raise ModelError(f"{where}: knob {self.name}={value!r} is not one of {shown}")
+        shown = ", ".join(shown_value(c) for c in self.choices)
+        raise ModelError(f"{where}: knob {self.name}={shown_value(value)} is not one of "
+                         f"{shown}")
 
 
 ParamSpec = str | Domain | range | tuple[UserValue, ...]

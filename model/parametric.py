@@ -116,9 +116,9 @@ def build_parametric(model: Model) -> ParametricSystem:
         _call(f"model {model.name}, declare (parametric build)", sym.declare, decls)
         fixed = [i.name for i in decls.indices.values() if i.size]
         if fixed:
-            raise ModelError(f"model {model.name}: index set {fixed[0]} has a fixed size in "
-                             "the parametric build; name its size parameter in the model's "
-                             "sizes")
+            raise ModelError(f"model {model.name} is written for one size at a time: its "
+                             f"index set {fixed[0]} has a fixed size (a model proved for every "
+                             "size names the parameters that size its index sets in `sizes`)")
         variables = tuple(PVar(v.name, v.domain, v.index.name if v.index else None,
                                decls.scope.elements.get(v.name),
                                v.name in decls.scope.untracked)

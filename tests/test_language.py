@@ -110,7 +110,7 @@ def test_parameters_and_knobs_are_validated() -> None:
         Counter({"size": 3})
     with pytest.raises(ModelError, match=r"limit=0 outside 1\.\.100"):
         Counter({"limit": 0})
-    with pytest.raises(ModelError, match="knob overflow='yes' is not one of"):
+    with pytest.raises(ModelError, match="knob overflow=yes is not one of false, true"):
         Counter(knobs={"overflow": "yes"})
     with pytest.raises(ModelError, match="unknown knob 'speed'"):
         Counter(knobs={"speed": 1})

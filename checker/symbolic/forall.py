@@ -78,7 +78,7 @@ class Cand:
     guard: Any = None  # the assumption literal that asserts ``now``
 
 
-def _unknown(prop: Property, clock: Clock, why: str, bound: str = "unknown",
+def _unknown(prop: Property, clock: Clock, why: str, bound: str | None = None,
              trace: Trace | None = None, extra: dict[str, object] | None = None) -> CheckResult:
     return result(prop, ENGINE, Verdict.UNKNOWN, clock, 1 if trace else 0, trace,
                   bound=bound, message=why, extra=extra)
@@ -361,7 +361,7 @@ class Prover:
             message += ("; a counterexample to induction of the property alone at the checked "
                         "size: its first state satisfies the property and need not be "
                         "reachable (bfs decides)")
-        return _unknown(prop, self.clock, message, "cti" if trace else "unknown", trace)
+        return _unknown(prop, self.clock, message, "cti" if trace else None, trace)
 
     def cti(self, prop: Property) -> Trace | None:
         """Two states of the checked instance: one that satisfies the property, a step

@@ -109,8 +109,9 @@ def parse(text: str, blocks: int, pageblocks: int, pages: int) -> Layout:
         raise ModelError(f"model hotplug: knob population: {problem}")
     block_texts = text.split("/")
     if len(block_texts) != blocks:
-        raise ModelError(f"model hotplug: population {text!r} describes {len(block_texts)} "
-                         f"blocks but parameter blocks={blocks}")
+        n = len(block_texts)
+        raise ModelError(f"model hotplug: population {text!r} describes {n} "
+                         f"block{'s' if n != 1 else ''} but parameter blocks={blocks}")
     codes: list[str] = []
     for b, block in enumerate(block_texts):
         pbs = block.split("|")
