@@ -357,7 +357,9 @@ def check_cmd(model: str, params: tuple[str, ...], knobs: tuple[str, ...], prese
                            "--certificate-out FILE writes it)")
             if result.trace is not None:
                 click.echo(render_trace(ts, result.trace))
-            if result.never_fired:
+            if result.never_fired and result.verdict in (Verdict.HOLDS, Verdict.BOUNDED,
+                                                         Verdict.UNREACHABLE):
+                # after a "holds" they may mean a weak check; after a trace they are noise
                 click.echo(f"warning: {prop_obj.name}: actions that never fired: "
                            f"{', '.join(result.never_fired)}", err=True)
     with user_errors():  # after the verdicts are printed: a full disk loses only the file
