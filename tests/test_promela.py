@@ -75,7 +75,7 @@ def test_cli_export_writes_the_twin(tmp_path: Path) -> None:
 def spin_counts(text: str, workdir: Path) -> tuple[int, int, str]:
     """SPIN's stored states and transitions for ``text`` (exhaustive, no reduction, BFS)."""
     (workdir / "m.pml").write_text(text)
-    subprocess.run(["spin", "-a", "m.pml"], cwd=workdir, check=True, capture_output=True)
+    subprocess.run(["spin", "-o2", "-a", "m.pml"], cwd=workdir, check=True, capture_output=True)
     subprocess.run(["gcc", "-O1", "-DSAFETY", "-DNOREDUCE", "-DBFS", "-o", "pan", "pan.c"],
                    cwd=workdir, check=True, capture_output=True)
     out = subprocess.run(["./pan", "-c0", "-n", "-w18"], cwd=workdir, check=True,
@@ -121,3 +121,17 @@ def test_spin_finds_the_broken_lock_through_the_asserted_invariant(tmp_path: Pat
     ts = build_system("peterson", {"n": 3}, {"broken": True})
     _, _, out = spin_counts(export_promela(ts, invariants=True).text, tmp_path)
     assert "assertion violated" in out
+
+
+@needs_spin
+def test_spin_counts_states_that_differ_only_in_a_global_nothing_reads(tmp_path: Path) -> None:
+    # Here no action reads the pageblock's isolated flag nor the ghost unload_clean:
+    # plain `spin -a` drops both from the state vector and stores 270, one short.
+    knobs = {"population": "V", "forced_unload": True, "stray": "transient",
+             "kthread_offline": True}
+    ts = build_system("hotplug", {"pageblocks": 1}, knobs, "legacy")
+    twin = export_promela(ts)
+    assert "spin -o2 -a" in twin.text
+    stored, transitions, _ = spin_counts(twin.text, tmp_path)
+    assert (stored, transitions - 1) == _ours(ts)
+    assert stored == 271
