@@ -25,9 +25,10 @@ def export_cmd(model: str, params: tuple[str, ...], knobs: tuple[str, ...],
                preset: str | None, fmt: str, invariants: bool, output: str | None) -> None:
     """Write MODEL's SPIN twin: globals, one loop of d_step guarded actions.
 
-    SPIN's "states, stored" for the twin (pan built with -DSAFETY -DNOREDUCE, run
-    with -c0) equals our distinct-state count; with several initial states it is one
-    more, and the header says so. MODEL is a registered model's name or a model file,
+    SPIN's "states, stored" for the twin (`spin -o2 -a`, pan built with -DSAFETY
+    -DNOREDUCE, run with -c0) equals our distinct-state count; with several initial
+    states it is one more, and the header says so. Without -o2 SPIN drops a global that
+    nothing reads and may count fewer states. MODEL is a registered model's name or a model file,
     FILE.py:CLASS.
     """
     with user_errors():
