@@ -9,6 +9,7 @@ system is checked in one call.
 
 from __future__ import annotations
 
+import itertools
 import json
 import subprocess
 import sys
@@ -23,10 +24,13 @@ from mhpcheck.checker.explicit.bfs import explore
 from mhpcheck.checker.explicit.jit import build_kernel, explore_jit, result_of_jit, threads
 from mhpcheck.checker.replay import replay
 from mhpcheck.checker.result import Budget, CheckResult, Verdict
+from mhpcheck.model.base import Declarations, Model, action, init, invariant
 from mhpcheck.model.compile import compile_system
+from mhpcheck.model.domains import IntRange
+from mhpcheck.model.dsl import Effect, StateView, Term, then, when
 from mhpcheck.model.errors import ModelError, Unsupported, UsageError
-from mhpcheck.model.expr import And, Cmp, Const, Var
-from mhpcheck.model.system import DEADLOCK_FREE, LeadsTo, Property, TransitionSystem
+from mhpcheck.model.expr import And, Cmp, Const, Not, Or, Var
+from mhpcheck.model.system import DEADLOCK_FREE, Invariant, LeadsTo, Property, TransitionSystem
 from mhpcheck.registry import build_system
 
 
@@ -167,3 +171,82 @@ def test_a_bad_thread_count_is_a_usage_error(value: str, monkeypatch: pytest.Mon
     monkeypatch.setenv("MHPCHECK_JIT_THREADS", value)
     with pytest.raises(UsageError, match="MHPCHECK_JIT_THREADS"):
         threads()
+
+
+
+class _SameSlotTwice(Model):
+    """x counts to 3; its guard and an invariant test x against two constants at once."""
+
+    name = "same-slot-twice"
+
+    def declare(self, d: Declarations) -> None:
+        d.var("x", IntRange(0, 3))
+
+    @init
+    def start(self, s: StateView) -> Effect:
+        return then()
+
+    @action
+    def inc(self, s: StateView) -> Effect:
+        return when(~((s.x == 0) & (s.x == 1)), s.x < 3).then(s.x.becomes(s.x + 1))
+
+    @invariant
+    def never_both(self, s: StateView) -> Term:
+        return ~((s.x == 1) & (s.x == 2))
+
+    @invariant
+    def below_three(self, s: StateView) -> Term:
+        return s.x < 3
+
+
+def test_two_tests_of_one_variable_against_different_constants_are_false() -> None:
+    """``x == 0 and x == 1`` never holds: merged into one mask test it once became
+    ``x == 1`` (the constants OR-ed), which disabled a guard (a wrong holds) and broke
+    an invariant that holds."""
+    ts = _SameSlotTwice().build()
+    checker = Checker(ts)
+    props = _safety(ts)
+    got = checker.check_many(props, "bfs-jit")
+    assert [(g.property, g.verdict) for g in got][:2] == [
+        ("never-both", Verdict.HOLDS), ("below-three", Verdict.VIOLATED)]
+    _same(ts, checker.check_many(props, "bfs-vec"), got)
+
+
+class _TwoCounters(Model):
+    """x and y count to 3 independently: all 16 valuations are reachable."""
+
+    name = "two-counters"
+
+    def declare(self, d: Declarations) -> None:
+        d.var("x", IntRange(0, 3))
+        d.var("y", IntRange(0, 3))
+
+    @init
+    def start(self, s: StateView) -> Effect:
+        return then()
+
+    @action
+    def inc_x(self, s: StateView) -> Effect:
+        return when(s.x < 3).then(s.x.becomes(s.x + 1))
+
+    @action
+    def inc_y(self, s: StateView) -> Effect:
+        return when(s.y < 3).then(s.y.becomes(s.y + 1))
+
+
+def test_conjunctions_and_disjunctions_of_slot_tests_evaluate_as_bfs() -> None:
+    """Every pair of ``slot == c`` / ``slot != c`` tests over x and y, joined by and/or,
+    negated or not, as invariants of one compiled kernel: bfs-jit's verdicts are bfs's."""
+    ts = _TwoCounters().build()
+    x, y = (Var(v.name, v.domain) for v in ts.variables)
+    atoms = [Cmp(op, v, Const(c, v.domain)) for v in (x, y) for op in ("==", "!=")
+             for c in (0, 1, 3)]
+    exprs = [j((a, b)) for a, b in itertools.combinations(atoms, 2) for j in (And, Or)]
+    props: list[Property] = [Invariant(f"e{k}", "", (), e if k % 2 else Not(e))
+                             for k, e in enumerate(exprs)]
+    checker = Checker(ts)
+    want = checker.check_many(props, "bfs")
+    got = checker.check_many(props, "bfs-jit")
+    assert [(g.verdict, g.stats.distinct_states) for g in got] == \
+        [(w.verdict, w.stats.distinct_states) for w in want]
+    assert {w.verdict for w in want} == {Verdict.HOLDS, Verdict.VIOLATED}

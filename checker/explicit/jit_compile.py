@@ -43,7 +43,7 @@ from .vector_compile import MASK64, Layout, flatten
 #: temporary (where evaluating them cannot raise): the same term recurs in many places.
 HOIST = 60
 #: Bumped whenever the generated code changes meaning (part of every cache key).
-CODE_VERSION = "2"
+CODE_VERSION = "3"
 
 
 def _u(v: int) -> str:
@@ -236,7 +236,12 @@ class ScalarEmitter:
 
     def split_tests(self, flat: list[Expr]) -> tuple[str, list[Expr]]:
         """Conjuncts as (one mask test per word of their ``slot == constant`` tests that
-        come before any conjunct that may raise, the other conjuncts in order)."""
+        come before any conjunct that may raise, the other conjuncts in order).
+
+        Two tests of one slot against different constants cannot both hold: the
+        conjunction is false (OR-ing their values into one mask test would test a
+        third constant instead).
+        """
         tests: dict[int, list[int]] = {}
         rest: list[Expr] = []
         for n, a in enumerate(flat):
@@ -248,6 +253,8 @@ class ScalarEmitter:
                 rest.append(a)
                 continue
             mv = tests.setdefault(t[0], [0, 0])
+            if (mv[1] ^ t[2]) & mv[0] & t[1]:
+                return "False", []
             mv[0] |= t[1]
             mv[1] |= t[2]
         parts = [f"((x{w} & {_u(m)}) == {_u(v)})" for w, (m, v) in sorted(tests.items())]
