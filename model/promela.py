@@ -157,7 +157,8 @@ class _Writer:
                 code = f"({index} == {i} -> {self.element(e.name, i)} : {code})"
             return code
         if isinstance(e, Not):
-            return f"!{self.expr(e.arg)}"
+            # Parenthesised: SPIN reads ``!!`` as its send operator, not a double negation.
+            return f"(!{self.expr(e.arg)})"
         if isinstance(e, (And, Or)):
             if not e.args:
                 return "true" if isinstance(e, And) else "false"

@@ -57,6 +57,15 @@ def test_invariants_become_assertions() -> None:
     assert text.count("assert(") >= len(ts.actions)
 
 
+def test_negations_never_print_as_spins_send_operator() -> None:
+    # A negated negation or a negated implication once printed as `!!`, which SPIN
+    # parses as a channel send and rejects.
+    ts = build_system("hotplug", {"pageblocks": 1}, {"population": "V"}, "skippable-v2")
+    text = export_promela(ts, invariants=True).text
+    assert "assert(" in text
+    assert "!!" not in text
+
+
 def test_cli_export_writes_the_twin(tmp_path: Path) -> None:
     out = tmp_path / "p.pml"
     r = CliRunner().invoke(main, ["export", "peterson", "--param", "n=3", "--format",
@@ -121,6 +130,14 @@ def test_spin_finds_the_broken_lock_through_the_asserted_invariant(tmp_path: Pat
     ts = build_system("peterson", {"n": 3}, {"broken": True})
     _, _, out = spin_counts(export_promela(ts, invariants=True).text, tmp_path)
     assert "assertion violated" in out
+
+
+@needs_spin
+def test_spin_accepts_the_hotplug_twin_with_its_invariants(tmp_path: Path) -> None:
+    ts = build_system("hotplug", {"pageblocks": 1}, {"population": "V"}, "skippable-v2")
+    stored, _, out = spin_counts(export_promela(ts, invariants=True).text, tmp_path)
+    assert stored == _ours(ts)[0]
+    assert "errors: 0" in out
 
 
 @needs_spin
