@@ -36,7 +36,7 @@ from .explicit.liveness import check_leads_to
 from .explicit.simulate import check_by_simulation
 from .explicit.vector import explore_vec, result_of_vec
 from .explicit.vector_compile import BatchSystem, compile_batch, layout_of
-from .replay import replay
+from .replay import replay, unwitnessed
 from .result import UNBOUNDED, Budget, CheckResult, ProgressFn, Stats, Verdict, no_progress
 from .symbolic.learned import Learned
 
@@ -321,6 +321,11 @@ class Checker:
                 raise InternalError(
                     f"internal error: engine {eng.name} returned a trace for "
                     f"{prop.name} that does not replay: {err}") from None
+            why = (unwitnessed(self.ts, prop, result.trace, self.compiled)
+                   if result.verdict in (Verdict.VIOLATED, Verdict.REACHABLE) else None)
+            if why is not None:
+                raise InternalError(f"internal error: engine {eng.name}'s trace for "
+                                    f"{prop.name} does not show it {result.verdict}: {why}")
         if result.certificate is not None:
             _recheck_certificate(self.ts, rechecked, eng, prop, result)
         return result

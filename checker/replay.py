@@ -1,20 +1,38 @@
 """Replay: re-execute a trace with the explicit semantics and fail loudly on a mismatch.
 
-Every trace an engine reports is replayed before it is shown; a symbolic engine's
-trace that does not replay is an internal error, never a verdict.
+Every trace an engine reports is replayed before it is shown, and must show what it
+claims (``unwitnessed``); a trace that does either wrong is an internal error, never a
+verdict.
 """
 
 from __future__ import annotations
 
 from mhpcheck.model.compile import Compiled, compile_system
 from mhpcheck.model.errors import ModelError, ReplayMismatch
-from mhpcheck.model.system import DEADLOCK_FREE, State, TransitionSystem
+from mhpcheck.model.system import (
+    DEADLOCK_FREE,
+    Invariant,
+    LeadsTo,
+    Property,
+    Reachable,
+    State,
+    StepInvariant,
+    TransitionSystem,
+)
 from mhpcheck.model.trace import Trace
 
 
 def _diff(ts: TransitionSystem, want: State, got: State) -> str:
+    """The slots where ``want`` and ``got`` differ, with their values as the model
+    writes them (labels, not codes)."""
     names = ts.slot_names()
-    parts = [f"{names[i]}: trace has {want[i]}, semantics give {got[i]}"
+    domains = [v.domain for v in ts.variables for _ in range(v.width)]
+
+    def shown(i: int, code: int) -> str:
+        d = domains[i]
+        return str(d.decode(code)) if d.lo <= code <= d.hi else f"{code} (outside {d.describe()})"
+
+    parts = [f"{names[i]}: trace has {shown(i, want[i])}, semantics give {shown(i, got[i])}"
              for i in range(len(want)) if want[i] != got[i]]
     return "; ".join(parts[:6]) + (" ..." if len(parts) > 6 else "")
 
@@ -67,3 +85,36 @@ def replay(ts: TransitionSystem, trace: Trace, compiled: Compiled | None = None)
         raise ReplayMismatch(
             f"loop step ({name}) does not return to state {trace.loop}: "
             f"{_diff(ts, trace.steps[trace.loop].state, back)}")
+
+
+def unwitnessed(ts: TransitionSystem, prop: Property, trace: Trace,
+                compiled: Compiled | None = None) -> str | None:
+    """Why a replayed ``trace`` does not show ``prop`` violated (reached, for a
+    Reachable property), or None when it does.
+
+    An invariant must fail in the last state, a step invariant on the last step, a
+    Reachable property must hold in the last state; a leads-to lasso needs a state where
+    the left side holds after which (the loop included) the right side never does.
+    Fairness of the loop and deadlocks are left to ``replay``.
+    """
+    compiled = compiled or compile_system(ts)
+    states = [step.state for step in trace.steps]
+    if isinstance(prop, Invariant):
+        if compiled.predicate(prop.expr, prop.name)(states[-1]):
+            return f"{prop.name} holds in the trace's last state"
+    elif isinstance(prop, Reachable):
+        if not compiled.predicate(prop.expr, prop.name)(states[-1]):
+            return f"{prop.name} does not hold in the trace's last state"
+    elif isinstance(prop, StepInvariant):
+        if len(states) < 2:
+            return f"the trace of step invariant {prop.name} has no step"
+        if compiled.step_predicate(prop.expr, prop.name)(states[-2], states[-1]):
+            return f"{prop.name} holds on the trace's last step"
+    elif isinstance(prop, LeadsTo) and trace.loop is not None:
+        lhs = compiled.predicate(prop.lhs, prop.name)
+        rhs = compiled.predicate(prop.rhs, prop.name)
+        if not any(lhs(states[i]) and not any(rhs(s) for s in states[min(i, trace.loop):])
+                   for i in range(len(states))):
+            return (f"no state of the lasso satisfies the left side of {prop.name} with its "
+                    "right side false from there on, the loop included")
+    return None

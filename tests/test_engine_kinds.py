@@ -146,6 +146,35 @@ def test_a_trace_that_does_not_replay_is_an_internal_error(
         checker.check("below-limit", "liar")
 
 
+@pytest.mark.parametrize(("prop", "kind", "verdict", "trace", "why"), [
+    ("below-two", "invariant", Verdict.VIOLATED, [0, 1], "holds in the trace's last state"),
+    ("at-limit", "reachable", Verdict.REACHABLE, [0, 1], "does not hold in the trace's last"),
+    ("moves-by-one-or-wraps", "step-invariant", Verdict.VIOLATED, [0, 1],
+     "holds on the trace's last step"),
+])
+def test_a_trace_that_replays_but_does_not_show_the_verdict_is_an_internal_error(
+        checker: Checker, monkeypatch: pytest.MonkeyPatch, prop: str, kind: str,
+        verdict: Verdict, trace: list[int], why: str) -> None:
+    ts = checker.ts
+    steps = (Step(None, (), (trace[0],)), *(Step("inc", (), (x,)) for x in trace[1:]))
+    fake = Trace(ts.name, ts.params, ts.knobs, prop, "counterexample", steps)
+    _lie(monkeypatch, CheckResult(prop, kind, "liar", verdict, Stats(), trace=fake))
+    with pytest.raises(InternalError, match=f"does not show it {verdict}: .*{why}"):
+        checker.check(prop, "liar")
+
+
+def test_a_lasso_that_reaches_the_right_side_is_no_leads_to_counterexample(
+        checker: Checker, monkeypatch: pytest.MonkeyPatch) -> None:
+    ts = checker.ts  # limit 3: 0 -> 1 -> 2 -> 3 -> 0 loops through x == 3
+    steps = (Step(None, (), (0,)), *(Step("inc", (), (x,)) for x in (1, 2, 3)))
+    fake = Trace(ts.name, ts.params, ts.knobs, "one-leads-to-limit", "counterexample",
+                 steps, loop=0, loop_action=("wrap", ()))
+    _lie(monkeypatch, CheckResult("one-leads-to-limit", "leads-to", "liar", Verdict.VIOLATED,
+                                  Stats(), trace=fake))
+    with pytest.raises(InternalError, match="right side false from there on"):
+        checker.check("one-leads-to-limit", "liar")
+
+
 def test_a_certificate_that_fails_the_recheck_is_an_internal_error(
         checker: Checker, monkeypatch: pytest.MonkeyPatch) -> None:
     prop = checker.property("below-two")  # violated: no invariant can prove it
