@@ -103,6 +103,15 @@ def test_inductive_engine_proves_and_gives_ctis() -> None:
         check(phil, phil.property("mutex"), "inductive", invariants=("someone-eats",))
 
 
+def test_inductive_strength_cti_of_a_failing_step_names_the_action_and_its_error() -> None:
+    ts = toy(clamp=False)  # inc takes x = 2 out of 0..2: b-needs-a alone allows x = 2
+    r = check(ts, ts.property("b-needs-a"), "inductive")
+    assert r.verdict is Verdict.UNKNOWN and r.bound == "cti"
+    assert "not strong enough: a step fails (model toy, action inc(): sets x outside its " \
+        "domain 0..2 (got 3)), from a state that satisfies it" in r.message
+    assert "is bad for" not in r.message
+
+
 @pytest.mark.parametrize(("name", "knobs"), [("philosophers", {}), ("philosophers",
                                                                     {"broken": True}),
                                               ("peterson", {}), ("peterson", {"broken": True})])

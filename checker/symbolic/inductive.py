@@ -50,6 +50,18 @@ CTI_NOTE = ("counterexample to induction: the first state is not necessarily rea
             "strengthen the invariant to exclude it, or it shows a real violation")
 
 
+def failing_step(ts: TransitionSystem, state: State) -> str:
+    """The model error of the first action instance whose step from ``state`` fails: the
+    explicit semantics' words for what the encoding's ``error`` found."""
+    compiled = compile_system(ts)
+    for k in range(len(ts.actions)):
+        try:
+            compiled.apply[k](state)
+        except ModelError as err:
+            return f"a step fails ({err})"
+    return "a step fails in the encoding, though in no action of the explicit semantics"
+
+
 def _named(ts: TransitionSystem, names: Sequence[str]) -> list[Invariant]:
     out = []
     for name in names:
@@ -110,14 +122,17 @@ def check(ts: TransitionSystem, prop: Property, budget: Budget, progress: Progre
         m = checker.model
         pre = enc.state(m, "x")
         steps: tuple[Step, ...] = (Step(None, (), pre),)
-        if goal.step and not m.value(enc.error):
+        raising = m.value(enc.error)
+        if goal.step and not raising:
             k = enc.action_taken(m, "x")
             inst = ts.actions[k]
             steps = (*steps, Step(inst.action, inst.args, enc.state(m, "x'")))
+        why = (f"{failing_step(ts, pre)}, from a state that satisfies it" if raising
+               else f"a state that satisfies it is bad for {prop.name}")
         return result(prop, ENGINE, Verdict.UNKNOWN, clock, len(steps) - 1,
                       trace(steps, "cti", False, CTI_NOTE), bound="cti",
-                      message=f"{described} is not strong enough: a state that satisfies it "
-                      f"is bad for {prop.name} (not necessarily reachable)")
+                      message=f"{described} is not strong enough: {why} (the state is not "
+                      "necessarily reachable)")
     if answer == "unknown":
         return result(prop, ENGINE, Verdict.UNKNOWN, clock, 0, bound="time",
                       message="strength check: solver gave up")
