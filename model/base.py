@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, ClassVar, TypeVar, overload
 
 from .domains import Domain, EnumDomain, IntRange, UserValue
-from .dsl import Effect, StateView, all_of
+from .dsl import Effect, StateView, condition_node
 from .errors import MhpError, ModelError
 from .expr import TRUE, Assign, Const, Expr, uses_primed
 from .quantify import FunctionDecl, IndexDecl, Scope, Symbolic, building
@@ -586,8 +586,11 @@ class Model:
         return mark.name or attr.replace("_", "-"), attr
 
     def _bool_expr(self, value: Any, where: str) -> Expr:
-        node = all_of([value]).node
-        return node
+        """The condition a property method returned, or a ModelError naming the method."""
+        if value is None:
+            raise ModelError(f"{where}: returns None; it must return a condition (a "
+                             "forgotten return?)")
+        return condition_node(value, where)
 
     def _build_invariant(self, decls: Declarations, attr: str, fn: Callable[..., Any],
                          mark: _Mark, built: _Built) -> None:
@@ -659,6 +662,11 @@ def _call(where: str, fn: Callable[..., R], *args: Any, **kwargs: Any) -> R:
     since a model's mistake is the user's to fix and never a traceback."""
     try:
         return fn(*args, **kwargs)
+    except ModelError as err:
+        if type(err) is ModelError and not str(err).startswith("model "):
+            # the expression language's own errors do not know which method built them
+            raise ModelError(f"{where}: {err}{_origin(err)}") from None
+        raise
     except (MhpError, MemoryError):
         raise
     except Exception as err:

@@ -41,6 +41,12 @@ def _sort_name(sort: Sort) -> str:
     return sort if isinstance(sort, str) else f"enum {sort.name}"
 
 
+def _a(sort: Sort) -> str:
+    """The sort's name with its article: "an int", "a bool", "an enum pc"."""
+    name = _sort_name(sort)
+    return ("an " if name[0] in "aeiou" else "a ") + name
+
+
 def lift(value: Operand, sort: Sort | None = None, where: str = "expression") -> Expr:
     """The IR node for ``value``; a string needs ``sort`` to be the enum it labels."""
     if isinstance(value, Term):
@@ -52,7 +58,7 @@ def lift(value: Operand, sort: Sort | None = None, where: str = "expression") ->
     if isinstance(value, str):
         if isinstance(sort, EnumDomain):
             return Const(sort.encode(value, where), sort)
-        raise ModelError(f"{where}: label {value!r} compared with a {_sort_name(sort or 'int')}")
+        raise ModelError(f"{where}: label {value!r} used where {_a(sort or 'int')} is expected")
     if isinstance(value, LabelChoice):
         return value.resolve(sort, where)
     raise ModelError(f"{where}: cannot use {value!r} ({type(value).__name__}) in an expression")
@@ -62,7 +68,7 @@ def _check_same_sort(a: Expr, b: Expr, op: str) -> None:
     sa, sb = a.sort, b.sort
     if sa == sb:
         return
-    raise ModelError(f"'{op}' between a {_sort_name(sa)} and a {_sort_name(sb)}")
+    raise ModelError(f"'{op}' between {_a(sa)} and {_a(sb)}")
 
 
 class Term:
@@ -88,7 +94,7 @@ class Term:
         rhs = lift(other, self.node.sort, f"'{op}'")
         _check_same_sort(self.node, rhs, op)
         if op not in ("==", "!=") and self.node.sort != "int":
-            raise ModelError(f"'{op}' needs integers, got a {_sort_name(self.node.sort)}")
+            raise ModelError(f"'{op}' needs integers, got {_a(self.node.sort)}")
         if op in ("==", "!=") and isinstance(self.node, Const) and isinstance(rhs, Const):
             # an attribute at a fixed index (a page's class) is a constant: fold the test
             return Term(TRUE if (self.node.value == rhs.value) == (op == "==") else FALSE)
@@ -117,7 +123,7 @@ class Term:
         rhs = lift(other, "int", f"'{op}'")
         for x in (self.node, rhs):
             if x.sort != "int":
-                raise ModelError(f"'{op}' needs integers, got a {_sort_name(x.sort)}")
+                raise ModelError(f"'{op}' needs integers, got {_a(x.sort)}")
         a, b = (rhs, self.node) if swap else (self.node, rhs)
         if op in DIVISIONS and b == Const(0, "int"):
             raise ModelError(f"'{op}' by zero")
@@ -200,16 +206,17 @@ class Term:
         rhs = lift(value, node.sort, where)
         if rhs.sort != node.sort:
             raise ModelError(
-                f"{where}: a {_sort_name(rhs.sort)} cannot be stored in a {_sort_name(node.sort)}")
+                f"{where}: {_a(rhs.sort)} cannot be stored in {_a(node.sort)}")
         if isinstance(rhs, Const) and isinstance(node.domain, IntRangeDomain):
             node.domain.encode(rhs.value, where)
         return Assign(node.name, node.domain, rhs, node.index, node.size)
 
 
-def _bool_node(value: Operand, where: str) -> Expr:
+def condition_node(value: Operand, where: str) -> Expr:
+    """The condition ``value`` stands for, or a ModelError (at ``where``) for any other value."""
     node = lift(value, "bool", where)
     if node.sort != "bool":
-        raise ModelError(f"{where}: expected a condition, got a {_sort_name(node.sort)}")
+        raise ModelError(f"{where}: expected a condition, got {_a(node.sort)}")
     return node
 
 
@@ -217,7 +224,7 @@ def all_of(items: Iterable[Operand]) -> Term:
     """The conjunction of ``items`` (Terms or Python bools); constants fold away."""
     args: list[Expr] = []
     for item in items:
-        node = _bool_node(item, "all_of/&")
+        node = condition_node(item, "all_of/&")
         if node == FALSE:
             return Term(FALSE)
         if node == TRUE:
@@ -232,7 +239,7 @@ def any_of(items: Iterable[Operand]) -> Term:
     """The disjunction of ``items``; constants fold away."""
     args: list[Expr] = []
     for item in items:
-        node = _bool_node(item, "any_of/|")
+        node = condition_node(item, "any_of/|")
         if node == TRUE:
             return Term(TRUE)
         if node == FALSE:
@@ -245,7 +252,7 @@ def any_of(items: Iterable[Operand]) -> Term:
 
 def not_(value: Operand) -> Term:
     """Negation (also ``~term``)."""
-    node = _bool_node(value, "~")
+    node = condition_node(value, "~")
     if node == TRUE:
         return Term(FALSE)
     if node == FALSE:
@@ -257,7 +264,7 @@ def not_(value: Operand) -> Term:
 
 def implies(lhs: Operand, rhs: Operand) -> Term:
     """``lhs ⇒ rhs``."""
-    a, b = _bool_node(lhs, "implies"), _bool_node(rhs, "implies")
+    a, b = condition_node(lhs, "implies"), condition_node(rhs, "implies")
     if a == FALSE or b == TRUE:
         return Term(TRUE)
     if a == TRUE:
@@ -293,7 +300,7 @@ def ite(cond: Operand, then: Operand, orelse: Operand) -> Term: ...
 def ite(cond: Operand, then: Operand, orelse: Operand) -> Term | LabelChoice:
     """``then`` if ``cond`` else ``orelse``; a label string takes the other branch's enum,
     or, between two labels, the enum of the variable or term it meets."""
-    c = _bool_node(cond, "ite")
+    c = condition_node(cond, "ite")
     labels = (str, LabelChoice)
     if isinstance(then, labels) and isinstance(orelse, labels):
         if c in (TRUE, FALSE):
@@ -319,7 +326,7 @@ def ite(cond: Operand, then: Operand, orelse: Operand) -> Term | LabelChoice:
 def _int_node(value: Operand, where: str) -> Expr:
     node = lift(value, "int", where)
     if node.sort != "int":
-        raise ModelError(f"{where}: expected integers, got a {_sort_name(node.sort)}")
+        raise ModelError(f"{where}: expected integers, got {_a(node.sort)}")
     return node
 
 
@@ -349,7 +356,7 @@ def count(items: Iterable[Operand]) -> Term:
     terms: list[Expr] = []
     constant = 0
     for item in items:
-        node = _bool_node(item, "count")
+        node = condition_node(item, "count")
         if node == TRUE:
             constant += 1
         elif node != FALSE:
@@ -373,7 +380,7 @@ def total(items: Iterable[Operand]) -> Term:
     for item in items:
         node = lift(item, "int", "total")
         if node.sort != "int":
-            raise ModelError(f"total: expected integers, got a {_sort_name(node.sort)}")
+            raise ModelError(f"total: expected integers, got {_a(node.sort)}")
         if isinstance(node, Const):
             constant += node.value
         else:

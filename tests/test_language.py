@@ -358,6 +358,52 @@ def test_a_python_exception_in_a_method_is_one_model_error_naming_model_method_a
     assert "\n" not in str(info.value)
 
 
+class Mistaken(Model):
+    """An invariant that makes the expression-language mistake the knob ``mistake`` names."""
+
+    name = "mistaken"
+    knobs = (Knob("mistake", "python-and", ("python-and", "static-index", "none",
+                                            "integer", "label")),)
+
+    def declare(self, d: Declarations) -> None:
+        d.index("cell", 2)
+        d.var("x", IntRange(0, 3))
+        d.var("a", IntRange(0, 3), over="cell")
+
+    @init
+    def start(self, s: StateView) -> Effect:
+        return then()
+
+    @invariant
+    def small(self, s: StateView) -> object:
+        mistake = self.k.mistake
+        if mistake == "python-and":
+            return (s.x < 3) and (s.x > 0)
+        if mistake == "static-index":
+            return s.a[5] == 0
+        if mistake == "none":
+            return None
+        if mistake == "integer":
+            return s.x
+        return s.x == "idle"
+
+
+@pytest.mark.parametrize(("mistake", "message"), [
+    ("python-and", r"model mistaken, invariant small: a model expression was used as a "
+                   r"Python truth value.* \(.*test_language\.py:\d+\)$"),
+    ("static-index", r"model mistaken, invariant small: a\[5\]: index outside 0..1 "
+                     r"\(.*test_language\.py:\d+\)$"),
+    ("none", r"model mistaken, invariant small: returns None; it must return a condition"),
+    ("integer", r"model mistaken, invariant small: expected a condition, got an int$"),
+    ("label", r"model mistaken, invariant small: '==': label 'idle' used where an int is "
+              r"expected"),
+])
+def test_an_expression_mistake_in_a_method_names_the_model_and_method(
+        mistake: str, message: str) -> None:
+    with pytest.raises(ModelError, match=message):
+        Mistaken(knobs={"mistake": mistake}).build()
+
+
 class BadParameter(Model):
     name = "badparam"
 
