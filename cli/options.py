@@ -251,9 +251,20 @@ def system_from_options(model: str, params: tuple[str, ...], knobs: tuple[str, .
     return ts
 
 
+def _one_preset(ctx: click.Context, param: click.Parameter,
+                value: tuple[str, ...]) -> str | None:
+    """The one --preset given (None: none); a second one would silently replace the first."""
+    if len(value) > 1:
+        raise click.BadParameter(f"given {len(value)} times ({', '.join(value)}); presets do "
+                                 "not combine: give one, and --set the knobs that differ",
+                                 ctx, param)
+    return value[0] if value else None
+
+
 def model_options(fn: F) -> F:
     """--param, --set and --preset, shared by commands that build a model."""
-    fn = click.option("--preset", default=None, help="A named set of knob values.")(fn)
+    fn = click.option("--preset", multiple=True, callback=_one_preset,
+                      help="A named set of knob values.")(fn)
     fn = click.option("--set", "knobs", multiple=True, metavar="KNOB=VALUE",
                       help="Set a design knob (repeatable).")(fn)
     fn = click.option("--param", "params", multiple=True, metavar="NAME=VALUE",

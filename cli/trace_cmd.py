@@ -146,10 +146,11 @@ def export_cmd(file: str, output: str | None, families: str, mbt: bool) -> None:
         check_output_file(output, "--output", [file])
         trace, ts = load_trace(file)
         text = itf_dumps(trace, ts, families, mbt)
-        if output:
-            write_atomic(output, text, "--output")
-        else:
+        if not output:
             click.echo(text, nl=False)
+            return
+        write_atomic(output, text, "--output")
+    click.echo(f"wrote {output}", err=True)
 
 
 def write_html_pages(folder: str, results: list[tuple[str, CheckResult, TransitionSystem]],

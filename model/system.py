@@ -252,8 +252,13 @@ class TransitionSystem:
         for prop in (*self.properties, DEADLOCK_FREE):
             if name == prop.name or name in prop.aliases:
                 return prop
+        every = (*self.properties, DEADLOCK_FREE)
+        near = [n for p in every for n in (p.name, *p.aliases) if n.lower() == name.lower()]
+        if near:
+            raise ModelError(f"model {self.name}: no property {name!r}; did you mean "
+                             f"{near[0]!r}? (names are case-sensitive)")
         known = ", ".join(f"{p.name} ({', '.join(p.aliases)})" if p.aliases else p.name
-                          for p in (*self.properties, DEADLOCK_FREE))
+                          for p in every)
         raise ModelError(f"model {self.name}: no property {name!r} (properties: {known})")
 
     def slot_names(self) -> list[str]:

@@ -317,7 +317,8 @@ def test_a_trace_that_does_not_replay_is_refused_by_every_trace_command(
     stale.write_text(json.dumps(data))
     for args in _trace_commands(str(stale), str(good), tmp_path):
         code, out, err = cli(*args)
-        one_error(code, err, EXIT_ERROR, "stale.json", "does not replay", "step 2")
+        one_error(code, err, EXIT_ERROR, "stale.json", "does not replay", "step 2",
+                  "pc[0]: trace has thinking, semantics give ")  # labels, not codes
         assert out == ""
     assert not (tmp_path / "p.html").exists() and not (tmp_path / "g.dot").exists()
 
@@ -568,3 +569,14 @@ def test_a_reader_that_stops_early_changes_neither_files_nor_the_exit_code(
         assert done.returncode == want, done.stderr
         assert "Traceback" not in done.stderr and "Broken pipe" not in done.stderr
     assert trace.exists()
+
+
+def test_a_second_preset_is_refused_not_silently_replacing_the_first() -> None:
+    code, _, err = cli("check", "hotplug", "--preset", "skippable-v2", "--preset", "legacy",
+                       "-p", "S1")
+    one_error(code, err, EXIT_ERROR, "--preset", "skippable-v2, legacy", "do not combine")
+
+
+def test_a_property_name_in_the_wrong_case_suggests_the_right_one() -> None:
+    code, _, err = cli("check", "hotplug", "--preset", "skippable-v2", "-p", "s3")
+    one_error(code, err, EXIT_ERROR, "no property 's3'", "did you mean 'S3'?")

@@ -333,6 +333,16 @@ def test_itf_export_of_a_lasso_with_maps_and_mbt_variables(tmp_path: Path) -> No
     assert read.states[1].values["mbt::actionTaken"] == "take_left"
 
 
+def test_itf_export_to_a_file_says_where_it_wrote(tmp_path: Path) -> None:
+    trace, ts = make_trace("philosophers", "mutex", {"n": 3}, {"broken": True})
+    out = tmp_path / "out.itf.json"
+    code, stdout, err = cli("trace", "export", save_trace(tmp_path, "t", trace, ts), "-o",
+                            str(out))
+    assert code == 0 and stdout == ""
+    assert err.strip() == f"wrote {out}"
+    assert check_itf(json.loads(out.read_text())) == []
+
+
 def test_the_native_trace_file_is_itf_but_not_strict() -> None:
     trace, ts = make_trace("philosophers", "mutex", {"n": 3}, {"broken": True})
     assert check_itf(json.loads(trace.dumps(ts))) == ["loop must be a state index, got None"]
