@@ -9,7 +9,7 @@ the continuation under the first change.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from .story import EntityState, MapRow, StepStory, Story
 
@@ -69,8 +69,10 @@ def _width(line: Line) -> int:
 
 
 def _wrap(prefix: Line, chunks: Sequence[Line], width: int, sep: str = ", ") -> list[Line]:
-    """``prefix`` then ``chunks`` joined by ``sep``, wrapped under the first chunk."""
-    indent = " " * _width(prefix)
+    """``prefix`` then ``chunks`` joined by ``sep``, wrapped under the first chunk (a loop
+    bar that starts ``prefix`` goes on down the wrapped lines)."""
+    bar: Line = list(prefix[:1]) if prefix and prefix[0][1] == "loop" else []
+    indent: Line = [*bar, (" " * (_width(prefix) - _width(bar)), "")]
     lines: list[Line] = []
     cur: Line = list(prefix)
     start = True
@@ -79,7 +81,7 @@ def _wrap(prefix: Line, chunks: Sequence[Line], width: int, sep: str = ", ") -> 
         if not start and _width(cur) + _width(piece) > width:
             cur.append((sep.rstrip(), ""))
             lines.append(cur)
-            cur = [(indent, ""), *chunk]
+            cur = [*indent, *chunk]
         else:
             cur += piece
         start = False
@@ -166,12 +168,15 @@ class Renderer:
             out.append(line)
         return out
 
+    def loop_top(self, step: StepStory) -> Line:
+        return [(self.marks.top + " ", "loop"),
+                (f"the loop: from state {step.number} on, the run repeats", "loop")]
+
     def step_head(self, step: StepStory) -> list[Line]:
         number = str(step.number).rjust(self.num_width)
         lines: list[Line] = []
         if step.loop_start:
-            lines.append([(self.marks.top + " ", "loop"),
-                          (f"the loop: from state {step.number} on, the run repeats", "loop")])
+            lines.append(self.loop_top(step))
         head: Line = [*self.gutter(step), (f" {number}  ", "step"),
                       (step.label, "action" if step.action else "dim")]
         lines.append(head)
@@ -216,13 +221,20 @@ class Renderer:
         last = len(st.steps) - 1
         out: list[Line] = []
         for step in st.steps:
-            out.append([])
-            out += self.step_head(step)
+            inside = step.in_loop and not step.loop_start
+            out.append([(self.marks.bar, "loop")] if inside else [])
+            # the step into the loop's first state is not repeated: it stays outside the
+            # box, which opens on the state it leads to
+            entry = step.loop_start and step.number > 0
+            before = replace(step, loop_start=False, in_loop=False) if entry else step
+            out += self.step_head(before)
             whole = self.opts.full or step.number in (0, last)
             if step.number > 0:
-                out += self.diff_lines(step)
+                out += self.diff_lines(before)
                 if not step.diff:
-                    out.append([*self.indent(step), ("(nothing changed)", "dim")])
+                    out.append([*self.indent(before), ("(nothing changed)", "dim")])
+            if entry:
+                out.append(self.loop_top(step))
             if whole:
                 if step.number > 0:
                     tag = "the last state" if step.number == last else "the whole state"
