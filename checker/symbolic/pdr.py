@@ -276,8 +276,9 @@ def _report(ts: TransitionSystem, prop: Property, goal: Goal, invariant: Expr,
     title = (f"# inductive invariant for {prop.name} on {ts.name}({params})\n"
              "# re-checked: initiation (explicit), consecution and strength (z3)")
     n = len(lemmas(invariant))
+    plural = "" if n == 1 else "s"
     return result(prop, ENGINE, safe_verdict(goal), clock, depth,
-                  message=f"proved by an inductive invariant of {n} lemma(s) ({how})",
+                  message=f"proved by an inductive invariant of {n} lemma{plural} ({how})",
                   certificate=render(ts, invariant, title),
                   extra={"invariant": invariant, "lemmas": n})
 

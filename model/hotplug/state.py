@@ -354,6 +354,7 @@ class HotplugBase(Model):
         "not page elements; "
         "managed, spare, balloon_elsewhere and do_migrate_range's moved count are counts "
         "(integer arithmetic over pages, outside EPR); the population is a string, not "
-        "a function from pages to owner classes, and the initial state depends on it "
-        "(the parametric build takes only constant initial values); the parsed layout is "
+        "a declared attribute of pages (an owner class per page) that an update_all in "
+        "the @init could read, and the initial state is built from it element by "
+        "element; the parsed layout is "
         "read in Python throughout; do_migrate_range moves pages while a count lasts")

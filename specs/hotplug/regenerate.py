@@ -102,17 +102,17 @@ FAMILIES: list[Family] = [
             "offline-can-fail-and-roll-back": row(R, R, R, R, R, R, R, R, R),
         },
         notes={
-            "legacy": S6_CASCADE + " S2 holds vacuously: the flag is never set.",
-            "legacy-newest": S6_CASCADE + " S2 holds vacuously: the flag is never set.",
+            "legacy": S6_CASCADE + " S2 holds trivially: the flag is never set.",
+            "legacy-newest": S6_CASCADE + " S2 holds trivially: the flag is never set.",
             "legacy-frozen": "Frozen pages cannot be referenced speculatively, so the "
-                             "stray scenarios disappear. S2 holds vacuously.",
+                             "stray scenarios disappear. S2 holds trivially.",
             "naive-free": "S8 is U in the hand analysis: this naive driver frees its pages "
                           "with a plain put and never adds them back to the managed count, "
-                          "so the commit subtracts them twice. S2 holds vacuously.",
+                          "so the commit subtracts them twice. S2 holds trivially.",
             "skippable-v1": STRAY_U,
             "skippable-v2": STRAY_U,
-            "not-movable-rule": "S2 holds vacuously: the flag is never set.",
-            "not-movable-rule-nocompaction": "S2 holds vacuously: the flag is never set.",
+            "not-movable-rule": "S2 holds trivially: the flag is never set.",
+            "not-movable-rule-nocompaction": "S2 holds trivially: the flag is never set.",
         },
     ),
     Family(
