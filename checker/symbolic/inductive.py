@@ -28,7 +28,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from mhpcheck.model.compile import compile_system
+from mhpcheck.model.compile import Compiled, compile_system
 from mhpcheck.model.errors import ModelError
 from mhpcheck.model.expr import Expr
 from mhpcheck.model.system import (
@@ -50,13 +50,12 @@ CTI_NOTE = ("counterexample to induction: the first state is not necessarily rea
             "strengthen the invariant to exclude it, or it shows a real violation")
 
 
-def failing_step(ts: TransitionSystem, state: State) -> str:
+def failing_step(compiled: Compiled, state: State) -> str:
     """The model error of the first action instance whose step from ``state`` fails: the
     explicit semantics' words for what the encoding's ``error`` found."""
-    compiled = compile_system(ts)
-    for k in range(len(ts.actions)):
+    for step in compiled.apply:
         try:
-            compiled.apply[k](state)
+            step(state)
         except ModelError as err:
             return f"a step fails ({err})"
     return "a step fails in the encoding, though in no action of the explicit semantics"
@@ -127,7 +126,7 @@ def check(ts: TransitionSystem, prop: Property, budget: Budget, progress: Progre
             k = enc.action_taken(m, "x")
             inst = ts.actions[k]
             steps = (*steps, Step(inst.action, inst.args, enc.state(m, "x'")))
-        why = (f"{failing_step(ts, pre)}, from a state that satisfies it" if raising
+        why = (f"{failing_step(compiled, pre)}, from a state that satisfies it" if raising
                else f"a state that satisfies it is bad for {prop.name}")
         return result(prop, ENGINE, Verdict.UNKNOWN, clock, len(steps) - 1,
                       trace(steps, "cti", False, CTI_NOTE), bound="cti",
