@@ -103,6 +103,22 @@ def test_states_over_several_words_agree_with_bfs() -> None:
             replay(ts, got.trace)
 
 
+
+def test_one_word_states_take_at_most_16_bytes_each_and_wider_ones_a_sparser_table() -> None:
+    """The visited set's bytes per state: the state's words plus the table's share, at
+    most 8 bytes of table for one-word states (at least half full) and 16 for wider
+    ones (at least a quarter full). Large enough for the batch's headroom (the table
+    grows before a batch could overfill it) not to count."""
+    ts = build_system("philosophers", {"n": 14})
+    one = explore_jit(ts, compile_system(ts), [DEADLOCK_FREE])
+    assert one.kernel.layout.n_words == 1 and one.distinct_states > 200_000
+    assert 12 <= one.bytes_per_state <= 16
+    kernel = build_kernel(ts, [DEADLOCK_FREE], word_bits=32)
+    wide = explore_jit(ts, compile_system(ts), [DEADLOCK_FREE], kernel=kernel)
+    words = kernel.layout.n_words * 8
+    assert wide.distinct_states == one.distinct_states
+    assert words + 8 <= wide.bytes_per_state <= words + 16
+
 def test_deadlock_trace_is_shortest_and_replays() -> None:
     r = check(build_system("philosophers", {"n": 5}), DEADLOCK_FREE, "bfs-jit")
     assert r.verdict is Verdict.VIOLATED

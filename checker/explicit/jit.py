@@ -42,7 +42,7 @@ from mhpcheck.model.trace import Step, Trace
 
 from ..result import UNBOUNDED, Budget, CheckResult, Progress, ProgressFn, Stats, Verdict
 from .jit_compile import Loaded, kernel_source, load
-from .jit_kernels import GROW_DEN, GROW_NUM, LOAD_DEN, LOAD_NUM
+from .jit_kernels import TablePolicy, table_policy
 from .vector import coverage_of
 from .vector_compile import Layout, layout_of
 
@@ -57,7 +57,7 @@ ENGINE = "bfs-jit"
 THREADS_ENV = "MHPCHECK_JIT_THREADS"
 #: Frontier states per kernel call: the timeout and Ctrl-C are seen between calls.
 CHUNK = 1 << 14
-#: The table's first size (entries); it grows by half from there.
+#: The table's first size (entries); it grows from there by ``table_policy``.
 FIRST_TABLE = 1 << 12
 
 Rows = npt.NDArray[np.uint64]
@@ -142,12 +142,13 @@ class Store:
 
     states: Rows
     table: npt.NDArray[np.int32]
+    policy: TablePolicy
     count: int = 0
 
     @property
     def limit(self) -> int:
         """The most states the table takes before it grows."""
-        return len(self.table) * LOAD_NUM // LOAD_DEN
+        return self.policy.limit(len(self.table))
 
     @property
     def nbytes(self) -> int:
@@ -156,8 +157,8 @@ class Store:
         return int(self.count * self.states.shape[1] * 8 + self.table.nbytes)
 
     def grow(self, module: Any) -> None:
-        """Grow the table by half (and the room for states) and rebuild it."""
-        table = np.zeros(len(self.table) * GROW_NUM // GROW_DEN, np.int32)
+        """Grow the table (and the room for states) and rebuild it."""
+        table = np.zeros(self.policy.grown(len(self.table)), np.int32)
         if len(table) >= 1 << 30:  # an index and at least one tag bit in 31 bits
             raise ResourceLimit("bfs-jit: the visited set would need more than 2^30 table "
                                 "entries")
@@ -273,15 +274,16 @@ def explore_jit(ts: TransitionSystem, compiled: Compiled, properties: Sequence[P
     found: dict[str, Found] = {}
     # the initial states, distinct, in the order given
     words = list(dict.fromkeys(layout.pack(s) for s in ts.init))
+    policy = table_policy(w)
     size = FIRST_TABLE
-    while size * LOAD_NUM // LOAD_DEN < len(words) + n_succ:
-        size = size * GROW_NUM // GROW_DEN
+    while policy.limit(size) < len(words) + n_succ:
+        size = policy.grown(size)
     table = np.zeros(size, np.int32)
-    states = np.empty((size * LOAD_NUM // LOAD_DEN + 1, w), np.uint64)
+    states = np.empty((policy.limit(size) + 1, w), np.uint64)
     for i, word in enumerate(words):
         for j in range(w):
             states[i, j] = (word >> (64 * j)) & ((1 << 64) - 1)
-    store = Store(states, table, len(words))
+    store = Store(states, table, policy, len(words))
     m.rehash(store.states, store.count, store.table)
     fired = np.zeros(n_actions, np.int64)
     dead = np.full(1, -1)
