@@ -9,6 +9,7 @@ system is checked in one call.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import json
 import subprocess
@@ -118,6 +119,20 @@ def test_one_word_states_take_at_most_16_bytes_each_and_wider_ones_a_sparser_tab
     words = kernel.layout.n_words * 8
     assert wide.distinct_states == one.distinct_states
     assert words + 8 <= wide.bytes_per_state <= words + 16
+
+
+def test_a_property_not_asked_for_is_not_evaluated() -> None:
+    """One kernel serves every safety property of a system, but a search evaluates only
+    those it was asked for, as bfs does: here the other one would read outside ``a``."""
+    ts = _bad_read_system(Cmp("==", Var("x", DOM), Const(0, "int")), 3)
+    fine = Invariant("fine", "", (), Cmp("<=", Var("x", DOM), Const(3, "int")))
+    reads = Invariant("reads-a", "", (), Cmp("==", _AX, Const(0, "int")))
+    ts = dataclasses.replace(ts, properties=(fine, reads))
+    assert check(ts, fine, "bfs").verdict is Verdict.HOLDS
+    assert check(ts, fine, "bfs-jit").verdict is Verdict.HOLDS
+    with pytest.raises(ModelError, match="outside"):
+        check(ts, reads, "bfs-jit")
+
 
 def test_deadlock_trace_is_shortest_and_replays() -> None:
     r = check(build_system("philosophers", {"n": 5}), DEADLOCK_FREE, "bfs-jit")

@@ -375,7 +375,7 @@ def kernel_source(ts: TransitionSystem, layout: Layout, properties: tuple[Proper
     for j, p in enumerate(steps):
         em.begin([p.expr])
         ok = em.as_bool(em.expr(p.expr))
-        step_fn.append(f"    if step_at[{j}] < 0:")
+        step_fn.append(f"    if step_at[{j}] == -1:")
         step_fn += ["        " + line for line in em.pre]
         step_fn.append(f"        ok = {ok}")
         if _flags(ok):
@@ -395,7 +395,7 @@ def kernel_source(ts: TransitionSystem, layout: Layout, properties: tuple[Proper
         em.begin([q.expr])
         ok = em.as_bool(em.expr(q.expr))
         hit = f"not {ok}" if isinstance(q, Invariant) else ok
-        checks.append(f"        if found[{j}] < 0:")
+        checks.append(f"        if found[{j}] == -1:")
         checks += ["            " + line for line in em.pre]
         checks.append(f"            hit = {hit}")
         if _flags(hit):
