@@ -245,8 +245,7 @@ def _probe(states, table, buf, nb, slot, tag, new):
 @njit(cache=True)
 def check(states, lo, hi, found, err):
     """Evaluate the state properties asked for and not yet decided (found -1) on states
-    lo..hi-1; returns
-    (hi, -1), or (state, property) where one raised."""
+    lo..hi-1; returns (hi, -1), or (state, property) where one raised."""
     for i in range(lo, hi):
 {load_check}
 {check_body}
