@@ -27,6 +27,7 @@ from toys import Arrays, Counter, Toggle
 from mhpcheck.checker.checker import Checker, check
 from mhpcheck.checker.explicit.bfs import explore
 from mhpcheck.checker.explicit.jit import build_kernel, explore_jit, result_of_jit, threads
+from mhpcheck.checker.explicit.jit_kernels import MAX_TABLE, table_policy
 from mhpcheck.checker.replay import replay
 from mhpcheck.checker.result import Budget, CheckResult, Verdict
 from mhpcheck.model.base import Declarations, Model, action, init, invariant
@@ -104,7 +105,6 @@ def test_states_over_several_words_agree_with_bfs() -> None:
             replay(ts, got.trace)
 
 
-
 def test_one_word_states_take_at_most_16_bytes_each_and_wider_ones_a_sparser_table() -> None:
     """The visited set's bytes per state: the state's words plus the table's share, at
     most 8 bytes of table for one-word states (at least half full) and 16 for wider
@@ -119,6 +119,17 @@ def test_one_word_states_take_at_most_16_bytes_each_and_wider_ones_a_sparser_tab
     words = kernel.layout.n_words * 8
     assert wide.distinct_states == one.distinct_states
     assert words + 8 <= wide.bytes_per_state <= words + 16
+
+
+@pytest.mark.parametrize("words", [1, 2])
+def test_the_last_growth_stops_at_the_largest_table_instead_of_refusing_it(words: int) -> None:
+    """Growing from three quarters of the largest table would pass the 31-bit entries'
+    limit: the table takes the largest size allowed, and only a table already there
+    cannot grow."""
+    policy = table_policy(words)
+    assert policy.grown(1 << 20) > 1 << 20
+    assert policy.grown(MAX_TABLE * 3 // 4) == MAX_TABLE
+    assert policy.grown(MAX_TABLE) == MAX_TABLE
 
 
 def test_a_property_not_asked_for_is_not_evaluated() -> None:

@@ -5,9 +5,10 @@ over packed states (``jit_compile``), wrapped in a search kernel (``jit_kernels`
 and compiled by numba; the compiled module is cached on disk under the hash of its
 source, so a second run of the same system does not compile again. This module
 drives the kernel: one BFS level at a time, the frontier in chunks (between chunks
-it checks the timeout and lets Ctrl-C through), the hash table doubled when full,
-and errors flagged by the kernel re-run through the explicit semantics so that they
-raise the reference ``ModelError``.
+it checks the timeout and lets Ctrl-C through), the hash table grown by
+``table_policy`` before a batch could fill it past its load limit, and errors
+flagged by the kernel re-run through the explicit semantics so that they raise the
+reference ``ModelError``.
 
 Results mean what ``bfs``'s and ``bfs-vec``'s do: the same distinct-state and
 transition counts, depth, action coverage and verdicts, and shortest traces (rebuilt
@@ -158,10 +159,11 @@ class Store:
 
     def grow(self, module: Any) -> None:
         """Grow the table (and the room for states) and rebuild it."""
-        table = np.zeros(self.policy.grown(len(self.table)), np.int32)
-        if len(table) >= 1 << 30:  # an index and at least one tag bit in 31 bits
-            raise ResourceLimit("bfs-jit: the visited set would need more than 2^30 table "
-                                "entries")
+        size = self.policy.grown(len(self.table))
+        if size <= len(self.table):
+            raise ResourceLimit(f"bfs-jit: the visited set would need more than {size:,} "
+                                "table entries")
+        table = np.zeros(size, np.int32)
         self.table = table
         module.rehash(self.states, self.count, table)
         room = self.limit + 1
