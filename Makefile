@@ -55,7 +55,8 @@ FUZZ_ROUNDS ?= 5
 FUZZ_EXAMPLES ?= 1000
 FUZZ_TESTS ?= tests/test_agreement.py tests/test_replay_property.py \
   tests/test_fast_engine.py::test_random_systems_agree \
-  tests/test_fast_engine.py::test_random_systems_with_bad_reads_agree
+  tests/test_fast_engine.py::test_random_systems_with_bad_reads_agree \
+  tests/test_jit_engine.py::test_compiled_guards_fire_exactly_where_the_explicit_semantics_fire_them
 fuzz: $(STAMP)
 	@for round in $$(seq $(FUZZ_ROUNDS)); do \
 	  seed=$$($(BIN)/python -c 'import secrets; print(secrets.randbits(64))'); \

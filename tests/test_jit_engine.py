@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from test_agreement import DOMAINS, Gen
+from test_agreement import DOMAINS, EXAMPLES, Gen
 from test_fast_engine import _AX, DOM, _bad_read_system
 from toys import Arrays, Counter, Toggle
 
@@ -368,7 +368,7 @@ def guard_systems(draw: Any) -> TransitionSystem:
                             tuple(infos), ())
 
 
-@settings(max_examples=3)
+@settings(max_examples=max(3, EXAMPLES // 60))
 @given(guard_systems())
 def test_compiled_guards_fire_exactly_where_the_explicit_semantics_fire_them(
         ts: TransitionSystem) -> None:
