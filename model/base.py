@@ -253,6 +253,11 @@ class Declarations:
         self.vars: dict[str, VarDecl] = {}
         self._offset = 0
 
+    @property
+    def parametric(self) -> bool:
+        """Whether this is the parametric build (every size symbolic)."""
+        return self.scope.parametric
+
     def index(self, name: str, size: int, labels: Iterable[str] = (), *, ring: bool = False,
               ordered: bool = False, min_size: int = 1) -> IndexSet:
         """An index set of ``size`` elements; ``ring`` declares a successor (``succ``),
@@ -422,6 +427,12 @@ class Model:
         self.k = Namespace("knob", chosen)
 
     # -- to be provided by subclasses ------------------------------------------------
+    def knobs_at(self, sizes: Mapping[str, int]) -> dict[str, UserValue]:
+        """The knobs of this model's finite build at other ``sizes`` (the forall engine's
+        samples and re-checks): the same knobs, unless a knob describes the geometry
+        (the hotplug population), which the model then redraws for the new sizes."""
+        return dict(self.k.items())
+
     def declare(self, d: Declarations) -> None:
         """Declare index sets and variables (``d.index``, ``d.var``)."""
         raise NotImplementedError

@@ -177,8 +177,9 @@ def _inits(model: Model, decls: Declarations, variables: tuple[PVar, ...], attr:
                 raise ModelError(f"{where}: family {u.name} is assigned one element at a time; "
                                  "the parametric build starts every family element at its "
                                  "domain's least value")
-            if not isinstance(u.value, Const):
-                raise ModelError(f"{where}: initial value of {u.name} must be a constant")
+            if any(isinstance(node, Var) for node in walk(u.value)):
+                raise ModelError(f"{where}: the initial value of {u.name} reads the state; it "
+                                 "may read only declared functions and attributes")
             assigned[u.name] = u.value
         parts: list[Expr] = list(every)
         for v in variables:
@@ -270,7 +271,8 @@ class Quantified:
         model refuses those sizes, such as a population that does not fit)."""
         params = {**dict(self.model.p.items()), **sizes}
         try:
-            return type(self.model)(params=params, knobs=dict(self.model.k.items())).build()
+            knobs = self.model.knobs_at(sizes)
+            return type(self.model)(params=params, knobs=knobs).build()
         except MhpError:
             return None
 

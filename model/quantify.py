@@ -230,6 +230,13 @@ def update_all(over: str, where: Callable[[Any], Operand],
     return [QuantAssign(u.name, u.domain, u.value, u.index, u.size, var, cond)]
 
 
+def parametric_build() -> bool:
+    """Whether the build in progress is the parametric one (sizes symbolic). Model code
+    branches on it only to over-approximate what the parametric build cannot say (a
+    sequential count), never to change the finite build."""
+    return current("parametric_build").parametric
+
+
 def finite_only(value: Callable[[], Operand]) -> Operand:
     """The new value of a count (``Declarations.count``): computed in the finite build,
     where it may loop over elements or compare with sizes; the parametric build does not

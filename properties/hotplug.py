@@ -7,10 +7,13 @@ vacuous. The system itself (state, actions, knobs, presets) is in model/hotplug/
 
 from __future__ import annotations
 
+from typing import Any
+
 from mhpcheck.model.base import eventually, invariant, leads_to, reachable, step_invariant
-from mhpcheck.model.dsl import StateView, Term, all_of, any_of
+from mhpcheck.model.dsl import StateView, Term, all_of, implies
 from mhpcheck.model.hotplug import HotplugSystem
 from mhpcheck.model.hotplug.state import term
+from mhpcheck.model.quantify import exists, forall
 
 #: The actions a property is about (docs/hotplug.md#properties, the "needs" column):
 #: each entry one action or a tuple of alternatives, one of which must fire for the
@@ -36,18 +39,14 @@ class Hotplug(HotplugSystem):
     """The hotplug system with its named properties (docs/hotplug.md#properties)."""
 
     # -- helpers --------------------------------------------------------------------
-    def live(self, s: StateView, p: int) -> Term:
+    def live(self, s: StateView, p: Any) -> Term:
         b = self.blk(p)
         return term(s.section_online[b] & s.memmap_valid[b])
 
-    def in_op(self, s: StateView, step: str) -> list[tuple[int, Term]]:
-        """(block, "offline_pages of that block stands at step") for every block."""
-        return [(b, self.is_op(s, b, step)) for b in range(self.layout.blocks)]
-
-    def unplugged_pages(self) -> list[tuple[int, int]]:
-        """(pageblock, pfn) for every page."""
-        lay = self.layout
-        return [(lay.pageblock_of(p), p) for p in range(lay.n_pages)]
+    def when_op(self, s: StateView, step: str, body: Any) -> Term:
+        """For every block ``b``: if offline_pages of ``b`` stands at ``step``, then
+        ``body(b)``."""
+        return forall("block", lambda b: implies(self.is_op(s, b, step), body(b)))
 
     # -- safety ---------------------------------------------------------------------
     @invariant(name="page-type-exclusive", aliases=("S1",))
@@ -57,23 +56,23 @@ class Hotplug(HotplugSystem):
         The type is one field, so Buddy and Offline cannot be set at once; this checks
         that the buddy's view and an owner's view of a page never overlap.
         """
-        return all_of((s.ptype[p] == "Buddy").implies((s.owner[p] == "none") & ~s.skippable[p])
-                      for p in range(self.layout.n_pages))
+        return forall("page", lambda p: (s.ptype[p] == "Buddy").implies(
+            (s.owner[p] == "none") & ~s.skippable[p]))
 
     @invariant(name="skippable-implies-offline", aliases=("S2",), about=(VMEM_OFFLINE,))
     def skippable_implies_offline(self, s: StateView) -> Term:
         """PG_offline_skippable is only ever set on a PageOffline page (it aliases
         PG_owner_2, which means something else on other pages)."""
-        return all_of(s.skippable[p].implies(s.ptype[p] == "Offline")
-                      for p in range(self.layout.n_pages))
+        return forall("page", lambda p: s.skippable[p].implies(s.ptype[p] == "Offline"))
 
     @invariant(name="unplugged-never-allocated", aliases=("S3",),
                about=(VMEM_OFFLINE, ("rmqueue", "balloon_page_enqueue")))
     def unplugged_never_allocated(self, s: StateView) -> Term:
         """While virtio-mem is loaded, no page of an unplugged subblock is handed out by
         the allocator or taken by a balloon (the unload paths are S9)."""
-        return all_of((s.vmem_loaded & ~s.plugged[q] & self.live(s, p)).implies(
-            (s.owner[p] == "none") | (s.owner[p] == "vmem")) for q, p in self.unplugged_pages())
+        return forall("page", lambda p: (s.vmem_loaded & ~s.plugged[self.pb(p)]
+                                         & self.live(s, p)).implies(
+            (s.owner[p] == "none") | (s.owner[p] == "vmem")))
 
     @invariant(name="failed-offline-preserves-offline-pages", aliases=("S4",),
                about=(VMEM_OFFLINE, FAILED_OFFLINE))
@@ -82,23 +81,20 @@ class Hotplug(HotplugSystem):
         of an unplugged subblock of an online block is still PageOffline, owned by
         virtio-mem, with exactly the owner's reference (balloon pages, which migrate,
         are excluded, docs/hotplug.md#s4)."""
-        lay = self.layout
-        return all_of(
-            ((s.pc == "idle") & s.vmem_loaded & (s.block_state[lay.block_of(p)] == "online")
-             & ~s.plugged[q]).implies(
+        return forall("page", lambda p: (
+            (s.pc == "idle") & s.vmem_loaded & (s.block_state[self.blk(p)] == "online")
+            & ~s.plugged[self.pb(p)]).implies(
                 (s.ptype[p] == "Offline") & (s.owner[p] == "vmem")
-                & (s.ref_owner[p] == self.offline_ref("vmem")))
-            for q, p in self.unplugged_pages())
+                & (s.ref_owner[p] == self.offline_ref("vmem"))))
 
     @invariant(name="offline-needs-owner-consent", aliases=("S5",), about=(OFFLINER,))
     def offline_needs_consent(self, s: StateView) -> Term:
         """The commit step never meets a PageOffline page of an owner that did not
         consent (a class-2 owner or a balloon)."""
-        return all_of(at.implies(all_of(
-            ~((s.ptype[p] == "Offline") & ((s.owner[p] == "class2") | (s.owner[p] == "balloon")))
-            for p in self.pages_of(b))) for b, at in self.in_op(s, "commit"))
+        return self.when_op(s, "commit", lambda b: self.every_page(b, lambda p: ~(
+            (s.ptype[p] == "Offline") & ((s.owner[p] == "class2") | (s.owner[p] == "balloon")))))
 
-    def commit_fine(self, s: StateView, p: int) -> Term:
+    def commit_fine(self, s: StateView, p: Any) -> Term:
         """__offline_isolated_pages' BUG_ON checks pass on page ``p``: a PageOffline page
         has refcount 0 (A, B, C; D/E/F only warn), every other page not skipped as
         poisoned is PageBuddy with refcount 0."""
@@ -120,8 +116,8 @@ class Hotplug(HotplugSystem):
         """From a sane start (no earlier race of S3 or S10), when __offline_isolated_pages
         runs no page trips its BUG_ON checks (the cascade after a race is S6c)."""
         sane = ~self.after_race(s)
-        return all_of((at & sane).implies(all_of(self.commit_fine(s, p) for p in self.pages_of(b)))
-                      for b, at in self.in_op(s, "commit"))
+        return implies(sane, self.when_op(s, "commit", lambda b: self.every_page(
+            b, lambda p: self.commit_fine(s, p))))
 
     @invariant(name="commit-checks-hold-after-race", aliases=("S6c",),
                about=(COMMIT, STRAY))
@@ -129,8 +125,8 @@ class Hotplug(HotplugSystem):
         """After an earlier race of S3 or S10, __offline_isolated_pages still trips none
         of its BUG_ON checks: the cascade S6 leaves out."""
         race = self.after_race(s)
-        return all_of((at & race).implies(all_of(self.commit_fine(s, p) for p in self.pages_of(b)))
-                      for b, at in self.in_op(s, "commit"))
+        return implies(race, self.when_op(s, "commit", lambda b: self.every_page(
+            b, lambda p: self.commit_fine(s, p))))
 
     @step_invariant(name="walker-never-reads-stale-memmap", aliases=("S7a",),
                     about=(OFFLINER, "pfn_to_online_page", "pfn_walker_read_page"))
@@ -145,16 +141,15 @@ class Hotplug(HotplugSystem):
     def no_reference_outlives(self, s: StateView) -> Term:
         """No holder of a page reference still holds it once the page's section is
         offline."""
-        return all_of((s.stray_at == f"pfn{p}").implies(s.section_online[self.blk(p)])
-                      for p in range(self.layout.n_pages))
+        return forall("page", lambda p: self.stray_holds(s, p).implies(
+            s.section_online[self.blk(p)]))
 
     @invariant(name="managed-count-exact", aliases=("S8",),
                about=(COMMIT, DISTURBANCE))
     def managed_count_exact(self, s: StateView) -> Term:
         """Offlining subtracts exactly the block's managed pages: an offline block
         contributes nothing to the zone's managed count."""
-        return all_of((~s.section_online[b]).implies(s.managed[b] == 0)
-                      for b in range(self.layout.blocks))
+        return forall("block", lambda b: (~s.section_online[b]).implies(s.managed[b] == 0))
 
     @invariant(name="unload-never-exposes-unplugged", aliases=("S9",),
                about=("virtio_mem_deinit_hotplug", "memory_block_offline", "online_pages"))
@@ -162,8 +157,8 @@ class Hotplug(HotplugSystem):
         """After a clean unload of virtio-mem (every unplugged page still fake-offline at
         that moment; a race before it is S3's or S4's), a page of an unplugged subblock of
         a present block is always PageOffline: it never reaches the buddy."""
-        return all_of((~s.vmem_loaded & s.unload_clean & ~s.plugged[q] & self.live(s, p)).implies(
-            s.ptype[p] == "Offline") for q, p in self.unplugged_pages())
+        return forall("page", lambda p: (~s.vmem_loaded & s.unload_clean & ~s.plugged[self.pb(p)]
+                                         & self.live(s, p)).implies(s.ptype[p] == "Offline"))
 
     @invariant(name="put-only-counted-references", aliases=("S10",), about=(STRAY, FORGETS))
     def put_only_counted(self, s: StateView) -> Term:
@@ -176,8 +171,7 @@ class Hotplug(HotplugSystem):
     @invariant(name="refcount-never-negative", aliases=("S11",), about=(STRAY, FORGETS))
     def refcount_never_negative(self, s: StateView) -> Term:
         """The refcount of a page with a live memmap is never below zero."""
-        return all_of(self.live(s, p).implies(self.page_count(s, p) >= 0)
-                      for p in range(self.layout.n_pages))
+        return forall("page", lambda p: self.live(s, p).implies(self.page_count(s, p) >= 0))
 
     @invariant(name="commit-never-meets-page-in-use", aliases=("S12",),
                about=(COMMIT, "memory_failure"))
@@ -186,9 +180,8 @@ class Hotplug(HotplugSystem):
         whose owner did not consent; memory_failure keeps kernel and pinned pages in
         use, poisoned."""
         in_use = ("lru", "pinned", "kernel")
-        return all_of(at.implies(all_of(
-            all_of(s.owner[p] != o for o in in_use) for p in self.pages_of(b)))
-            for b, at in self.in_op(s, "commit"))
+        return self.when_op(s, "commit", lambda b: self.every_page(
+            b, lambda p: all_of(s.owner[p] != o for o in in_use)))
 
     @invariant(name="no-vm-bug-on", aliases=("S13",), about=(STRAY,))
     def no_vm_bug_on(self, s: StateView) -> Term:
@@ -205,9 +198,8 @@ class Hotplug(HotplugSystem):
         user actions, signals and the rest of the environment are not assumed to happen.
         Specs use populations with no page that persistently fails migration (the
         property's assumption, docs/hotplug.md#l1)."""
-        busy = any_of(at & any_of((s.ptype[p] == "Offline") & (s.owner[p] == "class2")
-                                  for p in self.pages_of(b))
-                      for b, at in ((b, s.pc != "idle") for b in range(self.layout.blocks)))
+        busy = exists("block", lambda b: (s.pc != "idle") & self.some_page(
+            b, lambda p: (s.ptype[p] == "Offline") & (s.owner[p] == "class2")))
         return busy, s.pc == "idle"
 
     @leads_to(name="unplugged-block-eventually-removed", aliases=("L2",),
@@ -217,7 +209,7 @@ class Hotplug(HotplugSystem):
         Fairness: weak fairness of virtio-mem's retrying work item and of every
         offline_pages step, and of the stray holder's put (references are transient)."""
         b = 0
-        unplugged = all_of(~s.plugged[q] for q in self.pageblocks_of(b))
+        unplugged = self.every_pageblock(b, lambda q: ~s.plugged[q])
         return (s.vmem_loaded & (s.block_state[b] == "online") & unplugged,
                 s.block_state[b] == "removed")
 
@@ -229,8 +221,8 @@ class Hotplug(HotplugSystem):
         balloon lock is not modelled, docs/hotplug.md#l3); specs give the migration enough
         free memory elsewhere and no other reason to fail."""
         b = 0
-        has_balloon = any_of((s.ptype[p] == "Offline") & (s.owner[p] == "balloon")
-                             for p in self.pages_of(b))
+        has_balloon = self.some_page(b, lambda p: (s.ptype[p] == "Offline")
+                                     & (s.owner[p] == "balloon"))
         done = (s.block_state[b] == "offline") | (s.block_state[b] == "removed")
         return (s.pc != "idle") & has_balloon, done
 
@@ -246,8 +238,8 @@ class Hotplug(HotplugSystem):
     @reachable(name="offline-can-succeed")
     def offline_can_succeed(self, s: StateView) -> Term:
         """Some block gets offline (or removed after offlining)."""
-        return any_of((s.block_state[b] == "offline") | (s.block_state[b] == "removed")
-                      for b in range(self.layout.blocks))
+        return exists("block", lambda b: (s.block_state[b] == "offline")
+                      | (s.block_state[b] == "removed"))
 
     @reachable(name="offline-can-fail-and-roll-back")
     def offline_can_fail(self, s: StateView) -> Term:
@@ -257,9 +249,8 @@ class Hotplug(HotplugSystem):
     @reachable(name="virtio-mem-unplug-completes")
     def unplug_completes(self, s: StateView) -> Term:
         """A fully unplugged virtio-mem block is removed."""
-        return any_of((s.block_state[b] == "removed")
-                      & all_of(~s.plugged[q] for q in self.pageblocks_of(b))
-                      for b in range(self.layout.blocks))
+        return exists("block", lambda b: (s.block_state[b] == "removed")
+                      & self.every_pageblock(b, lambda q: ~s.plugged[q]))
 
     @reachable(name="balloon-page-migrates")
     def balloon_page_migrates(self, s: StateView) -> Term:

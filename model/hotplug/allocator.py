@@ -4,6 +4,8 @@ is an LRU folio of a user."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from ..base import action
 from ..dsl import Effect, StateView, ite, when
 from .offline import ALL
@@ -16,7 +18,7 @@ class Allocator(HotplugBase):
     @action(switch="allocator=true", p="page", tags=ALL,
             cites="mm/page_alloc.c rmqueue, prep_new_page (set_page_refcounted)"
                   " (docs/hotplug.md#page-states)")
-    def rmqueue(self, s: StateView, p: int) -> Effect | None:
+    def rmqueue(self, s: StateView, p: Any) -> Effect | None:
         """A free page on a normal free list is allocated to a user (refcount set to 1)."""
         if not self.k.allocator:
             return None
@@ -33,14 +35,14 @@ class Allocator(HotplugBase):
             # set_page_refcounted: set_page_count(1), forgetting a stray reference.
             u.set(s.owner[p], "lru")
             u.set(s.ref_owner[p], 1)
-            u.set(s.stray_counted, s.stray_counted & (s.stray_at != f"pfn{p}"))
+            self.forget_stray(u, s, self.stray_holds(s, p))
         return when(s.ptype[p] == "Buddy", ~s.isolated[self.pb(p)], s.section_online[b],
                     s.memmap_valid[b]).then(*u.assigns())
 
     @action(switch="allocator=true",
             p="page", tags=ALL, cites="include/linux/mm.h folio_put, mm/swap.c __folio_put "
                                       "(docs/hotplug.md#page-states)")
-    def folio_put(self, s: StateView, p: int) -> Effect | None:
+    def folio_put(self, s: StateView, p: Any) -> Effect | None:
         """The user drops its folio; the last put frees it onto its pageblock's list."""
         if not self.k.allocator:
             return None

@@ -8,6 +8,8 @@ fair: references are transient).
 
 from __future__ import annotations
 
+from typing import Any
+
 from ..base import action
 from ..dsl import Effect, StateView, Term, ite, when
 from .offline import ALL
@@ -17,7 +19,7 @@ from .state import HotplugBase, Updates, term
 class Environment(HotplugBase):
     """Stray references, signals, the pfn walker and memory_failure."""
 
-    def memmap_live(self, s: StateView, p: int) -> Term:
+    def memmap_live(self, s: StateView, p: Any) -> Term:
         """The page's struct page is initialised and its section online."""
         b = self.blk(p)
         return term(s.section_online[b] & s.memmap_valid[b])
@@ -25,7 +27,7 @@ class Environment(HotplugBase):
     @action(switch="stray=transient", p="page", tags=ALL,
             cites="include/linux/mm.h folio_try_get via a stale pointer: RCU page-cache "
                   "lookup, GUP-fast, pfn walkers (docs/hotplug.md#speculative-references)")
-    def folio_try_get_stray(self, s: StateView, p: int) -> Effect | None:
+    def folio_try_get_stray(self, s: StateView, p: Any) -> Effect | None:
         """A lockless lookup with a stale pointer takes a reference (needs refcount > 0)."""
         if self.k.stray == "off":
             return None
@@ -38,7 +40,7 @@ class Environment(HotplugBase):
     @action(switch="stray=transient", p="page", fair=True, tags=ALL,
             cites="include/linux/mm.h folio_put, mm/swap.c __folio_put; free path clears "
                   "the page type since v6.17 (docs/hotplug.md#speculative-references)")
-    def folio_put_stray(self, s: StateView, p: int) -> Effect | None:
+    def folio_put_stray(self, s: StateView, p: Any) -> Effect | None:
         """The holder notices the mismatch and puts its reference; the last put frees.
 
         If its reference is no longer counted (memmap re-initialised, or the cancel
@@ -72,7 +74,7 @@ class Environment(HotplugBase):
 
     @action(switch="walker=true", p="page", tags=ALL, cites="mm/memory_hotplug.c pfn_to_online_page"
               " (docs/hotplug.md#removal-and-pfn-walkers)")
-    def pfn_to_online_page(self, s: StateView, p: int) -> Effect | None:
+    def pfn_to_online_page(self, s: StateView, p: Any) -> Effect | None:
         """A pfn walker checks that the section is online and keeps the page pointer."""
         if not self.k.walker:
             return None
@@ -82,7 +84,7 @@ class Environment(HotplugBase):
     @action(switch="walker=true", p="page", tags=ALL,
             cites="mm/compaction.c isolate_migratepages_block style pfn walker"
                   " (docs/hotplug.md#removal-and-pfn-walkers)")
-    def pfn_walker_read_page(self, s: StateView, p: int) -> Effect | None:
+    def pfn_walker_read_page(self, s: StateView, p: Any) -> Effect | None:
         """The walker reads the struct page it got earlier (flags, refcount)."""
         if not self.k.walker:
             return None
@@ -91,7 +93,7 @@ class Environment(HotplugBase):
     @action(switch="hwpoison=true", p="page", tags=ALL,
             cites="mm/memory-failure.c memory_failure, take_page_off_buddy"
                   " (docs/hotplug.md#hwpoison)")
-    def memory_failure(self, s: StateView, p: int) -> Effect | None:
+    def memory_failure(self, s: StateView, p: Any) -> Effect | None:
         """A hardware error poisons a page: it leaves the buddy, its user is killed, or
         it stays in use (kernel and pinned pages keep owner and reference).
 

@@ -15,8 +15,8 @@ from ..domains import UserValue
 from .population import check_syntax, describe_codes
 
 PARAMS: tuple[Param, ...] = (
-    Param("blocks", default=1, lo=1, hi=2, doc="memory blocks that can be offlined"),
-    Param("pageblocks", default=2, lo=1, hi=4,
+    Param("blocks", default=1, lo=1, hi=8, doc="memory blocks that can be offlined"),
+    Param("pageblocks", default=2, lo=1, hi=8,
           doc="pageblocks per block (one pageblock = one virtio-mem subblock)"),
     Param("pages", default=1, lo=1, hi=4, doc="pages per pageblock"),
     Param("spare", default=1, lo=0, hi=3,

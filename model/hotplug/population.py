@@ -124,3 +124,20 @@ def parse(text: str, blocks: int, pageblocks: int, pages: int) -> Layout:
                                  f"has {len(pb)} pages but parameter pages={pages}")
             codes.extend(pb)
     return Layout(blocks, pageblocks, pages, tuple(codes))
+
+
+def repeat_population(text: str, blocks: int, pageblocks: int, pages: int) -> str:
+    """``text``'s pageblocks repeated in order over another geometry: each pageblock of
+    the result takes the next pageblock of ``text`` (cycling), a V pageblock whole, any
+    other with its letters repeated to ``pages`` letters."""
+    source = [pb for block in text.split("/") for pb in block.split("|")]
+    out: list[str] = []
+    k = 0
+    for _ in range(blocks):
+        pbs = []
+        for _ in range(pageblocks):
+            letters = source[k % len(source)]
+            k += 1
+            pbs.append((letters * pages)[:pages])
+        out.append("|".join(pbs))
+    return "/".join(out)

@@ -13,15 +13,17 @@ holder's counted reference is on p).
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from ..base import Declarations, Model, init
 from ..domains import Bool, Enum, EnumDomain, IntRange, UserValue
-from ..dsl import Effect, Operand, StateView, Term, all_of, any_of, ite, then
+from ..dsl import Effect, Operand, StateView, Term, all_of, any_of, implies, ite, then
 from ..errors import ModelError
-from ..expr import Assign, Const, Var
+from ..expr import Assign, Const, Expr, Var
+from ..quantify import apply, exists, finite_only, forall, parametric_build, update_all
 from .knobs import KNOBS, PARAMS, PRESET_SOURCE, PRESETS
-from .population import Layout, parse
+from .population import Layout, parse, repeat_population
 
 PageType = Enum("PageType", ["none", "Buddy", "Offline"])
 Owner = Enum("Owner", ["none", "lru", "pinned", "kernel", "balloon", "class2", "vmem"])
@@ -44,9 +46,18 @@ Step = Enum("OfflineStep", [
     "cancel",          # failure: MEM_CANCEL_OFFLINE next
 ])
 Caller = Enum("Caller", ["none", "user", "kthread"])
+#: A page's owner class at the start, in a pageblock virtio-mem has plugged (a page of an
+#: unplugged subblock starts as virtio-mem's fake-offline page whatever its class): the
+#: population letters but V, as an attribute of each page
+#: (docs/hotplug.md#populations-and-environment-switches).
+PageClass = Enum("PageClass", ["none", "lru", "pinned", "kernel", "balloon", "class2"])
+#: Whether a subblock (pageblock) starts plugged or unplugged at the hypervisor.
+Subblock = Enum("Subblock", ["plugged", "unplugged"])
 Callback = Enum("OnlinePageCallback", ["generic_online_page", "virtio_mem_online_page_cb"])
 
 LRU_OWNERS = ("lru", "pinned")
+#: The page fields a free to the buddy writes (``HotplugBase.freed_values``, in order).
+FREED_FIELDS = ("ptype", "owner", "ref_owner", "skippable", "dirty")
 
 
 def term(value: Any) -> Term:
@@ -65,17 +76,31 @@ class Updates:
     """Simultaneous updates collected by target; a later ``set`` of a target wins."""
 
     def __init__(self) -> None:
-        self._items: dict[tuple[str, int | None], tuple[Term, Operand]] = {}
+        self._items: dict[tuple[str, int | Expr | None], tuple[Term, Operand]] = {}
+        self._every: list[Assign] = []
 
     def set(self, target: Term, value: Operand) -> None:
         node = target.node
-        if not isinstance(node, Var) or not (node.index is None or isinstance(node.index, Const)):
-            raise ModelError("Updates.set needs a variable with a constant index")
-        key = (node.name, node.index.value if isinstance(node.index, Const) else None)
+        if not isinstance(node, Var):
+            raise ModelError("Updates.set needs a state variable")
+        index = node.index
+        key = (node.name, index.value if isinstance(index, Const) else index)
         self._items[key] = (target, value)
 
+    def every(self, over: str, where: Callable[[Any], Operand],
+              update: Callable[[Any], Assign]) -> None:
+        """``update(i)`` for every element ``i`` of ``over`` where ``where(i)``
+        (``update_all``): one Assign per element in the finite build, kept with the other
+        sets; one quantified update in the parametric build."""
+        for a in update_all(over, where, update):
+            if isinstance(a.index, Const):
+                var = Term(Var(a.name, a.domain, a.index, a.size))
+                self._items[(a.name, a.index.value)] = (var, Term(a.value))
+            else:
+                self._every.append(a)
+
     def assigns(self) -> list[Assign]:
-        return [target.becomes(value) for target, value in self._items.values()]
+        return [*self._every, *(target.becomes(value) for target, value in self._items.values())]
 
 
 class HotplugBase(Model):
@@ -88,6 +113,7 @@ class HotplugBase(Model):
     knobs = KNOBS
     presets = PRESETS
     preset_sources = PRESET_SOURCE
+    sizes = ("blocks", "pageblocks", "pages")
 
     def __init__(self, params: Any = None, knobs: Any = None, preset: str | None = None) -> None:
         super().__init__(params, knobs, preset)
@@ -105,20 +131,50 @@ class HotplugBase(Model):
                 "model hotplug: knob debug_vm=true with free_path=no-checks: CONFIG_DEBUG_VM "
                 "turns the page checks on (check_pages_enabled); use free_path=checks or v6.17")
 
+    def knobs_at(self, sizes: Mapping[str, int]) -> dict[str, UserValue]:
+        """The knobs at other sizes: the population's pageblocks repeated, in order, over
+        the new geometry (a V pageblock stays whole, another's letters repeat to fill it)."""
+        knobs = dict(self.k.items())
+        size = {**{k: int(v) for k, v in self.p.items() if k in self.sizes}, **sizes}
+        knobs["population"] = repeat_population(
+            str(self.k.population), size["blocks"], size["pageblocks"], size["pages"])
+        return knobs
+
     # -- declarations ---------------------------------------------------------------
     def declare(self, d: Declarations) -> None:
-        lay = self.layout
-        n = lay.n_pages
-        pfns = [f"pfn{p}" for p in range(n)]
-        d.index("page", n, labels=pfns, ordered=True)
-        d.index("pageblock", lay.n_pageblocks, labels=[f"pb{q}" for q in range(lay.n_pageblocks)],
+        if d.parametric:
+            self.layout = _NoLayout()  # type: ignore[assignment]
+            self._declare(d)
+            return
+        self._declare(d)
+
+    def _declare(self, d: Declarations) -> None:
+        """The index sets, relations, attributes and variables; the same source for the
+        finite build (sizes from the parameters, relations and attributes from the
+        population) and the parametric one (every size symbolic,
+        docs/hotplug.md#proofs-for-every-size)."""
+        p = self.p
+        n_pages = p.blocks * p.pageblocks * p.pages
+        finite = not d.parametric
+        lay = self.layout  # read only by the finite build's tables below
+        pfns = [f"pfn{i}" for i in range(n_pages)] if finite else []
+        d.index("page", n_pages, labels=pfns, ordered=True)
+        d.index("pageblock", p.blocks * p.pageblocks,
+                labels=[f"pb{q}" for q in range(p.blocks * p.pageblocks)] if finite else [],
                 ordered=True)
-        d.index("block", lay.blocks, labels=[f"memory{b}" for b in range(lay.blocks)],
-                ordered=True)
+        d.index("block", p.blocks, labels=[f"memory{b}" for b in range(p.blocks)]
+                if finite else [], ordered=True)
+        # a page's position in its block (scan_pfn and do_migrate_range's start)
+        d.index("offset", p.pageblocks * p.pages, ordered=True)
         # functional membership (docs/hotplug.md#proofs-for-every-size)
-        d.function("pageblock_of", "page", "pageblock", lay.pageblock_of)
-        d.function("block_of", "page", "block", lay.block_of)
+        d.function("pageblock_of", "page", "pageblock", lambda i: lay.pageblock_of(i))
+        d.function("block_of", "page", "block", lambda i: lay.block_of(i))
         d.function("block_of_pageblock", "pageblock", "block", lambda q: q // lay.pageblocks)
+        d.function("offset_of", "page", "offset", lambda i: lay.offset_in_block(i))
+        # the population: a class per page, plugged or not per subblock
+        d.attribute("page_class", "page", PageClass, lambda i: _class_of(lay, i))
+        d.attribute("subblock", "pageblock", Subblock,
+                    lambda q: "unplugged" if lay.unplugged(q) else "plugged")
         d.var("ptype", PageType, over="page", doc="page type: none, PageBuddy or PageOffline")
         d.var("owner", Owner, over="page", doc="who owns the page (ghost: the owner class)")
         d.var("ref_owner", IntRange(-2, 3), over="page",
@@ -134,33 +190,35 @@ class HotplugBase(Model):
         d.var("zone", Zone, over="block", doc="zone the block is onlined to")
         d.var("section_online", Bool, over="block", doc="the sections' online bit")
         d.var("memmap_valid", Bool, over="block", doc="struct pages initialised (not poisoned)")
-        ppb = lay.pages_per_block
+        ppb = p.pageblocks * p.pages
         # Below zero when pages are subtracted twice: a stray put frees an owner's page
         # without adding it back, the owner's next take subtracts it again (once per
         # stray get), and the commit subtracts poisoned PageOffline pages their owner had
         # already subtracted (up to every page). Measured lowest: -(ppb + stray gets).
-        d.var("managed", IntRange(-2 * ppb - 2, ppb), over="block",
-              doc="the block's contribution to the zone's managed page count")
+        d.count("managed", lambda: (-2 * ppb - 2, ppb), over="block",
+                doc="the block's contribution to the zone's managed page count")
         d.var("pc", Step, doc="where offline_pages stands")
-        d.var("op_block", IntRange(0, lay.blocks - 1), doc="the block being offlined")
+        d.element("op_block", "block", doc="the block being offlined")
         d.var("caller", Caller, doc="who offlines: user space (sysfs) or a kernel thread")
-        d.var("scan_pfn", IntRange(0, ppb - 1), doc="where the next scan starts (block offset)")
+        d.element("scan_pfn", "offset", doc="where the next scan starts (block offset)")
         d.var("passes", IntRange(0, int(self.k.offline_migrate_max_passes)),
               doc="offline_pages' pass counter (advances only with a pass limit)")
         d.var("signal", Bool, doc="a signal is pending for the offlining task")
-        d.var("stray_at", Enum("Stray", ["unused", *pfns, "released"]),
-              doc="the page the speculative holder holds a reference to")
-        d.var("stray_counted", Bool, doc="the holder's reference is in that page's refcount")
-        d.var("stray_gets_left", IntRange(0, int(self.k.stray_gets)),
-              doc="how many more references the holder may take")
+        if finite:
+            d.var("stray_at", Enum("Stray", ["unused", *pfns, "released"]),
+                  doc="the page the speculative holder holds a reference to")
+            d.var("stray_counted", Bool, doc="the holder's reference is in that page's refcount")
+            d.var("stray_gets_left", IntRange(0, int(self.k.stray_gets)),
+                  doc="how many more references the holder may take")
         d.var("bad_put", Bool, doc="ghost: a reference was put that was not counted (S10)")
         d.var("exposed", Bool,
               doc="ghost: a put freed a page of an unplugged subblock to the buddy (S3's race)")
         d.var("vm_bug", Bool, doc="ghost: a VM_BUG_ON fired (CONFIG_DEBUG_VM, S13)")
         d.var("unload_clean", Bool,
               doc="ghost: at the unload every unplugged page was still fake-offline (S9)")
-        d.var("walker_at", Enum("Walker", ["none", *pfns]),
-              doc="the page a pfn walker got from pfn_to_online_page")
+        if finite:
+            d.var("walker_at", Enum("Walker", ["none", *pfns]),
+                  doc="the page a pfn walker got from pfn_to_online_page")
         d.var("vmem_loaded", Bool, doc="virtio-mem driver loaded (memory notifier registered)")
         d.var("vmem_removing", Bool,
               doc="vm->removing: the unload has begun; the notifier vetoes, the work item "
@@ -168,95 +226,173 @@ class HotplugBase(Model):
         d.var("online_page_callback", Callback, doc="the system-wide online page callback")
         d.var("hotplug_active", Bool,
               doc="virtio-mem saw MEM_GOING_OFFLINE and holds hotplug_mutex")
-        d.var("spare", IntRange(0, self.p.spare), doc="free pages elsewhere")
-        d.var("balloon_elsewhere", IntRange(0, self.p.spare),
-              doc="balloon pages migrated out to other memory")
+        d.count("spare", lambda: (0, int(p.spare)), doc="free pages elsewhere")
+        d.count("balloon_elsewhere", lambda: (0, int(p.spare)),
+                doc="balloon pages migrated out to other memory")
+        if not finite:
+            # do_migrate_range moves pages while free memory elsewhere lasts, a sequential
+            # count: the parametric build lets any subset of the movable pages move
+            # (untracked, so an arbitrary choice per page at every step).
+            d.count("migration_target", lambda: (0, 0), over="page",
+                    doc="parametric build only: whether migrate_pages finds a free page "
+                        "elsewhere for this page (any subset of the movable pages moves)")
 
     @init
     def start(self, s: StateView) -> Effect:
-        """All blocks online, every page as its population letter says."""
-        lay = self.layout
+        """All blocks online, every page as its class says (virtio-mem's fake-offline
+        page in an unplugged subblock)."""
         u = Updates()
-        for p in range(lay.n_pages):
-            owner = lay.owner(p)
-            if owner == "none":
-                ptype, ref = "Buddy", 0
-            elif owner in ("balloon", "class2", "vmem"):
-                ptype, ref = "Offline", self.offline_ref(owner)
-            else:
-                ptype, ref = "none", 1
-            u.set(s.ptype[p], ptype)
-            u.set(s.owner[p], owner)
-            u.set(s.ref_owner[p], ref)
-            u.set(s.skippable[p], owner == "vmem" and self.k.consent == "skippable-flag")
-            # The block was onlined with this subblock unplugged: the callback kept it.
-            u.set(s.dirty[p], owner == "vmem")
-        for q in range(lay.n_pageblocks):
-            u.set(s.plugged[q], not lay.unplugged(q))
-        for b in range(lay.blocks):
-            u.set(s.block_state[b], "online")
-            u.set(s.zone[b], "ZONE_MOVABLE" if self.k.zone == "movable" else "ZONE_NORMAL")
-            u.set(s.section_online[b], True)
-            u.set(s.memmap_valid[b], True)
-            u.set(s.managed[b], sum(1 for p in lay.pages_of_block(b)
-                                    if lay.owner(p) not in ("balloon", "class2", "vmem")))
+        consent_flag = self.k.consent == "skippable-flag"
+
+        def unplugged(p: Any) -> Term:
+            return term(apply("subblock", apply("pageblock_of", p)) == "unplugged")
+
+        def is_class(p: Any, *names: str) -> Term:
+            return any_of(apply("page_class", p) == n for n in names)
+
+        def ptype(p: Any) -> Term:
+            return term(ite(unplugged(p) | is_class(p, "balloon", "class2"),
+                            label(PageType, "Offline"),
+                            ite(is_class(p, "none"), label(PageType, "Buddy"),
+                                label(PageType, "none"))))
+
+        def owner(p: Any) -> Term:
+            chosen: Term = label(Owner, "kernel")
+            for name in ("class2", "balloon", "pinned", "lru", "none"):
+                chosen = term(ite(is_class(p, name), label(Owner, name), chosen))
+            return term(ite(unplugged(p), label(Owner, "vmem"), chosen))
+
+        def ref(p: Any) -> Term:
+            by_class = ite(is_class(p, "none"), 0,
+                           ite(is_class(p, "balloon"), self.offline_ref("balloon"),
+                               ite(is_class(p, "class2"), self.offline_ref("class2"), 1)))
+            return term(ite(unplugged(p), self.offline_ref("vmem"), by_class))
+
+        every = lambda p: True  # noqa: E731
+        u.every("page", every, lambda p: s.ptype[p].becomes(ptype(p)))
+        u.every("page", every, lambda p: s.owner[p].becomes(owner(p)))
+        u.every("page", every, lambda p: s.ref_owner[p].becomes(ref(p)))
+        u.every("page", every, lambda p: s.skippable[p].becomes(unplugged(p) & consent_flag))
+        # The block was onlined with this subblock unplugged: the callback kept it.
+        u.every("page", every, lambda p: s.dirty[p].becomes(unplugged(p)))
+        u.every("pageblock", every, lambda q: s.plugged[q].becomes(
+            apply("subblock", q) == "plugged"))
+        u.every("block", every, lambda b: s.block_state[b].becomes("online"))
+        u.every("block", every, lambda b: s.zone[b].becomes(
+            "ZONE_MOVABLE" if self.k.zone == "movable" else "ZONE_NORMAL"))
+        u.every("block", every, lambda b: s.section_online[b].becomes(True))
+        u.every("block", every, lambda b: s.memmap_valid[b].becomes(True))
+        u.every("block", every, lambda b: s.managed[b].becomes(finite_only(
+            lambda: sum(1 for i in self.layout.pages_of_block(b)
+                        if self.layout.owner(i) not in ("balloon", "class2", "vmem")))))
         u.set(s.pc, "idle")
         u.set(s.op_block, 0)
         u.set(s.scan_pfn, 0)
         u.set(s.passes, 0)
-        vmem = lay.has("V")
+        vmem = exists("pageblock", lambda q: apply("subblock", q) == "unplugged")
         u.set(s.vmem_loaded, vmem)
         u.set(s.vmem_removing, False)
         u.set(s.online_page_callback,
-              "virtio_mem_online_page_cb" if vmem else "generic_online_page")
-        u.set(s.spare, self.p.spare)
+              ite(vmem, label(Callback, "virtio_mem_online_page_cb"),
+                  label(Callback, "generic_online_page")))
+        u.set(s.spare, finite_only(lambda: self.p.spare))
         u.set(s.balloon_elsewhere, 0)
-        u.set(s.stray_gets_left, int(self.k.stray_gets) if self.k.stray != "off" else 0)
+        if not parametric_build():
+            u.set(s.stray_gets_left, int(self.k.stray_gets) if self.stray_on() else 0)
         u.set(s.unload_clean, True)
         return then(*u.assigns())
 
-    # -- geometry -------------------------------------------------------------------
-    def pages_of(self, b: int) -> range:
-        return self.layout.pages_of_block(b)
+    # -- geometry: declared relations, the same in both builds ----------------------
+    def pb(self, p: Any) -> Any:
+        """The pageblock of page ``p``."""
+        return apply("pageblock_of", p)
 
-    def pageblocks_of(self, b: int) -> range:
-        return self.layout.pageblocks_of_block(b)
+    def blk(self, p: Any) -> Any:
+        """The block of page ``p``."""
+        return apply("block_of", p)
 
-    def pb(self, p: int) -> int:
-        return self.layout.pageblock_of(p)
+    def every_page(self, b: Any, body: Callable[[Any], Operand]) -> Term:
+        """``body(p)`` for every page ``p`` of block ``b``."""
+        return forall("page", lambda p: implies(self.blk(p) == b, body(p)))
 
-    def blk(self, p: int) -> int:
-        return self.layout.block_of(p)
+    def some_page(self, b: Any, body: Callable[[Any], Operand]) -> Term:
+        """``body(p)`` for some page ``p`` of block ``b``."""
+        return exists("page", lambda p: all_of([self.blk(p) == b, body(p)]))
 
-    def is_op(self, s: StateView, b: int, step: str) -> Term:
+    def every_pageblock(self, b: Any, body: Callable[[Any], Operand]) -> Term:
+        """``body(q)`` for every pageblock ``q`` of block ``b``."""
+        return forall("pageblock", lambda q: implies(
+            apply("block_of_pageblock", q) == b, body(q)))
+
+    def some_pageblock(self, b: Any, body: Callable[[Any], Operand]) -> Term:
+        """``body(q)`` for some pageblock ``q`` of block ``b``."""
+        return exists("pageblock", lambda q: all_of([apply("block_of_pageblock", q) == b,
+                                                      body(q)]))
+
+    def each_page(self, u: Updates, b: Any, update: Callable[[Any], Assign],
+                  also: Callable[[Any], Operand] = lambda p: True) -> None:
+        """``update(p)`` for every page ``p`` of block ``b`` (where ``also(p)``)."""
+        u.every("page", lambda p: all_of([self.blk(p) == b, also(p)]), update)
+
+    def single_block(self) -> bool:
+        """A finite build of one block (offline_pages need not say which block)."""
+        return not parametric_build() and self.layout.blocks == 1
+
+    def may_have(self, letter: str) -> bool:
+        """Whether the population may have pages of class ``letter`` (always, in the
+        parametric build: it covers every population)."""
+        return parametric_build() or bool(self.layout.has(letter))
+
+    def stray_on(self) -> bool:
+        """A speculative reference holder runs (knob stray)."""
+        return str(self.k.stray) != "off"
+
+    def is_op(self, s: StateView, b: Any, step: str) -> Term:
         """offline_pages of block ``b`` stands at ``step``."""
-        if self.layout.blocks == 1:
+        if self.single_block():
             return term(s.pc == step)
         return term((s.pc == step) & (s.op_block == b))
 
     # -- page predicates (docs/hotplug.md#page-states, #offline-pages) ----------------
-    def page_count(self, s: StateView, p: int) -> Term:
+    def page_count(self, s: StateView, p: Any) -> Term:
         """page_count(): the owner's part plus the holder's counted reference."""
-        held = (s.stray_at == f"pfn{p}") & s.stray_counted
-        return term(s.ref_owner[p] + ite(held, 1, 0))
+        if not self.stray_on():
+            return term(s.ref_owner[p])
+        return term(s.ref_owner[p] + ite(self.stray_counted_on(s, p), 1, 0))
 
-    def stray_counted_on(self, s: StateView, p: int) -> Term:
-        return term((s.stray_at == f"pfn{p}") & s.stray_counted)
+    def stray_holds(self, s: StateView, p: Any) -> Term:
+        """The speculative holder holds (or held) a reference to page ``p``; never without
+        a holder (knob stray=off)."""
+        if not self.stray_on():
+            return all_of([False])
+        return term(s.stray_at == f"pfn{p}")
 
-    def is_lru(self, s: StateView, p: int) -> Term:
+    def stray_counted_on(self, s: StateView, p: Any) -> Term:
+        """The holder's reference on page ``p`` is in its refcount."""
+        if not self.stray_on():
+            return all_of([False])
+        return term(self.stray_holds(s, p) & s.stray_counted)
+
+    def forget_stray(self, u: Updates, s: StateView, lost: Operand) -> None:
+        """Where ``lost``, the holder's reference is no longer counted (the refcount was
+        set or the memmap re-initialised)."""
+        if self.stray_on():
+            u.set(s.stray_counted, s.stray_counted & ~term(lost))
+
+    def is_lru(self, s: StateView, p: Any) -> Term:
         """PageLRU: a user folio (pinned ones too) that memory_failure did not hit."""
         # memory_failure takes a page it hit off the LRU (delete_from_lru_cache), also
         # when extra references (a pin) keep it in use.
         return term(any_of(s.owner[p] == o for o in LRU_OWNERS) & (s.ptype[p] == "none")
                     & ~s.hwpoison[p])
 
-    def movable_ops(self, s: StateView, p: int) -> Term:
+    def movable_ops(self, s: StateView, p: Any) -> Term:
         """page_has_movable_ops: a balloon page with CONFIG_BALLOON_COMPACTION."""
         if not self.k.balloon_compaction:
             return all_of([False])
         return term((s.ptype[p] == "Offline") & (s.owner[p] == "balloon"))
 
-    def skippable_core(self, s: StateView, p: int) -> Term:
+    def skippable_core(self, s: StateView, p: Any) -> Term:
         """The core's "this PageOffline page may be skipped" test of the chosen design."""
         consent = self.k.consent
         offline = s.ptype[p] == "Offline"
@@ -283,28 +419,47 @@ class HotplugBase(Model):
         """Page checks on the free and alloc paths (free_page_is_bad, check_new_page)."""
         return self.k.free_path == "checks" or bool(self.k.debug_vm)
 
-    def unplugged_vmem(self, s: StateView, p: int) -> Term:
+    def unplugged_vmem(self, s: StateView, p: Any) -> Term:
         """Page ``p`` is in a subblock virtio-mem (loaded) has unplugged."""
-        if not self.layout.has("V"):
+        if not self.may_have("V"):
             return all_of([False])
         return term(s.vmem_loaded & ~s.plugged[self.pb(p)])
 
-    def freed(self, u: Updates, s: StateView, p: int, cond: Operand = True) -> None:
+    def freed(self, u: Updates, s: StateView, p: Any, cond: Operand = True) -> None:
         """The page is freed to the buddy when ``cond``: type Buddy, no owner, flags clear.
 
         Since v6.17 the free path clears any page type (docs/hotplug.md#page-states); the page
         lands on its pageblock's list, the isolate list if the pageblock is isolated.
         """
+        for target, value in self.freed_values(s, p, cond):
+            u.set(target, value)
+
+    def freed_where(self, u: Updates, s: StateView, b: Any,
+                    cond: Callable[[Any], Operand]) -> None:
+        """``freed`` for every page ``p`` of block ``b`` where ``cond(p)``, in one step."""
+        for k, name in enumerate(FREED_FIELDS):
+            self.each_page(u, b, self._freed_field(s, k, name, cond))
+
+    def _freed_field(self, s: StateView, k: int, name: str,
+                     cond: Callable[[Any], Operand]) -> Callable[[Any], Assign]:
+        """The update of field ``name`` (the ``k``-th of ``freed_values``) of a page."""
+        def update(p: Any) -> Assign:
+            value: Assign = s[name][p].becomes(self.freed_values(s, p, cond(p))[k][1])
+            return value
+        return update
+
+    def freed_values(self, s: StateView, p: Any, cond: Operand) -> list[tuple[Term, Term]]:
+        """What ``freed`` writes: (field of page ``p``, its new value)."""
         # A poisoned page is never handed back to the buddy: free_pages_prepare returns
         # before it resets the type and the flags, so a PageOffline page stays one.
         buddy = ite(s.hwpoison[p], s.ptype[p], "Buddy")
-        u.set(s.ptype[p], ite(cond, buddy, s.ptype[p]))
-        u.set(s.owner[p], ite(cond, "none", s.owner[p]))
-        u.set(s.ref_owner[p], ite(cond, 0, s.ref_owner[p]))
-        u.set(s.skippable[p], ite(cond, s.skippable[p] & s.hwpoison[p], s.skippable[p]))
-        u.set(s.dirty[p], ite(cond, s.dirty[p] & s.hwpoison[p], s.dirty[p]))
+        return [(s.ptype[p], term(ite(cond, buddy, s.ptype[p]))),
+                (s.owner[p], term(ite(cond, "none", s.owner[p]))),
+                (s.ref_owner[p], term(ite(cond, 0, s.ref_owner[p]))),
+                (s.skippable[p], term(ite(cond, s.skippable[p] & s.hwpoison[p], s.skippable[p]))),
+                (s.dirty[p], term(ite(cond, s.dirty[p] & s.hwpoison[p], s.dirty[p])))]
 
-    def put_freed(self, u: Updates, s: StateView, p: int, cond: Term) -> None:
+    def put_freed(self, u: Updates, s: StateView, p: Any, cond: Term) -> None:
         """The last put of a page frees it when ``cond``, by the configured free path.
 
         v6.17 and no-checks: the page reaches the buddy whatever its type. checks (older
@@ -323,7 +478,7 @@ class HotplugBase(Model):
                                   ite(normal, freed_type, s.ptype[p])))
             u.set(s.ref_owner[p], ite(cond, 0, s.ref_owner[p]))
             reaches_buddy = normal
-        if self.layout.has("V"):
+        if self.may_have("V"):
             u.set(s.exposed, s.exposed | (reaches_buddy & ~s.hwpoison[p]
                                           & self.unplugged_vmem(s, p)))
 
@@ -334,7 +489,7 @@ class HotplugBase(Model):
         u.set(s.scan_pfn, 0)
         u.set(s.passes, 0)
         u.set(s.signal, False)
-        if self.layout.blocks > 1:
+        if not self.single_block():
             u.set(s.op_block, 0)
 
     def flag(self, name: str) -> bool:
@@ -342,19 +497,34 @@ class HotplugBase(Model):
         value: UserValue = getattr(self.k, name)
         return bool(value)
 
-    #: What the parametric build (the forall engine) still needs from this model; the
-    #: finite build is complete (docs/hotplug.md#proofs-for-every-size).
-    parametric_gaps = (
-        "its actions and properties loop over a block's pages in Python (pages_of) "
-        "instead of forall/exists with the declared block_of; start_isolate_page_range, "
-        "undo_isolate_page_range and remove_pfn_range_from_zone update every pageblock or "
-        "page of a block at once with Python loops (update_all says it for every size); "
-        "scan_pfn is an offset inside a block (it needs the pfn order restricted to one "
-        "block, a non-wrapping successor); stray_at and walker_at are enums of pfn labels, "
-        "not page elements; "
-        "managed, spare, balloon_elsewhere and do_migrate_range's moved count are counts "
-        "(integer arithmetic over pages, outside EPR); the population is a string, not "
-        "a declared attribute of pages (an owner class per page) that an update_all in "
-        "the @init could read, and the initial state is built from it element by "
-        "element; the parsed layout is "
-        "read in Python throughout; do_migrate_range moves pages while a count lasts")
+    @property
+    def parametric_gaps(self) -> str:
+        """What the parametric build (the forall engine) does not cover yet with these
+        knobs (empty: it covers them; docs/hotplug.md#proofs-for-every-size)."""
+        gaps = []
+        if self.stray_on():
+            gaps.append(f"stray={self.k.stray} (the speculative holder's page, stray_at, is "
+                        "an enum of pfn labels, not yet an element of the page set)")
+        if self.k.walker:
+            gaps.append("walker=true (walker_at is an enum of pfn labels, not yet an "
+                        "element of the page set)")
+        if not gaps:
+            return ""
+        return "the parametric build does not cover " + "; ".join(gaps) + \
+            " (use stray=off and walker=false, or a finite engine)"
+
+
+class _NoLayout:
+    """The parametric build's stand-in for the parsed population: any read of it is the
+    model computing with one finite instance where it must quantify."""
+
+    def __getattr__(self, name: str) -> Any:
+        raise ModelError(f"model hotplug: the parametric build reads the finite layout "
+                         f"({name}); quantify over pages with the declared relations instead")
+
+
+def _class_of(lay: Layout, pfn: int) -> str:
+    """A page's class in a finite build: its population letter's owner (a page of an
+    unplugged subblock is virtio-mem's whatever this says)."""
+    owner = lay.owner(pfn)
+    return "none" if owner == "vmem" else owner
