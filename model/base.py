@@ -433,6 +433,17 @@ class Model:
         (the hotplug population), which the model then redraws for the new sizes."""
         return dict(self.k.items())
 
+    def sample_sizes(self) -> list[dict[str, int]] | None:
+        """The sizes whose reachable states the forall engine samples for candidate
+        invariants, and the larger sizes it prunes candidates at; None: its default
+        (every size from the least values up by ``SAMPLE_SPAN``)."""
+        return None
+
+    def check_sizes(self) -> list[dict[str, int]] | None:
+        """The larger sizes the forall engine prunes its candidates at before the proof
+        (None: its default, the least sizes plus 3 and plus 4)."""
+        return None
+
     def declare(self, d: Declarations) -> None:
         """Declare index sets and variables (``d.index``, ``d.var``)."""
         raise NotImplementedError

@@ -9,8 +9,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from mhpcheck.model.base import eventually, invariant, leads_to, reachable, step_invariant
-from mhpcheck.model.dsl import StateView, Term, all_of, implies
+from mhpcheck.model.base import (
+    eventually,
+    hint,
+    invariant,
+    leads_to,
+    reachable,
+    step_invariant,
+)
+from mhpcheck.model.dsl import StateView, Term, all_of, any_of, implies
 from mhpcheck.model.hotplug import HotplugSystem
 from mhpcheck.model.hotplug.state import term
 from mhpcheck.model.quantify import exists, forall
@@ -188,6 +195,45 @@ class Hotplug(HotplugSystem):
         """Under CONFIG_DEBUG_VM (knob debug_vm) no VM_BUG_ON fires: no put of a page whose
         count is already zero (put_page_testzero)."""
         return term(~s.vm_bug)
+
+    # -- hints for the proof for every size (docs/hotplug.md#proofs-for-every-size) ---
+    # Candidate invariants for the forall engine, checked like every inferred one and
+    # dropped where they do not hold (in the designs whose S3 fails, for one).
+    def fake_offline_kept(self, s: StateView, p: Any) -> Term:
+        """Page ``p`` is in a subblock virtio-mem (loaded) has unplugged, in a block whose
+        memmap is initialised."""
+        return term(s.vmem_loaded & ~s.plugged[self.pb(p)] & s.memmap_valid[self.blk(p)])
+
+    @hint(name="unplugged-pages-stay-fake-offline")
+    def unplugged_pages_stay_fake_offline(self, s: StateView) -> Term:
+        """Every page of an unplugged subblock with a valid memmap is virtio-mem's
+        PageOffline page, with the driver's reference only: nothing else may own it while
+        the driver is loaded."""
+        return forall("page", lambda p: self.fake_offline_kept(s, p).implies(
+            (s.owner[p] == "vmem") & (s.ptype[p] == "Offline")
+            & (s.ref_owner[p] == self.offline_ref("vmem"))))
+
+    @hint(name="unplugged-pages-skippable")
+    def unplugged_pages_skippable(self, s: StateView) -> Term:
+        """... and carries PG_offline_skippable (designs D and E), so offlining neither
+        migrates it nor fails on it."""
+        return forall("page", lambda p: self.fake_offline_kept(s, p).implies(s.skippable[p]))
+
+    @hint(name="refcount-follows-owner")
+    def refcount_follows_owner(self, s: StateView) -> Term:
+        """Without a speculative holder, a page in use (a user's, pinned or the kernel's)
+        holds exactly its owner's reference and a page nobody owns holds none."""
+        return forall("page", lambda p: (
+            any_of(s.owner[p] == o for o in ("lru", "pinned", "kernel")).implies(
+                s.ref_owner[p] == 1)
+            & (s.owner[p] == "none").implies(s.ref_owner[p] == 0)))
+
+    @hint(name="virtio-mem-callback-registered")
+    def callback_registered(self, s: StateView) -> Term:
+        """While virtio-mem is loaded its online page callback is the one registered, so
+        onlining a block keeps unplugged subblocks fake-offline."""
+        return term(s.vmem_loaded.implies(
+            s.online_page_callback == "virtio_mem_online_page_cb"))
 
     # -- liveness -------------------------------------------------------------------
     @leads_to(name="class2-offline-fails-fast", aliases=("L1",), about=(OFFLINER,))

@@ -225,11 +225,13 @@ def recheck(enc: Encoding, goal: Goal, inv: Expr, clock: Clock) -> Recheck:
 
 @z.fresh_context
 def recheck_alone(ts: TransitionSystem, prop: Property, inv: Expr,
-                  learned: Learned | None = None, timeout: float | None = None) -> Recheck:
+                  learned: Learned | None = None, timeout: float | None = None,
+                  unchecked: frozenset[str] = frozenset()) -> Recheck:
     """``recheck`` in a fresh encoding of ``ts``: the Checker's check of a certificate
     an engine reported (consecution is taken from ``learned`` if established in the
-    same call)."""
-    enc = Encoding(ts, learned)
+    same call; an update of a count in ``unchecked`` leaving its range is not an error
+    state there)."""
+    enc = Encoding(ts, learned, unchecked)
     return recheck(enc, make_goal(enc, prop), inv, Clock(timeout))
 
 

@@ -38,6 +38,7 @@ from mhpcheck.model.expr import (
     Not,
     Or,
     Var,
+    walk,
 )
 from mhpcheck.model.parametric import ParametricSystem, Quantified
 from mhpcheck.model.quantify import AttrFn, IndexFn, IndexVar, Quant, instantiate
@@ -118,6 +119,86 @@ class _OutOfTime(Exception):
     """The run's timeout passed during a query."""
 
 
+class Steps:
+    """Consecution in the parametric encoding, one solver per action: each holds the
+    action's step, every candidate guarded by its literal (``c.guard`` asserts it now),
+    a probe per candidate (it fails after the step) and a probe per integer variable
+    (it leaves its range after the step)."""
+
+    def __init__(self, prover: Prover, cands: list[Cand]) -> None:
+        self.prover = prover
+        enc = prover.enc
+        self.solvers: list[Any] = []
+        self.probes = {id(c): z3.Bool(f"probe#{k}", enc.ctx) for k, c in enumerate(cands)}
+        self.domain_probes = [(name, z3.Bool(f"domain#{name}", enc.ctx))
+                              for name, _ in enc.domain(enc.xn)]
+        self.by_guard = {str(c.guard): c for c in cands}
+        self.why_target = ""
+        self.rounds = 0
+        for k, act in enumerate(prover.ps.actions):
+            s = prover.solver()
+            for _, d in enc.domain(enc.x):
+                s.add(d)
+            s.add(enc.step(act, enc.params(act, k), k))
+            for c in cands:
+                s.add(z3.Implies(c.guard, c.now))
+                s.add(z3.Implies(self.probes[id(c)], z3.Not(c.nxt)))
+            for (_, probe), (_, d) in zip(self.domain_probes, enc.domain(enc.xn), strict=True):
+                s.add(z3.Implies(probe, z3.Not(d)))
+            self.solvers.append(s)
+
+    def ask(self, k: int, alive: list[Cand], extra: list[Any],
+            limit: int | None = None) -> str:
+        """Action ``k`` from a state satisfying ``alive``, under the literals ``extra``."""
+        return self.prover.ask(self.solvers[k], [c.guard for c in alive] + extra, limit)
+
+    def broken(self, k: int, alive: list[Cand]) -> list[Cand]:
+        """Candidates a step of action ``k`` breaks from a state satisfying all of
+        ``alive`` (empty: none)."""
+        s = self.solvers[k]
+        self.rounds += 1
+        some = z3.Bool(f"some#{k}.{self.rounds}", self.prover.enc.ctx)
+        s.add(z3.Implies(some, z3.Or([self.probes[id(c)] for c in alive])))
+        r = self.ask(k, alive, [some], QUERY_LIMIT)
+        if r == "unsat":
+            return []
+        if r == "sat":
+            m = s.model()
+            out = [c for c in alive if z3.is_true(m.eval(self.probes[id(c)],
+                                                         model_completion=True))
+                   or z3.is_false(m.eval(c.nxt, model_completion=True))]
+            if out:
+                return out
+        # the joint query gave up (or its model named no candidate): one at a time
+        out = []
+        for c in alive:
+            r = self.ask(k, alive, [self.probes[id(c)]], QUERY_LIMIT)
+            if r == "unsat":
+                continue
+            if r != "sat":
+                if c.name == self.prover.target.name:
+                    self.why_target = (f"consecution of {c.name} under "
+                                       f"{self.prover.ps.actions[k].label}: solver {r} "
+                                       f"({s.reason_unknown()})")
+                self.prover.gave_up += 1
+            out.append(c)
+            break  # one at a time: the others are asked again with this one gone
+        return out
+
+    def core(self, alive: list[Cand], probe: Any) -> list[Cand] | None:
+        """The candidates some unsat core of ``probe`` uses, over every action (None:
+        some action does not prove it)."""
+        out: list[Cand] = []
+        for k, s in enumerate(self.solvers):
+            if self.ask(k, alive, [probe]) != "unsat":
+                return None
+            for lit in s.unsat_core():
+                d = self.by_guard.get(str(lit))
+                if d is not None and d not in out:
+                    out.append(d)
+        return out
+
+
 class Prover:
     """One proof attempt of one property."""
 
@@ -131,6 +212,7 @@ class Prover:
         self.small: list[TransitionSystem] = []
         self.violated: list[str] = []  # sampled sizes where bfs found a violation
         self.gave_up = 0  # candidates dropped because the solver gave up on them
+        self.dropped_hints: dict[str, str] = {}  # hint -> the action that broke it
 
     # -- candidates -----------------------------------------------------------------
     def samples(self) -> list[Sample]:
@@ -138,7 +220,10 @@ class Prover:
         names = sorted(base)
         out: list[Sample] = []
         spans = [range(base[n], base[n] + SAMPLE_SPAN) for n in names]
-        for combo in itertools.product(*spans):
+        chosen = self.q.model.sample_sizes()
+        combos = (itertools.product(*spans) if chosen is None
+                  else [tuple(c[n] for n in names) for c in chosen])
+        for combo in combos:
             if self.clock.expired():
                 break
             sizes = dict(zip(names, combo, strict=True))
@@ -159,8 +244,12 @@ class Prover:
         out += [Cand(f"hint {name}", e) for name, e in self.ps.hints]
         samples = self.samples()
         base = self.q.smallest()
-        for extra in range(SAMPLE_SPAN, SAMPLE_SPAN + 2):
-            bigger = self.q.resized({n: v + extra for n, v in base.items()})
+        chosen = self.q.model.check_sizes()
+        larger = ([{n: v + extra for n, v in base.items()}
+                   for extra in range(SAMPLE_SPAN, SAMPLE_SPAN + 2)]
+                  if chosen is None else chosen)
+        for sizes in larger:
+            bigger = self.q.resized(sizes)
             if bigger is not None:
                 self.small.append(bigger)
         self.notes.append(f"{sum(len(s.states) for s in samples)} states sampled at "
@@ -216,23 +305,41 @@ class Prover:
                           + ", ".join(_sizes(t, self.q) for t in self.small)
                           + f", {len(needs)} needed there")
         why = ""
-        for stage in (sorted(needs), kept):
+        # first the model's own invariants and hints (few and to the point), then what
+        # the finite prune needed, then every candidate that survived it
+        own = [k for k in kept if not cands[k].name.startswith("inferred")
+               or self.bounds_a_range(cands[k].expr)]
+        stages = [own] if len(own) < len(needs) else []
+        for stage in (*stages, sorted(needs), kept):
             got = self.houdini([cands[k] for k in stage])
             if isinstance(got, str):
                 why = got
                 continue
-            cons, alive, probes = got
+            steps, alive = got
             if cands[0] in alive:
-                return self.proved(prop, self.shorten(cons, alive, probes))
+                return self.proved(prop, self.shorten(steps, alive))
             why = (f"{prop.name} is not inductive relative to the {len(alive)} candidate "
                    "invariants that are")
             if len(stage) == len(kept):
                 break
         return self.fail(prop, why)
 
-    def houdini(self, cands: list[Cand]) -> tuple[Any, list[Cand], dict[int, Any]] | str:
-        """The largest inductive subset of ``cands`` in the parametric encoding (with its
-        solver and probes), or why there is none to report."""
+    def bounds_a_range(self, e: Expr) -> bool:
+        """Whether candidate ``e`` reads only integer-range variables (a bound such as
+        ``ref_owner[x] = 0 ∨ ref_owner[x] = 1``, which keeps updates in their range)."""
+        names = {node.name for node in walk(e) if isinstance(node, Var)}
+        return bool(names) and all(
+            not isinstance(self.ps.var(n).domain, (BoolDomain, EnumDomain)) for n in names)
+
+    def houdini(self, cands: list[Cand]) -> tuple[Steps, list[Cand]] | str:
+        """The largest inductive subset of ``cands`` in the parametric encoding (with the
+        per-action queries that showed it), or why there is none to report.
+
+        Consecution is asked one action at a time, of all the candidates at once: "does
+        a step of this action from a state satisfying them all break one?". A model
+        drops every candidate it breaks; where the solver gives up on the joint query,
+        each candidate is asked alone (and dropped if the solver gives up on it too,
+        which is always sound)."""
         enc = self.enc
         init = self.solver()
         init.add(enc.formula(self.ps.init, enc.x))
@@ -244,76 +351,81 @@ class Prover:
             elif c.name == self.target.name:
                 return ("an initial state breaks it" if r == "sat"
                         else f"initiation check: solver {r}")
-        trans, _ = enc.transition()
-        cons = self.solver()
-        for _, d in enc.domain(enc.x):
-            cons.add(d)
-        cons.add(trans)
-        for c in alive:
-            cons.add(z3.Implies(c.guard, c.now))
-        for name, d in enc.domain(enc.xn):
-            probe = z3.Bool(f"domain#{name}", enc.ctx)
-            cons.add(z3.Implies(probe, z3.Not(d)))
-            if self.ask(cons, [c.guard for c in alive] + [probe]) != "unsat":
-                return (f"an update may store a value outside the domain of {name} (or the "
-                        "solver gave up on it)")
-        probes = {id(c): z3.Bool(f"probe#{k}", enc.ctx) for k, c in enumerate(alive)}
-        for c in alive:
-            cons.add(z3.Implies(probes[id(c)], z3.Not(c.nxt)))
+        steps = Steps(self, alive)
         changed = True
-        while changed and self.target.name in {c.name for c in alive}:
+        while changed:
             changed = False
-            for c in list(alive):
-                if c not in alive:
-                    continue
-                if self.clock.expired():
-                    return "time ran out in Houdini"
-                r = self.ask(cons, [d.guard for d in alive] + [probes[id(c)]], QUERY_LIMIT)
-                if r == "unsat":
-                    continue
-                changed = True
-                if r != "sat":
-                    if c.name == self.target.name:
-                        return f"consecution of {c.name}: solver {r} ({cons.reason_unknown()})"
-                    alive.remove(c)  # dropping a candidate is always sound
-                    self.gave_up += 1
-                    continue
-                m = cons.model()
-                broken = [d for d in alive
-                          if z3.is_false(m.eval(d.nxt, model_completion=True))]
-                for d in broken or [c]:
-                    alive.remove(d)
+            for k in range(len(steps.solvers)):
+                while self.target.name in {c.name for c in alive}:
+                    if self.clock.expired():
+                        return "time ran out in Houdini"
+                    broken = steps.broken(k, alive)
+                    if not broken:
+                        break
+                    changed = True
+                    for d in broken:
+                        alive.remove(d)
+                        if d.name.startswith("hint "):
+                            self.dropped_hints[d.name[5:]] = self.ps.actions[k].label
+                if self.target.name not in {c.name for c in alive}:
+                    self.hint_note()
+                    return steps.why_target or (
+                        f"{self.target.name} is not inductive relative to the candidate "
+                        f"invariants that are ({self.ps.actions[k].label} breaks it)")
+        for name, probe in steps.domain_probes:
+            for k in range(len(steps.solvers)):
+                if steps.ask(k, alive, [probe]) != "unsat":
+                    return (f"{self.ps.actions[k].label} may store a value outside the "
+                            f"domain of {name} (or the solver gave up on it)")
         self.progress_note(len(alive))
-        return cons, alive, probes
+        self.hint_note()
+        return steps, alive
 
-    def shorten(self, cons: Any, alive: list[Cand], probes: dict[int, Any]) -> list[Cand]:
-        """The candidates the property's proof needs, by unsat cores from it backwards;
-        the whole inductive set if the shortened one does not re-prove."""
-        by_guard = {str(c.guard): c for c in alive}
+    def shorten(self, steps: Steps, alive: list[Cand]) -> list[Cand]:
+        """The candidates the property's proof needs, by unsat cores from it backwards
+        (what keeps every update in range included: the finite re-check asks that no
+        step from the invariant raises a model error); the whole inductive set if the
+        shortened one does not re-prove."""
         need = [next(c for c in alive if c.name == self.target.name)]
-        todo = list(need)
-        while todo:
-            c = todo.pop()
-            r = self.ask(cons, [d.guard for d in alive] + [probes[id(c)]])
-            if r != "unsat":
-                return alive
-            for lit in cons.unsat_core():
-                d = by_guard.get(str(lit))
-                if d is not None and d not in need:
+        todo: list[Cand] = list(need)
+
+        def add_core(probe: Any) -> bool:
+            got = steps.core(alive, probe)
+            if got is None:
+                return False
+            for d in got:
+                if d not in need:
                     need.append(d)
                     todo.append(d)
-        for c in need:
-            if self.ask(cons, [d.guard for d in need] + [probes[id(c)]]) != "unsat":
+            return True
+        for _, probe in steps.domain_probes:
+            if not add_core(probe):
                 return alive
+        while todo:
+            if not add_core(steps.probes[id(todo.pop())]):
+                return alive
+
+        def proves(kept: list[Cand], limit: int | None = None) -> bool:
+            every = [p for _, p in steps.domain_probes] + [steps.probes[id(c)] for c in kept]
+            return all(steps.ask(k, kept, [p], limit) == "unsat"
+                       for p in every for k in range(len(steps.solvers)))
+        if not proves(need):
+            return alive
         for c in list(need):
             if c.name == self.target.name or len(need) > GREEDY_MAX:
                 continue
             rest = [d for d in need if d is not c]
-            if all(self.ask(cons, [d.guard for d in rest] + [probes[id(d)]], QUERY_LIMIT)
-                   == "unsat" for d in rest):
+            if proves(rest, QUERY_LIMIT):
                 need = rest
         order = {id(c): k for k, c in enumerate(alive)}
         return sorted(need, key=lambda c: order[id(c)])
+
+    def hint_note(self) -> None:
+        """Which hand-written hints the proof dropped, and the step that broke each."""
+        if self.dropped_hints:
+            self.notes.append("hints dropped: " + ", ".join(
+                f"{name} (broken by {act})" for name, act in sorted(self.dropped_hints.items())))
+            self.dropped_hints = {}
 
     def progress_note(self, alive: int) -> None:
         gave_up = (f" ({self.gave_up} dropped because the solver reached "
@@ -343,12 +455,17 @@ class Prover:
         certificate = title + "\n" + "\n".join(lines)
         finite = instantiate(And(tuple(exprs)) if len(exprs) > 1 else exprs[0],
                              self.q.instance)
+        counts = sorted(untracked)
+        if counts:
+            self.notes.append(f"counts not tracked (any value in every state, their ranges "
+                              f"not checked by this proof): {', '.join(counts)}")
         message = (f"proved for every size: an inductive invariant of {len(need)} quantified "
                    f"formula(s); {epr}; {'; '.join(self.notes)}")
         return result(prop, ENGINE, Verdict.PROVED, self.clock, 0, message=message,
                       certificate=certificate,
                       extra={"invariant": finite, "quantified": exprs, "epr": epr,
-                             "lemmas": lines, "queries": self.queries})
+                             "lemmas": lines, "queries": self.queries,
+                             "untracked": counts})
 
     def fail(self, prop: Property, why: str) -> CheckResult:
         """Unknown, with a counterexample to induction at the checked size where one is."""

@@ -140,6 +140,16 @@ class HotplugBase(Model):
             str(self.k.population), size["blocks"], size["pageblocks"], size["pages"])
         return knobs
 
+    def sample_sizes(self) -> list[dict[str, int]]:
+        """Small geometries for the forall engine's candidate invariants: one or two
+        blocks, pageblocks and pages (the larger ones' state spaces grow fast)."""
+        shapes = [(1, 1, 1), (1, 2, 1), (1, 3, 1), (1, 2, 2), (2, 1, 1), (2, 2, 1)]
+        return [{"blocks": b, "pageblocks": q, "pages": n} for b, q, n in shapes]
+
+    def check_sizes(self) -> list[dict[str, int]]:
+        """One larger geometry the forall engine prunes its candidates at."""
+        return [{"blocks": 2, "pageblocks": 2, "pages": 2}]
+
     # -- declarations ---------------------------------------------------------------
     def declare(self, d: Declarations) -> None:
         if d.parametric:
@@ -167,8 +177,9 @@ class HotplugBase(Model):
         # a page's position in its block (scan_pfn and do_migrate_range's start)
         d.index("offset", p.pageblocks * p.pages, ordered=True)
         # functional membership (docs/hotplug.md#proofs-for-every-size)
+        # (a page's block is its pageblock's block: one relation, so no axiom has to tie
+        # two together)
         d.function("pageblock_of", "page", "pageblock", lambda i: lay.pageblock_of(i))
-        d.function("block_of", "page", "block", lambda i: lay.block_of(i))
         d.function("block_of_pageblock", "pageblock", "block", lambda q: q // lay.pageblocks)
         d.function("offset_of", "page", "offset", lambda i: lay.offset_in_block(i))
         # the population: a class per page, plugged or not per subblock
@@ -309,7 +320,7 @@ class HotplugBase(Model):
 
     def blk(self, p: Any) -> Any:
         """The block of page ``p``."""
-        return apply("block_of", p)
+        return apply("block_of_pageblock", apply("pageblock_of", p))
 
     def every_page(self, b: Any, body: Callable[[Any], Operand]) -> Term:
         """``body(p)`` for every page ``p`` of block ``b``."""
