@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..base import action
-from ..dsl import Effect, StateView, Term, all_of, count, implies, ite, when
+from ..dsl import Effect, StateView, Term, all_of, count, implies, ite, minimum, when
 from ..quantify import apply, finite_only, parametric_build
 from .state import Caller, HotplugBase, Step, Updates, label, term
 
@@ -324,19 +324,20 @@ class OfflineSteps(HotplugBase):
 
     def migrate_in_order(self, u: Updates, s: StateView, b: int, start: int) -> None:
         """The finite build's do_migrate_range: pages in pfn order, each moving while the
-        free pages elsewhere (spare) last."""
+        free pages elsewhere (spare) last. Every movable page takes one free page, so a
+        page moves exactly when fewer than ``spare`` movable pages come before it (said
+        so, the expression grows with the square of the block's pages, not
+        exponentially)."""
         lay = self.layout
-        taken: Term = count([])
+        pages = [p for p in lay.pages_of_block(b) if lay.offset_in_block(p) >= start]
+        tried = [self.migration_tried(s, p) for p in pages]
+        movable = [m for _, _, m in tried]
         balloons: Term = count([])
-        for p in lay.pages_of_block(b):
-            if lay.offset_in_block(p) < start:
-                continue
-            _, balloon, movable = self.migration_tried(s, p)
-            moves = movable & (s.spare > taken)
+        for k, p in enumerate(pages):
+            moves = movable[k] & (s.spare > count(movable[:k]))
             self.freed(u, s, p, moves)
-            taken = taken + ite(moves, 1, 0)
-            balloons = balloons + ite(moves & balloon, 1, 0)
-        u.set(s.spare, s.spare - taken)
+            balloons = balloons + ite(moves & tried[k][1], 1, 0)
+        u.set(s.spare, s.spare - minimum(s.spare, count(movable)))
         if lay.has("B"):
             u.set(s.managed[b], s.managed[b] + balloons)
             u.set(s.balloon_elsewhere, s.balloon_elsewhere + balloons)
