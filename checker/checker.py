@@ -289,7 +289,7 @@ class Checker:
         eng = get_engine(engine)
         options = Options(symmetry, tuple(invariants), runs, seed, workers, address)
         admit(eng, chosen, options)
-        run = Run(self.ts, self.compiled, lambda: self.batch, Learned(), options)
+        run = Run(self.ts, lambda: self.compiled, lambda: self.batch, Learned(), options)
         t0 = time.perf_counter()
         if eng.batch:
             got = eng.check(run, chosen, _capped(budget, total_timeout, t0), progress)

@@ -66,10 +66,16 @@ class Run:
     (the Checker's, shared by all its calls), and the state learned in this call only."""
 
     ts: TransitionSystem
-    compiled: Compiled
+    compiled_of: Callable[[], Compiled]  # the Checker's explicit semantics, on demand
     batch_of: Callable[[], BatchSystem]  # the Checker's vectorised semantics, on demand
     learned: Learned
     options: Options = Options()
+
+    @property
+    def compiled(self) -> Compiled:
+        """The explicit semantics (compiled once per Checker, on first use: a symbolic
+        engine that proves its property never needs them)."""
+        return self.compiled_of()
 
     @property
     def batch(self) -> BatchSystem:
