@@ -52,7 +52,7 @@ from .certificate import Inductiveness
 from .common import Clock, make_goal, result
 from .encode import Encoding
 from .fprune import prune
-from .infer import Sample, candidates
+from .infer import Focus, Sample, candidates
 from .pencode import PEncoding
 
 ENGINE = "forall"
@@ -66,9 +66,15 @@ GREEDY_MAX = 24
 #: a candidate whose query runs out is dropped. Work, not seconds, so that a busy machine
 #: gives the same proof (docs/design.md); only the run's --timeout is in seconds.
 QUERY_LIMIT = 5_000_000
+#: the same for an inferred candidate asked alone (99 % of the hotplug model's such
+#: queries that finish take under a twentieth of it; one that runs out is dropped, and
+#: inference offers many more)
+INFERRED_LIMIT = 300_000
+#: the same for the query of all candidates at once (where it runs out, each is asked)
+JOINT_LIMIT = 1_000_000
 
 
-@dataclass
+@dataclass(eq=False)
 class Cand:
     """One candidate invariant: where it came from and its formulas in both frames."""
 
@@ -77,6 +83,11 @@ class Cand:
     now: Any = None
     nxt: Any = None
     guard: Any = None  # the assumption literal that asserts ``now``
+    #: the candidates its consecution needed at the finite sizes (unsat cores): what a
+    #: query the solver gives up on is asked again under, before it is dropped
+    relevant: frozenset[int] = frozenset()
+    #: the state variables it reads
+    reads: frozenset[str] = frozenset()
 
 
 def _unknown(prop: Property, clock: Clock, why: str, bound: str | None = None,
@@ -115,6 +126,14 @@ def check(ts: TransitionSystem, prop: Property, budget: Budget,
         return _unknown(prop, clock, f"solver error: {err}")
 
 
+def _check(s: Any, literals: Sequence[Any]) -> Any:
+    """``s.check(*literals)`` without z3py's per-literal cast (a query here has a literal
+    per candidate, hundreds, and the cast cost more than many of the queries)."""
+    arr = (z3.Ast * len(literals))(*[lit.as_ast() for lit in literals])
+    return z3.CheckSatResult(z3.Z3_solver_check_assumptions(
+        s.ctx.ref(), s.solver, len(literals), arr))
+
+
 class _OutOfTime(Exception):
     """The run's timeout passed during a query."""
 
@@ -135,6 +154,13 @@ class Steps:
         self.by_guard = {str(c.guard): c for c in cands}
         self.why_target = ""
         self.rounds = 0
+        # what each action may change: what it assigns and the untracked counts (any
+        # value after every step); a candidate that reads none of it is kept by the step
+        havoc = {v.name for v in prover.ps.variables if v.untracked}
+        self.writes = [frozenset({u.name for u in act.updates} | havoc)
+                       for act in prover.ps.actions]
+        self.probe_reads = {str(self.probes[id(c)]): c.reads for c in cands}
+        self.probe_reads.update({str(p): frozenset({name}) for name, p in self.domain_probes})
         for k, act in enumerate(prover.ps.actions):
             s = prover.solver()
             for _, d in enc.domain(enc.x):
@@ -152,44 +178,80 @@ class Steps:
         """Action ``k`` from a state satisfying ``alive``, under the literals ``extra``."""
         return self.prover.ask(self.solvers[k], [c.guard for c in alive] + extra, limit)
 
+    def moves(self, k: int, c: Cand) -> bool:
+        """Whether action ``k`` writes a variable candidate ``c`` reads (if not, the
+        step keeps ``c`` and its query is not asked)."""
+        return not c.reads.isdisjoint(self.writes[k])
+
     def broken(self, k: int, alive: list[Cand]) -> list[Cand]:
         """Candidates a step of action ``k`` breaks from a state satisfying all of
         ``alive`` (empty: none)."""
         s = self.solvers[k]
+        moved = [c for c in alive if self.moves(k, c)]
+        if not moved:
+            return []
         self.rounds += 1
         some = z3.Bool(f"some#{k}.{self.rounds}", self.prover.enc.ctx)
-        s.add(z3.Implies(some, z3.Or([self.probes[id(c)] for c in alive])))
-        r = self.ask(k, alive, [some], QUERY_LIMIT)
+        s.add(z3.Implies(some, z3.Or([self.probes[id(c)] for c in moved])))
+        r = self.ask(k, alive, [some], JOINT_LIMIT)
         if r == "unsat":
             return []
         if r == "sat":
             m = s.model()
-            out = [c for c in alive if z3.is_true(m.eval(self.probes[id(c)],
-                                                         model_completion=True))
-                   or z3.is_false(m.eval(c.nxt, model_completion=True))]
-            if out:
-                return out
-        # the joint query gave up (or its model named no candidate): one at a time
-        out = []
-        for c in alive:
-            r = self.ask(k, alive, [self.probes[id(c)]], QUERY_LIMIT)
-            if r == "unsat":
+            named = [c for c in moved if z3.is_true(m.eval(self.probes[id(c)],
+                                                           model_completion=True))
+                     or z3.is_false(m.eval(c.nxt, model_completion=True))]
+            if named:
+                return named
+        # the joint query gave up (or its model named no candidate): one at a time, each
+        # under the candidates not yet found broken, every model dropping all it breaks
+        out: list[Cand] = []
+        for c in moved:
+            if c in out:
                 continue
-            if r != "sat":
-                if c.name == self.prover.target.name:
-                    self.why_target = (f"consecution of {c.name} under "
-                                       f"{self.prover.ps.actions[k].label}: solver {r} "
-                                       f"({s.reason_unknown()})")
-                self.prover.gave_up += 1
+            rest = [d for d in alive if d not in out]
+            r = self.ask(k, rest, [self.probes[id(c)]], self.limit(c))
+            if r == "unsat" or (r == "unknown" and self.relevant_proves(k, c, rest)):
+                continue
+            if r == "sat":
+                m = s.model()
+                out += [d for d in rest if d is c or (self.moves(k, d) and z3.is_false(
+                    m.eval(d.nxt, model_completion=True)))]
+                continue
+            if c.name == self.prover.target.name:
+                self.why_target = (f"consecution of {c.name} under "
+                                   f"{self.prover.ps.actions[k].label}: solver {r} "
+                                   f"({s.reason_unknown()})")
+            self.prover.gave_up += 1
             out.append(c)
-            break  # one at a time: the others are asked again with this one gone
         return out
+
+    def relevant_proves(self, k: int, c: Cand, alive: list[Cand]) -> bool:
+        """Whether action ``k`` keeps ``c`` under fewer assumptions: first the model's
+        own invariants and hints, then the candidates ``c``'s finite proof used. An
+        "unsat" under fewer holds under all of ``alive`` too; a query over fewer
+        quantified formulas is often one the solver finishes."""
+        tiers = [[d for d in alive if not d.name.startswith("inferred") or d is c],
+                 [d for d in alive if id(d) in c.relevant or d is c]]
+        return any(len(few) < len(alive) and self.ask(
+            k, few, [self.probes[id(c)]], self.limit(c)) == "unsat" for few in tiers)
+
+    @staticmethod
+    def limit(c: Cand) -> int:
+        """The work limit for candidate ``c``'s query alone."""
+        return INFERRED_LIMIT if c.name.startswith("inferred") else QUERY_LIMIT
+
+    def kept_by(self, k: int, probe: Any) -> bool:
+        """Whether action ``k`` writes nothing the candidate or range of ``probe`` reads."""
+        return self.probe_reads[str(probe)].isdisjoint(self.writes[k])
 
     def core(self, alive: list[Cand], probe: Any) -> list[Cand] | None:
         """The candidates some unsat core of ``probe`` uses, over every action (None:
         some action does not prove it)."""
         out: list[Cand] = []
         for k, s in enumerate(self.solvers):
+            if self.kept_by(k, probe):
+                continue
             if self.ask(k, alive, [probe]) != "unsat":
                 return None
             for lit in s.unsat_core():
@@ -254,7 +316,7 @@ class Prover:
                 self.small.append(bigger)
         self.notes.append(f"{sum(len(s.states) for s in samples)} states sampled at "
                           + ", ".join(_sizes(s.ts, self.q) for s in samples))
-        inferred = candidates(self.ps, samples)
+        inferred = candidates(self.ps, samples, focus=Focus.of(self.target.expr, samples))
         out += [Cand(f"inferred {k + 1}", e) for k, e in enumerate(inferred)]
         seen: set[Expr] = set()
         unique = []
@@ -280,7 +342,7 @@ class Prover:
         s.set("rlimit", 0 if limit is None else limit)
         self.queries += 1
         z.check_interrupt()
-        r = s.check(*assumptions)
+        r = _check(s, assumptions)
         z.check_interrupt()
         if r == z3.unknown and self.clock.expired():
             raise _OutOfTime
@@ -290,17 +352,21 @@ class Prover:
         enc = self.enc
         cands = self.candidates()
         for k, c in enumerate(cands):
+            c.reads = frozenset(node.name for node in walk(c.expr) if isinstance(node, Var))
             c.now = enc.formula(c.expr, enc.x)
             c.nxt = enc.formula(c.expr, enc.xn)
             c.guard = z3.Bool(f"cand#{k}", enc.ctx)
         kept = list(range(len(cands)))
         needs: set[int] = set()
         for small in self.small:
-            kept, need = prune(small, [c.expr for c in cands], kept, self.clock, target=0)
+            pruned = prune(small, [c.expr for c in cands], kept, self.clock, target=0)
+            kept = pruned.keep
             if 0 not in kept:
                 return self.fail(prop, f"{prop.name} is not inductive relative to the "
                                  f"candidate invariants at {_sizes(small, self.q)}")
-            needs |= set(need)
+            needs |= set(pruned.need)
+            for k, core in pruned.cores.items():
+                cands[k].relevant |= frozenset(id(cands[j]) for j in core)
         self.notes.append(f"{len(cands)} candidates, {len(kept)} inductive at "
                           + ", ".join(_sizes(t, self.q) for t in self.small)
                           + f", {len(needs)} needed there")
@@ -310,7 +376,7 @@ class Prover:
         own = [k for k in kept if not cands[k].name.startswith("inferred")
                or self.bounds_a_range(cands[k].expr)]
         stages = [own] if len(own) < len(needs) else []
-        for stage in (*stages, sorted(needs), kept):
+        for stage in (*stages, sorted(needs | set(own)), kept):
             got = self.houdini([cands[k] for k in stage])
             if isinstance(got, str):
                 why = got
@@ -340,17 +406,9 @@ class Prover:
         drops every candidate it breaks; where the solver gives up on the joint query,
         each candidate is asked alone (and dropped if the solver gives up on it too,
         which is always sound)."""
-        enc = self.enc
-        init = self.solver()
-        init.add(enc.formula(self.ps.init, enc.x))
-        alive: list[Cand] = []
-        for c in cands:
-            r = self.ask(init, [z3.Not(c.now)], QUERY_LIMIT)
-            if r == "unsat":
-                alive.append(c)
-            elif c.name == self.target.name:
-                return ("an initial state breaks it" if r == "sat"
-                        else f"initiation check: solver {r}")
+        alive, why = self.initiation(cands)
+        if why:
+            return why
         steps = Steps(self, alive)
         changed = True
         while changed:
@@ -374,12 +432,44 @@ class Prover:
                         f"invariants that are ({self.ps.actions[k].label} breaks it)")
         for name, probe in steps.domain_probes:
             for k in range(len(steps.solvers)):
-                if steps.ask(k, alive, [probe]) != "unsat":
+                if not steps.kept_by(k, probe) and steps.ask(k, alive, [probe]) != "unsat":
                     return (f"{self.ps.actions[k].label} may store a value outside the "
                             f"domain of {name} (or the solver gave up on it)")
         self.progress_note(len(alive))
         self.hint_note()
         return steps, alive
+
+    def initiation(self, cands: list[Cand]) -> tuple[list[Cand], str]:
+        """The candidates every initial state satisfies, or why the target is not one.
+
+        Like consecution: "does some initial state break any of them?", each model
+        dropping all it breaks; where the joint query gives up, one at a time."""
+        enc = self.enc
+        init = self.solver()
+        init.add(enc.formula(self.ps.init, enc.x))
+        alive = list(cands)
+        answer = {id(c): "unsat" for c in cands}
+        r = "unsat"
+        while alive:
+            r = self.ask(init, [z3.Not(z3.And([c.now for c in alive]))], QUERY_LIMIT)
+            if r != "sat":
+                break
+            m = init.model()
+            broken = [c for c in alive if z3.is_false(m.eval(c.now, model_completion=True))]
+            if not broken:
+                break
+            answer.update({id(c): "sat" for c in broken})
+            alive = [c for c in alive if c not in broken]
+        if r != "unsat":  # one at a time
+            answer.update({id(c): self.ask(init, [z3.Not(c.now)], Steps.limit(c))
+                           for c in alive})
+            alive = [c for c in alive if answer[id(c)] == "unsat"]
+        target = next(c for c in cands if c.name == self.target.name)
+        if answer[id(target)] == "sat":
+            return [], "an initial state breaks it"
+        if answer[id(target)] != "unsat":
+            return [], f"initiation check: solver {answer[id(target)]}"
+        return alive, ""
 
     def shorten(self, steps: Steps, alive: list[Cand]) -> list[Cand]:
         """The candidates the property's proof needs, by unsat cores from it backwards
@@ -407,7 +497,7 @@ class Prover:
 
         def proves(kept: list[Cand], limit: int | None = None) -> bool:
             every = [p for _, p in steps.domain_probes] + [steps.probes[id(c)] for c in kept]
-            return all(steps.ask(k, kept, [p], limit) == "unsat"
+            return all(steps.kept_by(k, p) or steps.ask(k, kept, [p], limit) == "unsat"
                        for p in every for k in range(len(steps.solvers)))
         if not proves(need):
             return alive

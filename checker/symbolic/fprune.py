@@ -10,6 +10,7 @@ from the survivors, whose queries are mostly unsatisfiable and fast.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from mhpcheck.model.compile import compile_system
 from mhpcheck.model.errors import MhpError
@@ -24,12 +25,23 @@ from .common import Clock
 from .encode import Encoding
 
 
+@dataclass(frozen=True)
+class Pruned:
+    """What Houdini at one finite size kept, and what the target's consecution needs
+    there: ``cores`` maps each needed candidate to the candidates its own unsat core
+    uses, ``need`` is their closure from the target (empty when the target is dropped;
+    everything kept when a core query gave up)."""
+
+    keep: list[int]
+    need: list[int]
+    cores: dict[int, frozenset[int]]
+
+
 def prune(ts: TransitionSystem, exprs: Sequence[Expr], alive: list[int],
-          clock: Clock, target: int | None = None) -> tuple[list[int], list[int]]:
-    """The indices in ``alive`` of the candidates ``exprs`` that form the largest
-    inductive subset at ``ts``'s size (initiation checked explicitly), and the part of
-    it that the consecution of candidate ``target`` needs (unsat cores, closed under
-    what each needed candidate needs in turn; empty when ``target`` is dropped)."""
+          clock: Clock, target: int | None = None) -> Pruned:
+    """The candidates (indices in ``alive`` of ``exprs``) that form the largest
+    inductive subset at ``ts``'s size (initiation checked explicitly), with the unsat
+    cores of the consecution of ``target`` and of what it needs in turn."""
     q = ts.quantified
     assert isinstance(q, Quantified)
     finite = {k: instantiate(exprs[k], q.instance) for k in alive}
@@ -67,24 +79,26 @@ def prune(ts: TransitionSystem, exprs: Sequence[Expr], alive: list[int],
             answer = solver.check([guard[j] for j in keep] + [probe[k]], timeout=clock.left())
             if answer == "unsat":
                 continue
-            if answer == "unknown":
-                return alive, alive  # no cut: the parametric Houdini decides alone
+            if answer == "unknown":  # no cut: the parametric Houdini decides alone
+                return Pruned(alive, alive, {})
             post = enc.state(solver.model(), "x'")
             broken = [j for j in keep if not holds(j, post)] or [k]
             keep = [j for j in keep if j not in broken]
             changed = True
     if target is None or target not in keep:
-        return keep, []
+        return Pruned(keep, [], {})
     by_name = {str(guard[j]): j for j in keep}
     need, todo = [target], [target]
+    cores: dict[int, frozenset[int]] = {}
     while todo:
         k = todo.pop()
         if solver.check([guard[j] for j in keep] + [probe[k]],
                         timeout=clock.left()) != "unsat":
-            return keep, keep
-        for lit in solver.unsat_core():
-            j = by_name.get(str(lit))
-            if j is not None and j not in need:
+            return Pruned(keep, keep, {})
+        core = {by_name[str(lit)] for lit in solver.unsat_core() if str(lit) in by_name}
+        cores[k] = frozenset(core)
+        for j in sorted(core):
+            if j not in need:
                 need.append(j)
                 todo.append(j)
-    return keep, sorted(need)
+    return Pruned(keep, sorted(need), cores)

@@ -19,13 +19,16 @@ from dataclasses import dataclass
 import numpy as np
 
 from mhpcheck.model.domains import BoolDomain
-from mhpcheck.model.expr import Cmp, Const, Expr, Not, Or, Var, sort_of_domain
+from mhpcheck.model.expr import Cmp, Const, Expr, Not, Or, Var, sort_of_domain, walk
 from mhpcheck.model.parametric import ParametricSystem
 from mhpcheck.model.quantify import AttrFn, IndexFn, IndexVar, Instance, Quant
 from mhpcheck.model.system import State, TransitionSystem
 
-#: the most values of a family's domain that each get an atom (wider ranges: none)
+#: the most values of a family's domain that each get an atom; a wider one gets atoms
+#: only for its initial values and the values the target property names (``Focus``)
 MAX_VALUES = 8
+#: the same for a scalar (a control location such as ``pc`` needs an atom per step)
+MAX_SCALAR_VALUES = 16
 
 
 @dataclass(frozen=True)
@@ -81,8 +84,33 @@ def contexts(ps: ParametricSystem) -> list[tuple[IndexVar, ...]]:
     return out
 
 
-def atoms(ps: ParametricSystem, ctx: tuple[IndexVar, ...]) -> list[Atom]:
-    """Every atom over the variables ``ctx``."""
+@dataclass(frozen=True)
+class Focus:
+    """The values of each variable that get atoms even where its domain is wider than
+    MAX_VALUES: those it takes in an initial state, and those the property compares it
+    with (``pc = idle``, ``pc = commit``)."""
+
+    values: dict[str, frozenset[int]]
+
+    @staticmethod
+    def of(target: Expr, samples: Sequence[Sample]) -> Focus:
+        out: dict[str, set[int]] = {}
+        for node in walk(target):
+            if isinstance(node, Cmp) and isinstance(node.lhs, Var) and \
+                    isinstance(node.rhs, Const):
+                out.setdefault(node.lhs.name, set()).add(int(node.rhs.value))
+        for smp in samples:
+            for name, decl in smp.instance.variables.items():
+                for state in smp.ts.init:
+                    out.setdefault(name, set()).update(
+                        state[decl.offset:decl.offset + decl.width])
+        return Focus({k: frozenset(v) for k, v in out.items()})
+
+
+def atoms(ps: ParametricSystem, ctx: tuple[IndexVar, ...],
+          focus: Focus | None = None) -> list[Atom]:
+    """Every atom over the variables ``ctx`` (of a wide domain, only the ``focus``
+    values)."""
     terms: list[tuple[Expr, frozenset[str]]] = []
     for v in ctx:
         terms += [(t, frozenset({v.name})) for t in _terms(ps, v)]
@@ -100,8 +128,10 @@ def atoms(ps: ParametricSystem, ctx: tuple[IndexVar, ...]) -> list[Atom]:
         values = list(pv.domain.codes())
         if isinstance(pv.domain, BoolDomain):
             values = [1]
-        elif len(values) > MAX_VALUES:
-            continue
+        elif len(values) > (MAX_VALUES if pv.over else MAX_SCALAR_VALUES):
+            values = sorted(focus.values.get(pv.name, ())) if focus else []
+            if not values or len(values) > MAX_VALUES:
+                continue
         sort = sort_of_domain(pv.domain)
         if pv.over is None:
             out += [Atom(Cmp("==", Var(pv.name, pv.domain), Const(c, sort)), frozenset())
@@ -279,11 +309,11 @@ def formula(ctx: tuple[IndexVar, ...], found: list[Atom],
 
 
 def candidates(ps: ParametricSystem, samples: Sequence[Sample], max_literals: int = 3,
-               limit: int = 600) -> list[Expr]:
+               limit: int = 600, focus: Focus | None = None) -> list[Expr]:
     """The clauses true in every sample, shortest first, at most ``limit`` of them."""
     out: dict[Expr, None] = {}
     for ctx in contexts(ps):
-        found = atoms(ps, ctx)
+        found = atoms(ps, ctx, focus)
         if not found:
             continue
         truth = table(ctx, found, samples)
@@ -304,5 +334,4 @@ def candidates(ps: ParametricSystem, samples: Sequence[Sample], max_literals: in
 
 
 def _size(e: Expr) -> int:
-    from mhpcheck.model.expr import walk
     return sum(1 for _ in walk(e))
