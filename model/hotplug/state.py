@@ -13,7 +13,7 @@ holder's counted reference is on p).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from ..base import Declarations, Model, init
@@ -56,8 +56,9 @@ Subblock = Enum("Subblock", ["plugged", "unplugged"])
 Callback = Enum("OnlinePageCallback", ["generic_online_page", "virtio_mem_online_page_cb"])
 
 LRU_OWNERS = ("lru", "pinned")
-#: The page fields a free to the buddy writes (``HotplugBase.freed_values``, in order).
-FREED_FIELDS = ("ptype", "owner", "ref_owner", "skippable", "dirty")
+#: The page fields a free to the buddy or virtio-mem's fake-online rewrites, in the
+#: order ``HotplugBase.freed_values`` and ``VirtioMem.fake_online`` give their values.
+PAGE_FIELDS = ("ptype", "owner", "ref_owner", "skippable", "dirty")
 
 
 def term(value: Any) -> Term:
@@ -152,17 +153,12 @@ class HotplugBase(Model):
 
     # -- declarations ---------------------------------------------------------------
     def declare(self, d: Declarations) -> None:
-        if d.parametric:
-            self.layout = _NoLayout()  # type: ignore[assignment]
-            self._declare(d)
-            return
-        self._declare(d)
-
-    def _declare(self, d: Declarations) -> None:
         """The index sets, relations, attributes and variables; the same source for the
         finite build (sizes from the parameters, relations and attributes from the
         population) and the parametric one (every size symbolic,
-        docs/hotplug.md#proofs-for-every-size)."""
+        docs/hotplug.md#proofs-for-every-size), which must not read the layout."""
+        if d.parametric:
+            self.layout = _NoLayout()  # type: ignore[assignment]
         p = self.p
         n_pages = p.blocks * p.pageblocks * p.pages
         finite = not d.parametric
@@ -335,6 +331,10 @@ class HotplugBase(Model):
         return forall("pageblock", lambda q: implies(
             apply("block_of_pageblock", q) == b, body(q)))
 
+    def every_page_of_pageblock(self, q: Any, body: Callable[[Any], Operand]) -> Term:
+        """``body(p)`` for every page ``p`` of pageblock ``q``."""
+        return forall("page", lambda p: implies(self.pb(p) == q, body(p)))
+
     def some_pageblock(self, b: Any, body: Callable[[Any], Operand]) -> Term:
         """``body(q)`` for some pageblock ``q`` of block ``b``."""
         return exists("pageblock", lambda q: all_of([apply("block_of_pageblock", q) == b,
@@ -448,16 +448,20 @@ class HotplugBase(Model):
     def freed_where(self, u: Updates, s: StateView, b: Any,
                     cond: Callable[[Any], Operand]) -> None:
         """``freed`` for every page ``p`` of block ``b`` where ``cond(p)``, in one step."""
-        for k, name in enumerate(FREED_FIELDS):
-            self.each_page(u, b, self._freed_field(s, k, name, cond))
+        for update in self.page_fields(s, lambda p: [
+                value for _, value in self.freed_values(s, p, cond(p))]):
+            self.each_page(u, b, update)
 
-    def _freed_field(self, s: StateView, k: int, name: str,
-                     cond: Callable[[Any], Operand]) -> Callable[[Any], Assign]:
-        """The update of field ``name`` (the ``k``-th of ``freed_values``) of a page."""
-        def update(p: Any) -> Assign:
-            value: Assign = s[name][p].becomes(self.freed_values(s, p, cond(p))[k][1])
-            return value
-        return update
+    def page_fields(self, s: StateView, values: Callable[[Any], Sequence[Operand]]
+                    ) -> list[Callable[[Any], Assign]]:
+        """One update per field of PAGE_FIELDS: page ``p``'s field becomes the matching
+        one of ``values(p)`` (``update_all`` takes one field's update at a time)."""
+        def field(k: int, name: str) -> Callable[[Any], Assign]:
+            def update(p: Any) -> Assign:
+                value: Assign = s[name][p].becomes(values(p)[k])
+                return value
+            return update
+        return [field(k, name) for k, name in enumerate(PAGE_FIELDS)]
 
     def freed_values(self, s: StateView, p: Any, cond: Operand) -> list[tuple[Term, Term]]:
         """What ``freed`` writes: (field of page ``p``, its new value)."""

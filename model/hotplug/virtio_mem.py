@@ -11,18 +11,13 @@ after its MEM_CANCEL_OFFLINE, never in between.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from ..base import action
-from ..dsl import Effect, Operand, StateView, Term, all_of, implies, ite, when
-from ..expr import Assign
+from ..dsl import Effect, StateView, Term, all_of, ite, when
 from ..quantify import apply, exists, finite_only, forall
 from .offline import OfflineSteps
 from .state import Owner, PageType, Updates, label, term
-
-#: The page fields virtio_mem_fake_online writes (``VirtioMem.fake_online``, in order).
-FAKE_ONLINE_FIELDS = ("ptype", "owner", "ref_owner", "skippable", "dirty")
 
 VM = "drivers/virtio/virtio_mem.c"
 
@@ -95,10 +90,6 @@ class VirtioMem(OfflineSteps):
                 ite(back(p), 1, s.ref_owner[p])))
         u.set(s.hotplug_active, False)
 
-    def every_page_of_pageblock(self, q: Any, body: Callable[[Any], Operand]) -> Term:
-        """``body(p)`` for every page ``p`` of pageblock ``q``."""
-        return forall("page", lambda p: implies(self.pb(p) == q, body(p)))
-
     def fake_offline(self, u: Updates, s: StateView, q: Any) -> None:
         """virtio_mem_set_fake_offline(onlined=true) on every page of subblock ``q``: the
         pages came from alloc_contig_range, so PG_dirty stays clear."""
@@ -147,8 +138,8 @@ class VirtioMem(OfflineSteps):
             return None
         b = apply("block_of_pageblock", q)
         u = Updates()
-        for k, name in enumerate(FAKE_ONLINE_FIELDS):
-            u.every("page", lambda p: self.pb(p) == q, self._fake_online_field(s, k, name))
+        for update in self.page_fields(s, lambda p: self.fake_online(s, p)):
+            u.every("page", lambda p: self.pb(p) == q, update)
         if self.stray_on():
             self.forget_stray(u, s, exists("page", lambda p: all_of(
                 [self.pb(p) == q, s.dirty[p], self.stray_holds(s, p)])))
@@ -168,14 +159,6 @@ class VirtioMem(OfflineSteps):
             # reused (docs/hotplug.md#speculative-references).
             guard.append(self.every_page_of_pageblock(q, lambda p: ~self.stray_holds(s, p)))
         return when(*guard).then(*u.assigns())
-
-    def _fake_online_field(self, s: StateView, k: int,
-                           name: str) -> Callable[[Any], Assign]:
-        """The update of field ``name`` (the ``k``-th of ``fake_online``) of a page."""
-        def update(p: Any) -> Assign:
-            value: Assign = s[name][p].becomes(self.fake_online(s, p)[k])
-            return value
-        return update
 
     def put_of_zero(self, s: StateView, p: Any) -> Term:
         """free_contig_range puts a page (not PG_dirty) whose count is already zero."""
