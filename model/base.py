@@ -435,8 +435,8 @@ class Model:
 
     def sample_sizes(self) -> list[dict[str, int]] | None:
         """The sizes whose reachable states the forall engine samples for candidate
-        invariants, and the larger sizes it prunes candidates at; None: its default
-        (every size from the least values up by ``SAMPLE_SPAN``)."""
+        invariants (None: its default, every combination of the least values and the
+        next ``SAMPLE_SPAN - 1``)."""
         return None
 
     def check_sizes(self) -> list[dict[str, int]] | None:

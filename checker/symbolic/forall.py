@@ -66,9 +66,9 @@ GREEDY_MAX = 24
 #: a candidate whose query runs out is dropped. Work, not seconds, so that a busy machine
 #: gives the same proof (docs/design.md); only the run's --timeout is in seconds.
 QUERY_LIMIT = 5_000_000
-#: the same for an inferred candidate asked alone (99 % of the hotplug model's such
-#: queries that finish take under a twentieth of it; one that runs out is dropped, and
-#: inference offers many more)
+#: the same for an inferred candidate asked alone (99 % of the hotplug model's
+#: consecution queries that finish take under 190,000; one that runs out is dropped,
+#: and inference offers many more)
 INFERRED_LIMIT = 300_000
 #: the same for the query of all candidates at once (where it runs out, each is asked)
 JOINT_LIMIT = 1_000_000
@@ -404,8 +404,8 @@ class Prover:
         Consecution is asked one action at a time, of all the candidates at once: "does
         a step of this action from a state satisfying them all break one?". A model
         drops every candidate it breaks; where the solver gives up on the joint query,
-        each candidate is asked alone (and dropped if the solver gives up on it too,
-        which is always sound)."""
+        each candidate is asked on its own, then under fewer assumptions, and dropped
+        only if the solver gives up on those too (always sound)."""
         alive, why = self.initiation(cands)
         if why:
             return why
