@@ -88,6 +88,10 @@ class Cand:
     relevant: frozenset[int] = frozenset()
     #: the state variables it reads
     reads: frozenset[str] = frozenset()
+    #: whether inference offered it (rather than the property, the model's invariants
+    #: or its hints): such a candidate gets the smaller work limit and is not assumed
+    #: in the first retry tier
+    inferred: bool = False
 
 
 def _unknown(prop: Property, clock: Clock, why: str, bound: str | None = None,
@@ -231,7 +235,7 @@ class Steps:
         own invariants and hints, then the candidates ``c``'s finite proof used. An
         "unsat" under fewer holds under all of ``alive`` too; a query over fewer
         quantified formulas is often one the solver finishes."""
-        tiers = [[d for d in alive if not d.name.startswith("inferred") or d is c],
+        tiers = [[d for d in alive if not d.inferred or d is c],
                  [d for d in alive if id(d) in c.relevant or d is c]]
         return any(len(few) < len(alive) and self.ask(
             k, few, [self.probes[id(c)]], self.limit(c)) == "unsat" for few in tiers)
@@ -239,7 +243,7 @@ class Steps:
     @staticmethod
     def limit(c: Cand) -> int:
         """The work limit for candidate ``c``'s query alone."""
-        return INFERRED_LIMIT if c.name.startswith("inferred") else QUERY_LIMIT
+        return INFERRED_LIMIT if c.inferred else QUERY_LIMIT
 
     def kept_by(self, k: int, probe: Any) -> bool:
         """Whether action ``k`` writes nothing the candidate or range of ``probe`` reads."""
@@ -317,7 +321,7 @@ class Prover:
         self.notes.append(f"{sum(len(s.states) for s in samples)} states sampled at "
                           + ", ".join(_sizes(s.ts, self.q) for s in samples))
         inferred = candidates(self.ps, samples, focus=Focus.of(self.target.expr, samples))
-        out += [Cand(f"inferred {k + 1}", e) for k, e in enumerate(inferred)]
+        out += [Cand(f"inferred {k + 1}", e, inferred=True) for k, e in enumerate(inferred)]
         seen: set[Expr] = set()
         unique = []
         for c in out:
@@ -373,7 +377,7 @@ class Prover:
         why = ""
         # first the model's own invariants and hints (few and to the point), then what
         # the finite prune needed, then every candidate that survived it
-        own = [k for k in kept if not cands[k].name.startswith("inferred")
+        own = [k for k in kept if not cands[k].inferred
                or self.bounds_a_range(cands[k].expr)]
         stages = [own] if len(own) < len(needs) else []
         for stage in (*stages, sorted(needs | set(own)), kept):

@@ -86,8 +86,9 @@ def contexts(ps: ParametricSystem) -> list[tuple[IndexVar, ...]]:
 
 @dataclass(frozen=True)
 class Focus:
-    """The values of each variable that get atoms even where its domain is wider than
-    MAX_VALUES: those it takes in an initial state, and those the property compares it
+    """The values of each variable that get atoms even where its domain is too wide for
+    an atom per value (over MAX_SCALAR_VALUES for a scalar, MAX_VALUES for a family):
+    those it takes in an initial state, and those the property compares it
     with (``pc = idle``, ``pc = commit``)."""
 
     values: dict[str, frozenset[int]]
