@@ -237,9 +237,9 @@ def hint(fn: F) -> F: ...
 @overload
 def hint(*, name: str | None = None) -> Callable[[F], F]: ...
 def hint(fn: F | None = None, *, name: str | None = None) -> Any:
-    """Mark ``(self, s) -> Term``: a hand-written candidate invariant for the proof for
-    every size; checked like every inferred candidate, never trusted, and not a property
-    of the finite build."""
+    """Mark ``(self, s) -> Term | None``: a hand-written candidate invariant for the proof
+    for every size; checked like every inferred candidate, never trusted, and not a
+    property of the finite build. ``None``: not offered in this configuration."""
     return _property_mark("hint", fn, name, ())
 
 

@@ -142,9 +142,9 @@ def build_parametric(model: Model) -> ParametricSystem:
             elif mark.role == "hint":
                 name = mark.name or attr.replace("_", "-")
                 where = f"model {model.name}, hint {name}"
-                expr = sym._bool_expr(_call(where, fn, sym, StateView(decls.vars, where=where)),
-                                      where)
-                hints.append((name, expr))
+                value = _call(where, fn, sym, StateView(decls.vars, where=where))
+                if value is not None:  # None: not offered in this configuration
+                    hints.append((name, sym._bool_expr(value, where)))
             else:
                 skipped.append(mark.name or attr.replace("_", "-"))
     init: Expr = inits[0] if len(inits) == 1 else Or(tuple(inits))

@@ -16,11 +16,11 @@ KNOBS = {"population": "V|L|B", "signals": True, "allocator": True, "vmem_unplug
          "vmem_plug": True}
 
 
-def model(**params: int) -> Hotplug:
+def model(preset: str = "skippable-v2", unload: bool = False, **params: int) -> Hotplug:
     sizes = {"blocks": 1, "pageblocks": 3, "pages": 1, **params}
     knobs = dict(KNOBS, population=repeat_population(
-        "V|L|B", sizes["blocks"], sizes["pageblocks"], sizes["pages"]))
-    return Hotplug(params={**sizes, "spare": 2}, knobs=knobs, preset="skippable-v2")
+        "V|L|B", sizes["blocks"], sizes["pageblocks"], sizes["pages"]), forced_unload=unload)
+    return Hotplug(params={**sizes, "spare": 2}, knobs=knobs, preset=preset)
 
 
 def test_a_population_is_redrawn_for_other_sizes_pageblock_by_pageblock() -> None:
@@ -73,3 +73,35 @@ def test_the_finite_build_of_do_migrate_range_stays_small_on_large_blocks() -> N
     the pages (it was exponential: 22 million nodes at 16 pages)."""
     size = code_size(model(blocks=1, pageblocks=8, pages=4).build())
     assert size.largest.startswith("do_migrate_range") and size.largest_nodes < 400_000
+
+
+def test_the_unload_hints_are_offered_only_where_the_driver_can_be_unloaded() -> None:
+    def hints(unload: bool) -> set[str]:
+        return {name for name, _ in model(unload=unload).build().quantified.parametric().hints}
+    assert "no-offline-block-unplugged-after-unload" in hints(True)
+    assert "no-offline-block-unplugged-after-unload" not in hints(False)
+    assert "unplugged-pages-stay-fake-offline" in hints(False)
+
+
+def test_skippable_v2_keeps_unplugged_pages_offline_after_an_unload_for_every_size() -> None:
+    r = Checker(model(unload=True)).check("S9", "forall", Budget(timeout=300))
+    assert r.verdict is Verdict.PROVED, r.message
+    assert r.certificate is not None
+    assert "hint no-offline-block-unplugged-after-unload" in r.certificate
+    big = model(unload=True, blocks=2, pageblocks=4, pages=2).build()
+    inv = instantiate(And(tuple(r.extra["quantified"])), big.quantified.instance)
+    untracked = frozenset(r.extra["untracked"])
+    assert recheck_alone(big, big.property("S9"), inv, unchecked=untracked).ok
+    for sizes in ({"pageblocks": 2}, {"blocks": 2, "pageblocks": 1}):
+        assert Checker(model(unload=True, **sizes)).check("S9", "bfs").verdict is Verdict.HOLDS
+
+
+def test_skippable_v1_is_not_proved_safe_across_an_unload() -> None:
+    """v1 leaves PG_offline_skippable set on the unplugged pages of online blocks, so
+    after the unload offlining frees them: bfs finds it at the sampled sizes, and the
+    forall engine says so instead of a proof."""
+    r = Checker(model("skippable-v1", unload=True)).check("S9", "forall", Budget(timeout=300))
+    assert r.verdict is Verdict.UNKNOWN
+    assert "violated at (blocks=1, pageblocks=1, pages=1)" in r.message
+    assert Checker(model("skippable-v1", unload=True)).check(
+        "S9", "bfs").verdict is Verdict.VIOLATED
