@@ -10,12 +10,13 @@ from click.testing import CliRunner
 
 from mhpcheck.checker.checker import Checker
 from mhpcheck.checker.result import Budget, Verdict
+from mhpcheck.checker.symbolic.forall import Shower
 from mhpcheck.cli.main import main
 from mhpcheck.model.base import Declarations, Model, Param, action, hint, init, invariant
 from mhpcheck.model.domains import Bool, Enum, IntRange
 from mhpcheck.model.dsl import Effect, StateView, Term, all_of, ite, then, when
 from mhpcheck.model.errors import ModelError
-from mhpcheck.model.expr import walk
+from mhpcheck.model.expr import And, Cmp, Const, Var, walk
 from mhpcheck.model.quantify import Quant, apply, exists, finite_only, forall, succ, update_all
 from mhpcheck.model.textbook.philosophers import Philosophers
 from mhpcheck.model.textbook.tokenring import TokenRing
@@ -361,3 +362,9 @@ def test_a_property_of_an_untracked_count_is_never_proved() -> None:
     for prop in ("never-entered", "entered-if-critical"):
         r = Checker(Entries(params={"n": 3})).check(prop, "forall", Budget(timeout=60))
         assert r.verdict is not Verdict.PROVED, (prop, r.message)
+
+
+def test_two_conditions_compared_print_as_an_equivalence() -> None:
+    flag, busy = Var("flag", Bool), Var("busy", Bool)
+    e = Cmp("==", Cmp("==", flag, Const(1)), And((busy, flag)))
+    assert Shower(None).cmp(e) == "(flag) ⇔ (busy ∧ flag)"  # type: ignore[arg-type]

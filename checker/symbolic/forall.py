@@ -649,6 +649,12 @@ class Shower:
         if isinstance(lhs, Var) and isinstance(lhs.domain, BoolDomain) and isinstance(rhs, Const):
             truth = bool(rhs.value) == (e.op == "==")
             return self.term(lhs) if truth else f"¬{self.term(lhs)}"
+        if isinstance(lhs, (Cmp, Not)) or isinstance(rhs, (Cmp, Not)):
+            # two conditions compared: an equivalence, each side in parentheses
+            op = "⇔" if e.op == "==" else "⇎"
+            sides = [self.atom(x) for x in (lhs, rhs)]
+            a, b = (x if x.startswith("(") else f"({x})" for x in sides)
+            return f"{a} {op} {b}"
         return f"{self.term(lhs)} {_SYM[e.op]} {self.term(rhs, lhs)}"
 
     def term(self, e: Expr, other: Expr | None = None) -> str:
