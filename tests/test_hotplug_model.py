@@ -189,6 +189,19 @@ def test_two_blocks_are_offlined_one_at_a_time() -> None:
     assert not r.can("virtio_mem_memory_notifier_going_offline", b=0)
 
 
+def test_offline_and_remove_memory_removes_the_block_it_offlined() -> None:
+    r = Run("skippable-v2", {"blocks": 2, "pageblocks": 1, "spare": 1}, population="f/f",
+            user_offline=False, kthread_offline=True)
+    r.do("offline_and_remove_memory", b=1).do("start_isolate_page_range", b=1)
+    while r["pc"] != "remove":
+        step = next(a for a in r.enabled() if a.endswith("(b=1)"))
+        r.do(step.split("(")[0], b=1)
+    assert r["op_block"] == 1 and r["block_state"] == ["online", "offline"]
+    assert not r.can("try_remove_memory", b=0)
+    r.do("try_remove_memory", b=1)
+    assert r["block_state"] == ["online", "removed"] and r["pc"] == "idle"
+
+
 def test_the_scan_restarts_at_the_pfn_of_the_stuck_page() -> None:
     r = Run("legacy", {"pageblocks": 3, "spare": 1}, population="f|P|X", zone="movable",
             user_offline=False, kthread_offline=True)

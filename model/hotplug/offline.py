@@ -387,8 +387,12 @@ class OfflineSteps(HotplugBase):
         self.each_page(u, b, lambda p: s.ref_owner[p].becomes(0))
         self.each_page(u, b, lambda p: s.skippable[p].becomes(False))
         self.op_done(u, s)
-        u.set(s.pc, ite(s.caller == "kthread", label(Step, "remove"), "idle"))
-        u.set(s.caller, ite(s.caller == "kthread", label(Caller, "kthread"), "none"))
+        # offline_and_remove_memory goes on to remove this same block
+        kthread = s.caller == "kthread"
+        u.set(s.pc, ite(kthread, label(Step, "remove"), "idle"))
+        u.set(s.caller, ite(kthread, label(Caller, "kthread"), "none"))
+        if not self.single_block():
+            u.set(s.op_block, ite(kthread, s.op_block, 0))
         return when(self.is_op(s, b, "offlined")).then(*u.assigns())
 
     @action(b="block", fair=True, tags=ALL, cites=f"{HP} try_remove_memory"
