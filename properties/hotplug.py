@@ -235,15 +235,13 @@ class Hotplug(HotplugSystem):
         return term(s.vmem_loaded.implies(
             s.online_page_callback == "virtio_mem_online_page_cb"))
 
-    # The facts S9's proof needs about the forced unload (offered only where the driver
-    # can be unloaded, so the other properties' candidate sets stay as they are).
+    # offline_pages' control flow: what S4, S6 and S9's proofs need about the block being
+    # offlined (the inference finds these too, one lemma per step, but slowly).
     @hint(name="offlined-pages-passed-the-test")
-    def offlined_pages_passed_the_test(self, s: StateView) -> Term | None:
+    def offlined_pages_passed_the_test(self, s: StateView) -> Term:
         """From the commit until MEM_OFFLINE every page of the block is still as
         test_pages_isolated found it: free, poisoned or a PageOffline page the core may
         skip (its pageblocks stay isolated, so nothing hands a page out or back)."""
-        if not self.k.forced_unload:
-            return None
         return all_of(self.when_op(s, step, lambda b: self.every_page(
             b, lambda p: self.test_ok(s, p))) for step in ("commit", "offlined"))
 
@@ -251,42 +249,37 @@ class Hotplug(HotplugSystem):
     def no_poison_without_memory_failure(self, s: StateView) -> Term | None:
         """No page is PG_hwpoison where memory_failure is switched off (a poisoned page
         passes test_pages_isolated whatever its type)."""
-        if not self.k.forced_unload or self.k.hwpoison:
+        if self.k.hwpoison:
             return None
         return forall("page", lambda p: ~s.hwpoison[p])
 
     @hint(name="isolated-until-undone")
-    def isolated_until_undone(self, s: StateView) -> Term | None:
+    def isolated_until_undone(self, s: StateView) -> Term:
         """From start_isolate_page_range until undo_isolate_page_range (or MEM_OFFLINE)
         every pageblock of the block being offlined is MIGRATE_ISOLATE, so the
         allocator hands none of its pages out."""
-        if not self.k.forced_unload:
-            return None
         steps = ("going_offline", "notify_rest", "scan", "migrate", "test", "commit",
                  "offlined", "undo")
         return all_of(self.when_op(s, step, lambda b: self.every_pageblock(
             b, lambda q: s.isolated[q])) for step in steps)
 
     @hint(name="memmap-valid-while-block-present")
-    def memmap_valid_while_present(self, s: StateView) -> Term | None:
+    def memmap_valid_while_present(self, s: StateView) -> Term:
         """A block's memmap is initialised exactly while the block is online or going
         offline: remove_pfn_range_from_zone poisons it as the block goes offline."""
-        if not self.k.forced_unload:
-            return None
         return forall("block", lambda b: s.memmap_valid[b] == (
             (s.block_state[b] == "online") | (s.block_state[b] == "going_offline")))
 
     @hint(name="going-offline-only-under-offline-pages")
-    def going_offline_only_under_offline_pages(self, s: StateView) -> Term | None:
+    def going_offline_only_under_offline_pages(self, s: StateView) -> Term:
         """A block is going offline exactly while offline_pages works on it, before
         MEM_OFFLINE (so none is when virtio_mem_deinit_hotplug, which waits for
         offline_pages, runs)."""
-        if not self.k.forced_unload:
-            return None
         running = (s.pc != "idle") & (s.pc != "remove")
         return forall("block", lambda b: (s.block_state[b] == "going_offline") == (
             running & (s.op_block == b)))
 
+    # The forced unload (S9): offered only where the driver can be unloaded.
     @hint(name="unplugged-pages-stay-fake-offline-after-unload")
     def unplugged_stay_after_unload(self, s: StateView) -> Term | None:
         """After a clean unload every page of an unplugged subblock with a valid memmap is
