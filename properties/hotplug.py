@@ -17,7 +17,7 @@ from mhpcheck.model.base import (
     reachable,
     step_invariant,
 )
-from mhpcheck.model.dsl import StateView, Term, all_of, any_of, implies
+from mhpcheck.model.dsl import StateView, Term, all_of, any_of, implies, ite
 from mhpcheck.model.hotplug import HotplugSystem
 from mhpcheck.model.hotplug.state import term
 from mhpcheck.model.quantify import exists, forall
@@ -208,15 +208,22 @@ class Hotplug(HotplugSystem):
     def unplugged_pages_stay_fake_offline(self, s: StateView) -> Term:
         """Every page of an unplugged subblock with a valid memmap is virtio-mem's
         PageOffline page, with the driver's reference only: nothing else may own it while
-        the driver is loaded."""
+        the driver is loaded. In design A the driver drops that reference in
+        MEM_GOING_OFFLINE and takes it back in MEM_CANCEL_OFFLINE."""
+        def ref(p: Any) -> Term:
+            if self.k.consent == "refcount-drop" and not self.k.frozen_vmem:
+                handed = s.hotplug_active & (s.op_block == self.blk(p))
+                return term(s.ref_owner[p] == ite(handed, 0, 1))
+            return term(s.ref_owner[p] == self.offline_ref("vmem"))
         return forall("page", lambda p: self.fake_offline_kept(s, p).implies(
-            (s.owner[p] == "vmem") & (s.ptype[p] == "Offline")
-            & (s.ref_owner[p] == self.offline_ref("vmem"))))
+            (s.owner[p] == "vmem") & (s.ptype[p] == "Offline") & ref(p)))
 
     @hint(name="unplugged-pages-skippable")
-    def unplugged_pages_skippable(self, s: StateView) -> Term:
+    def unplugged_pages_skippable(self, s: StateView) -> Term | None:
         """... and carries PG_offline_skippable (designs D and E), so offlining neither
         migrates it nor fails on it."""
+        if self.k.consent != "skippable-flag":
+            return None
         return forall("page", lambda p: self.fake_offline_kept(s, p).implies(s.skippable[p]))
 
     @hint(name="refcount-follows-owner")
@@ -278,6 +285,14 @@ class Hotplug(HotplugSystem):
         running = (s.pc != "idle") & (s.pc != "remove")
         return forall("block", lambda b: (s.block_state[b] == "going_offline") == (
             running & (s.op_block == b)))
+
+    @hint(name="hotplug-mutex-only-while-offlining")
+    def hotplug_mutex_only_while_offlining(self, s: StateView) -> Term:
+        """virtio-mem holds hotplug_mutex (from its MEM_GOING_OFFLINE handler to
+        MEM_OFFLINE or MEM_CANCEL_OFFLINE) only while it is loaded and offline_pages is
+        past MEM_GOING_OFFLINE."""
+        before = any_of(s.pc == step for step in ("idle", "isolate", "going_offline"))
+        return term(s.hotplug_active.implies(s.vmem_loaded & ~before))
 
     # The forced unload (S9): offered only where the driver can be unloaded.
     @hint(name="unplugged-pages-stay-fake-offline-after-unload")

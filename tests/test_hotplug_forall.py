@@ -96,6 +96,16 @@ def test_skippable_v2_keeps_unplugged_pages_offline_after_an_unload_for_every_si
         assert Checker(model(unload=True, **sizes)).check("S9", "bfs").verdict is Verdict.HOLDS
 
 
+def test_legacy_keeps_unplugged_pages_from_the_allocator_for_every_size() -> None:
+    """Design A: the fake-offline pages hold no reference while virtio-mem holds
+    hotplug_mutex for an offlining of their block; the hint says so, and holds."""
+    r = Checker(model("legacy")).check("S3", "forall", Budget(timeout=300))
+    assert r.verdict is Verdict.PROVED, r.message
+    assert r.certificate is not None
+    assert "hint unplugged-pages-stay-fake-offline" in r.certificate
+    assert "hint unplugged-pages-skippable" not in r.certificate  # not offered: no flag
+
+
 def test_skippable_v1_is_not_proved_safe_across_an_unload() -> None:
     """v1 leaves PG_offline_skippable set on the unplugged pages of online blocks, so
     after the unload offlining frees them: bfs finds it at the sampled sizes, and the
