@@ -220,8 +220,8 @@ class Hotplug(HotplugSystem):
 
     @hint(name="unplugged-pages-skippable")
     def unplugged_pages_skippable(self, s: StateView) -> Term | None:
-        """... and carries PG_offline_skippable (designs D and E), so offlining neither
-        migrates it nor fails on it."""
+        """... and carries PG_offline_skippable (wherever the flag exists: designs D, E
+        and the frozen variant), so offlining neither migrates it nor fails on it."""
         if self.k.consent != "skippable-flag":
             return None
         return forall("page", lambda p: self.fake_offline_kept(s, p).implies(s.skippable[p]))

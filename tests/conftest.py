@@ -8,11 +8,17 @@ under the results. The "ci" profile also turns off the example database, whose r
 of earlier local failures would make one checkout's run differ from another's.
 ``make fuzz`` passes fresh random seeds instead, under the "fuzz" profile
 (docs/design.md, "Testing").
+
+Ctrl-C behaves as at a terminal even when the suite was started in the background
+(``make test &``, nohup): such a shell starts it with SIGINT ignored, Python then
+installs no KeyboardInterrupt handler, and every child inherits the ignore, so the
+interrupt tests would fail by how they were launched.
 """
 
 from __future__ import annotations
 
 import os
+import signal
 import sys
 from pathlib import Path
 from typing import Any
@@ -36,9 +42,11 @@ settings.load_profile(os.environ.get("MHP_HYPOTHESIS_PROFILE", "ci"))
 @pytest.hookimpl(tryfirst=True)
 def pytest_configure(config: Any) -> None:
     """Fix hypothesis' seed when the command line names none (this runs before the
-    hypothesis plugin reads the option)."""
+    hypothesis plugin reads the option); take SIGINT back if it was ignored."""
     if config.getoption("hypothesis_seed", None) is None:
         config.option.hypothesis_seed = str(CI_SEED)
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:  # children exec with SIG_DFL
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def _seed_line(config: Any) -> str:

@@ -38,12 +38,6 @@ RUN_S = 3.0
 STOP_S = 5.0
 
 
-def _default_sigint() -> None:
-    """In the child: SIGINT as a terminal delivers it (a shell without job control
-    starts background jobs with SIGINT ignored, and exec keeps that)."""
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
-
-
 def _compile_ahead(engine: str) -> None:
     """bfs-jit: compile the system's kernels into the disk cache first, so that the signal
     lands in the search (a signal during LLVM's passes waits for them to return)."""
@@ -58,8 +52,7 @@ def _compile_ahead(engine: str) -> None:
 def test_ctrl_c_stops_the_engine_promptly_without_a_verdict(engine: str) -> None:
     _compile_ahead(engine)
     proc = subprocess.Popen([CHECK_MODEL, "check", *CASES[engine], "-q"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            preexec_fn=_default_sigint)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         try:
             proc.wait(RUN_S)
