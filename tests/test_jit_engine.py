@@ -17,6 +17,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -103,6 +104,22 @@ def test_states_over_several_words_agree_with_bfs() -> None:
         got = result_of_jit(exp, p)
         if got.trace is not None:
             replay(ts, got.trace)
+
+
+@pytest.mark.parametrize("word_bits", [64, 7])
+def test_the_parallel_probe_stores_the_states_in_the_serial_insertions_order(
+        word_bits: int) -> None:
+    """Several threads probe, one inserts: the states, in BFS order, are those of the
+    one-thread kernel (which probes and inserts in one walk), row for row, on states of
+    one word and of several, past several table growths."""
+    ts = build_system("philosophers", {"n": 9})
+    runs = [explore_jit(ts, compile_system(ts), [DEADLOCK_FREE],
+                        kernel=build_kernel(ts, [DEADLOCK_FREE], word_bits, parallel=p))
+            for p in (False, True)]
+    serial, parallel = (r.store for r in runs)
+    assert serial.count == parallel.count > 2_000
+    assert np.array_equal(serial.states[:serial.count], parallel.states[:parallel.count])
+    assert runs[0].starts == runs[1].starts and runs[0].fired == runs[1].fired
 
 
 def test_one_word_states_take_at_most_16_bytes_each_and_wider_ones_a_sparser_table() -> None:
