@@ -220,6 +220,21 @@ def expand(states, lo, hi, count, table, limit, fired, dead, step_at, step_act, 
     return hi, count, 0
 
 
+@njit(cache=True, inline='always')
+def _first_slots(states, table, buf, lo, hi, slot, tag, size, imask):
+    """The first slot and the tag of successors lo..hi-1, with their cache misses
+    overlapped: each first slot is prefetched, then the state its entry points to."""
+    for m in range(lo, hi):
+{load_y_first}
+        h = _hash({ys})
+        slot[m] = _home(h, size)
+        tag[m] = np.int64(h & TAGS) & ~imask
+        prefetch(table, slot[m])
+    for m in range(lo, hi):
+        t = np.int64(table[slot[m]])
+        prefetch(states, max((t & imask) - 1, 0) * {n_words})
+
+
 @njit(cache=True{parallel})
 def _probe(states, table, buf, nb, slot, tag, new):
     """Whether each of the nb successors in buf is absent from the table, with its tag
@@ -236,15 +251,7 @@ def _probe(states, table, buf, nb, slot, tag, new):
     for b in {prange}(blocks):
         lo = b * {block}
         hi = min(lo + {block}, nb)
-        for m in range(lo, hi):
-{load_y}
-            h = _hash({ys})
-            slot[m] = _home(h, size)
-            tag[m] = np.int64(h & TAGS) & ~imask
-            prefetch(table, slot[m])
-        for m in range(lo, hi):
-            t = np.int64(table[slot[m]])
-            prefetch(states, max((t & imask) - 1, 0) * {n_words})
+        _first_slots(states, table, buf, lo, hi, slot, tag, size, imask)
         for m in range(lo, hi):
 {load_y}
             s = slot[m]
@@ -268,20 +275,13 @@ def _insert(states, table, buf, nb, slot, tag, count):
     return the new count: a block's first slots, then the states they point to, are
     prefetched as in ``_probe``, then each successor walks from its first slot to its
     equal or to an empty slot, which it takes (one walk, where the parallel path needs
-    a probe and a second walk: a tenth faster on one thread)."""
+    a probe and a second walk: a tenth faster on one thread). The walk is written out
+    here and in ``_INSERT_PARALLEL``: as an inlined helper it measured a tenth slower."""
     size = np.uint64(table.shape[0])
     imask = _index_mask(table.shape[0])
     for lo in range(0, nb, {block}):
         hi = min(lo + {block}, nb)
-        for m in range(lo, hi):
-{load_y}
-            h = _hash({ys})
-            slot[m] = _home(h, size)
-            tag[m] = np.int64(h & TAGS) & ~imask
-            prefetch(table, slot[m])
-        for m in range(lo, hi):
-            t = np.int64(table[slot[m]])
-            prefetch(states, max((t & imask) - 1, 0) * {n_words})
+        _first_slots(states, table, buf, lo, hi, slot, tag, size, imask)
         for m in range(lo, hi):
 {load_y}
             s = slot[m]
@@ -347,6 +347,7 @@ def module_source(n_words: int, n_succ: int, expand_body: str, check_body: str,
     load = "\n".join(f"        x{w} = states[i, {w}]" for w in ws)
     load_batch = "\n".join(f"            x{w} = states[i, {w}]" for w in ws)
     load_y = "\n".join(f"            y{w} = buf[m, {w}]" for w in ws)
+    load_y_first = "\n".join(f"        y{w} = buf[m, {w}]" for w in ws)
     load_j0 = "\n".join(f"            y{w} = states[j0, {w}]" for w in ws)
     store = "\n".join(f"                    states[count, {w}] = y{w}" for w in ws)
     eq_row = " and ".join(f"states[j, {w}] == y{w}" for w in ws)
@@ -357,7 +358,7 @@ def module_source(n_words: int, n_succ: int, expand_body: str, check_body: str,
     return "\n".join([
         _HEAD, helpers, hash_fn, _TABLE,
         _EXPAND.format(n_succ=n_succ, n_words=n_words, load=load_batch, body=expand_body,
-                       insert=insert,
+                       insert=insert, load_y_first=load_y_first,
                        batch=max(1, BATCH // n_succ), load_check=load, block=BLOCK,
                        parallel=", parallel=True" if parallel else "",
                        prange="prange" if parallel else "range",
