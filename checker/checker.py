@@ -23,12 +23,15 @@ from mhpcheck.model.errors import (
     EXIT_OK,
     EXIT_VIOLATED,
     InternalError,
+    ModelError,
     ReplayMismatch,
     Unsupported,
     UsageError,
 )
 from mhpcheck.model.expr import Expr
+from mhpcheck.model.parametric import system_of
 from mhpcheck.model.system import LeadsTo, Property, TransitionSystem
+from mhpcheck.model.trace import Trace
 
 from .engine import KINDS, LIVENESS, SAFETY, Engine, Options, Run
 from .explicit.bfs import Exploration, explore, result_of
@@ -316,7 +319,8 @@ class Checker:
                                 f"{result.property} with {result.engine}, asked {prop.name}")
         if result.trace is not None:
             try:
-                replay(self.ts, result.trace, self.compiled)
+                ts, compiled = self._instance_of(result.trace)
+                replay(ts, result.trace, compiled)
             except ReplayMismatch as err:
                 raise InternalError(
                     f"internal error: engine {eng.name} returned a trace for "
@@ -329,6 +333,16 @@ class Checker:
         if result.certificate is not None:
             _recheck_certificate(self.ts, rechecked, eng, prop, result)
         return result
+
+
+    def _instance_of(self, trace: Trace) -> tuple[TransitionSystem, Compiled | None]:
+        """The system ``trace`` runs in (``system_of``), with its compiled semantics where
+        that is this one."""
+        try:
+            ts = system_of(self.ts, trace)
+        except ModelError as err:
+            raise InternalError(f"internal error: {err}") from None
+        return ts, (self.compiled if ts is self.ts else None)
 
 
 def vacuity(ts: TransitionSystem, prop: Property, result: CheckResult) -> CheckResult:

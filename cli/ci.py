@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from mhpcheck.model.exprparse import parse_property_name
+from mhpcheck.model.parametric import system_of
 from mhpcheck.model.system import TransitionSystem
 
 from .runner import Outcome
@@ -100,8 +101,9 @@ def trace_summary(outcome: Outcome, ts: TransitionSystem | None) -> list[str]:
     if ts is not None:
         from .render import render_trace
         from .viewer import Options
-        table = render_trace(ts, trace, Options(width=100, ascii=True, show_map=False,
-                                                docs=False)).splitlines()
+        shown_in = system_of(ts, trace)
+        table = render_trace(shown_in, trace, Options(width=100, ascii=True, show_map=False,
+                                                      docs=False)).splitlines()
         lines += [f"    {line}".rstrip() for line in table[:TRACE_LINES]]
         if len(table) > TRACE_LINES:
             lines.append(f"    ... ({len(table) - TRACE_LINES} more lines: run the command "

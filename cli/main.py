@@ -29,6 +29,7 @@ from mhpcheck.model.base import shown_value
 from mhpcheck.model.compile import check_fits
 from mhpcheck.model.errors import UsageError
 from mhpcheck.model.exprparse import with_expr_property
+from mhpcheck.model.parametric import system_of
 from mhpcheck.model.system import Property, TransitionSystem
 from mhpcheck.registry import model_class, names
 
@@ -356,7 +357,7 @@ def check_cmd(model: str, params: tuple[str, ...], knobs: tuple[str, ...], prese
                 click.echo(f"certificate: {size} lines (--show-certificate prints it, "
                            "--certificate-out FILE writes it)")
             if result.trace is not None:
-                click.echo(render_trace(ts, result.trace))
+                click.echo(render_trace(system_of(ts, result.trace), result.trace))
             if result.never_fired and result.verdict in (Verdict.HOLDS, Verdict.BOUNDED,
                                                          Verdict.UNREACHABLE):
                 # after a "holds" they may mean a weak check; after a trace they are noise
@@ -367,7 +368,8 @@ def check_cmd(model: str, params: tuple[str, ...], knobs: tuple[str, ...], prese
             name = result.property
             if trace_out and result.trace is not None:
                 target = per_property(trace_out, name, several)
-                write_atomic(target, result.trace.dumps(ts, os.path.dirname(target)), "--trace-out")
+                write_atomic(target, result.trace.dumps(system_of(ts, result.trace),
+                                                        os.path.dirname(target)), "--trace-out")
                 if several:
                     click.echo(f"check-model: {name}: trace written to {target}", err=True)
             elif trace_out:

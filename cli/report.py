@@ -14,6 +14,7 @@ from rich.table import Table
 
 from mhpcheck.checker.result import CheckResult, Verdict
 from mhpcheck.model.errors import MhpError
+from mhpcheck.model.parametric import system_of
 from mhpcheck.model.system import Property, TransitionSystem
 
 from .runner import Outcome
@@ -43,7 +44,8 @@ def result_json(result: CheckResult, ts: TransitionSystem) -> dict[str, Any]:
         "never_fired": result.never_fired,
         "message": result.message,
         "certificate": result.certificate,
-        "trace": None if result.trace is None else result.trace.to_itf(ts),
+        "trace": None if result.trace is None else result.trace.to_itf(
+            system_of(ts, result.trace)),
     } | _distributed(result)
 
 

@@ -444,6 +444,13 @@ class Model:
         (None: its default, the least sizes plus 3 and plus 4)."""
         return None
 
+    def sample_variants(self) -> list[tuple[dict[str, int], dict[str, UserValue]]]:
+        """Other finite builds (sizes and knobs) that the parametric build covers as well
+        as this one's, such as the hotplug model's other populations: the forall engine
+        searches them (bfs) for a violation before it tries a proof, so that a claim
+        for every size that fails for one of them says where. None by default."""
+        return []
+
     def declare(self, d: Declarations) -> None:
         """Declare index sets and variables (``d.index``, ``d.var``)."""
         raise NotImplementedError

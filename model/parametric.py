@@ -36,6 +36,7 @@ from .system import Invariant, TransitionSystem, VarDecl
 
 if TYPE_CHECKING:
     from .base import Declarations, Model, _Mark
+    from .trace import Trace
 
 
 @dataclass(frozen=True)
@@ -269,13 +270,37 @@ class Quantified:
     def resized(self, sizes: Mapping[str, int]) -> TransitionSystem | None:
         """The finite build of the same model and knobs at other sizes (None when the
         model refuses those sizes, such as a population that does not fit)."""
-        params = {**dict(self.model.p.items()), **sizes}
         try:
             knobs = self.model.knobs_at(sizes)
-            return type(self.model)(params=params, knobs=knobs).build()
+        except MhpError:
+            return None
+        return self.variant(sizes, knobs)
+
+    def variant(self, sizes: Mapping[str, int], knobs: Mapping[str, UserValue],
+                params: Mapping[str, UserValue] | None = None) -> TransitionSystem | None:
+        """The finite build of the same model at other sizes with other knobs (and other
+        parameters where ``params`` names them; None when the model refuses them)."""
+        params = {**dict(self.model.p.items()), **(params or {}), **sizes}
+        try:
+            return type(self.model)(params=params, knobs=dict(knobs)).build()
         except MhpError:
             return None
 
     def smallest(self) -> dict[str, int]:
         """The least value of each size parameter."""
         return {p.name: p.lo for p in self.model.params if p.name in self.model.sizes}
+
+
+def system_of(ts: TransitionSystem, trace: Trace) -> TransitionSystem:
+    """The system ``trace`` runs in: ``ts``, or, for the forall engine's counterexample at
+    another instance its claim covers, the same model built with the trace's parameters
+    and knobs (ModelError where it cannot be built)."""
+    if (trace.params, trace.knobs) == (ts.params, ts.knobs):
+        return ts
+    q = ts.quantified
+    other = (q.variant({}, dict(trace.knobs), params=dict(trace.params))
+             if isinstance(q, Quantified) else None)
+    if other is None:
+        raise ModelError(f"model {ts.name}: the trace of {trace.property} names an instance "
+                         f"({dict(trace.params)}, {dict(trace.knobs)}) that cannot be built")
+    return other

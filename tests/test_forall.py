@@ -177,8 +177,24 @@ def test_the_token_ring_is_proved_for_every_n_and_rechecked_at_a_ring_of_40() ->
     assert r.certificate is not None and "token" in r.certificate
 
 
-def test_a_broken_ring_gives_a_replayed_counterexample_to_induction() -> None:
+def test_a_broken_ring_gives_bfs_counterexample_at_a_sampled_size() -> None:
+    """The sampled instances show the bug before any proof is tried: the answer names
+    them and carries bfs's (reachable, replayed) trace at the first."""
     r = Checker(TokenRing(knobs={"broken": True})).check("mutex", "forall")
+    assert r.verdict is Verdict.UNKNOWN and r.bound == "sampled"
+    assert "at-most-one-critical is violated at (n=2); (n=3)" in r.message
+    assert r.trace is not None and r.trace.kind == "counterexample" and r.trace.reachable
+
+
+class UnsampledRing(TokenRing):
+    """The token ring with no instance sampled: nothing shows a bug before the proof."""
+
+    def sample_sizes(self) -> list[dict[str, int]]:
+        return []
+
+
+def test_a_broken_ring_no_sample_shows_gives_a_replayed_counterexample_to_induction() -> None:
+    r = Checker(UnsampledRing(knobs={"broken": True})).check("mutex", "forall")
     assert r.verdict is Verdict.UNKNOWN and r.bound == "cti"
     assert r.trace is not None and r.trace.kind == "cti" and not r.trace.reachable
     assert len(r.trace.steps) == 2
@@ -259,11 +275,11 @@ def test_observers_are_proved_for_every_size_and_every_assignment_of_roles() -> 
     assert r.certificate is not None and "role(x) = member" in r.certificate
 
 
-def test_observers_that_start_idle_give_a_counterexample_to_induction_and_a_trace() -> None:
+def test_observers_that_start_idle_give_a_sampled_counterexample_and_a_trace() -> None:
     ring = _observers()
     broken = ring(knobs={"broken": True})
     r = Checker(broken).check("observers-never-enter", "forall")
-    assert r.verdict is Verdict.UNKNOWN and r.bound == "cti"
+    assert r.verdict is Verdict.UNKNOWN and r.bound == "sampled" and r.trace is not None
     assert Checker(broken).check("observers-never-enter").verdict is Verdict.VIOLATED
 
 

@@ -115,3 +115,28 @@ def test_skippable_v1_is_not_proved_safe_across_an_unload() -> None:
     assert "violated at (blocks=1, pageblocks=1, pages=1)" in r.message
     assert Checker(model("skippable-v1", unload=True)).check(
         "S9", "bfs").verdict is Verdict.VIOLATED
+
+
+def test_the_not_movable_rule_fails_every_size_on_a_class_2_page() -> None:
+    """Design F skips every PageOffline page without movable ops, a class-2 owner's too:
+    S5 holds for V|L|B, but the claim for every population does not. The engine finds
+    it at a small population with an X page before any proof, and shows bfs's trace
+    there (replayed in that instance, whose knobs the trace carries)."""
+    assert Checker(model("not-movable-rule")).check("S5", "bfs").verdict is Verdict.HOLDS
+    r = Checker(model("not-movable-rule")).check("S5", "forall", Budget(timeout=300))
+    assert r.verdict is Verdict.UNKNOWN and r.bound == "sampled"
+    assert "violated at (blocks=1, pageblocks=2, pages=1) population=f|X" in r.message
+    assert r.trace is not None and r.trace.kind == "counterexample"
+    assert dict(r.trace.knobs)["population"] == "f|X"
+    assert r.trace.steps[-1].label.startswith("test_pages_isolated")
+
+
+def test_a_design_proved_for_every_size_holds_at_every_sampled_population() -> None:
+    """The populations the engine searches before a proof are covered by the proof, so
+    none of them may violate a property it proves (a violation there would end the run
+    before the proof): skippable-v2's S3 passes all 49."""
+    r = Checker(model()).check("S3", "forall", Budget(timeout=300))
+    assert r.verdict is Verdict.PROVED, r.message
+    variants = model().sample_variants()
+    assert len(variants) == 49
+    assert {knobs["population"] for _, knobs in variants} >= {"X|V", "P|K", "B|f"}

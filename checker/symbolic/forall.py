@@ -45,7 +45,7 @@ from mhpcheck.model.quantify import AttrFn, IndexFn, IndexVar, Quant, instantiat
 from mhpcheck.model.system import Invariant, Property, TransitionSystem
 from mhpcheck.model.trace import Step, Trace
 
-from ..explicit.bfs import explore
+from ..explicit.bfs import explore, result_of
 from ..result import Budget, CheckResult, ProgressFn, Verdict
 from . import z3api as z
 from .certificate import Inductiveness
@@ -60,6 +60,8 @@ ENGINE = "forall"
 SAMPLE_STATES = 20_000
 #: sampled sizes per size parameter: its least value and the next ones
 SAMPLE_SPAN = 3
+#: the instances named where bfs found the property violated (the rest are counted)
+VIOLATIONS_SHOWN = 3
 #: the most lemmas the certificate is shortened one by one (each try re-proves the rest)
 GREEDY_MAX = 24
 #: Z3's resource limit (its own count of work, about 2 s here) for one candidate's query;
@@ -277,6 +279,7 @@ class Prover:
         self.notes: list[str] = []
         self.small: list[TransitionSystem] = []
         self.violated: list[str] = []  # sampled sizes where bfs found a violation
+        self.example: Trace | None = None  # bfs's counterexample at the first of them
         self.gave_up = 0  # candidates dropped because the solver gave up on them
         self.dropped_hints: dict[str, str] = {}  # hint -> the action that broke it
 
@@ -301,14 +304,32 @@ class Prover:
                           Budget(max_states=SAMPLE_STATES, timeout=self.clock.left()))
             if prop.name in exp.found:
                 self.violated.append(_sizes(small, self.q))
+                self.example = self.example or result_of(exp, prop).trace
             out.append(Sample(small, small.quantified.instance, exp.states))
         return out
 
-    def candidates(self) -> list[Cand]:
+    def search_variants(self) -> None:
+        """bfs on the model's other builds that the claim covers (``sample_variants``,
+        such as other populations), noting each where the property fails."""
+        own = dict(self.ts.knobs)
+        for sizes, knobs in self.q.model.sample_variants():
+            if self.clock.expired():
+                break
+            small = self.q.variant(sizes, knobs)
+            if small is None:
+                continue
+            prop = small.property(self.target.name)
+            exp = explore(small, (prop,),
+                          Budget(max_states=SAMPLE_STATES, timeout=self.clock.left()))
+            if prop.name in exp.found:
+                changed = [f"{k}={v}" for k, v in small.knobs if own.get(k) != v]
+                self.violated.append(" ".join([_sizes(small, self.q), *changed]))
+                self.example = self.example or result_of(exp, prop).trace
+
+    def candidates(self, samples: list[Sample]) -> list[Cand]:
         out = [Cand(self.target.name, self.target.expr)]
         out += [Cand(p.name, p.expr) for p in self.ps.invariants if p.name != self.target.name]
         out += [Cand(f"hint {name}", e) for name, e in self.ps.hints]
-        samples = self.samples()
         base = self.q.smallest()
         chosen = self.q.model.check_sizes()
         larger = ([{n: v + extra for n, v in base.items()}
@@ -354,7 +375,11 @@ class Prover:
 
     def run(self, prop: Property) -> CheckResult:
         enc = self.enc
-        cands = self.candidates()
+        samples = self.samples()
+        self.search_variants()
+        if self.violated:  # no proof for every size can exist
+            return self.fail(prop, f"{prop.name} does not hold for every size")
+        cands = self.candidates(samples)
         for k, c in enumerate(cands):
             c.reads = frozenset(node.name for node in walk(c.expr) if isinstance(node, Var))
             c.now = enc.formula(c.expr, enc.x)
@@ -565,8 +590,15 @@ class Prover:
         """Unknown, with a counterexample to induction at the checked size where one is."""
         message = f"{why}; {'; '.join(self.notes)}" if self.notes else why
         if self.violated:
-            message = (f"{prop.name} is violated at {', '.join(self.violated)} (bfs found a "
-                       f"counterexample there: check that size with bfs); {message}")
+            more = len(self.violated) - VIOLATIONS_SHOWN
+            where = "; ".join(self.violated[:VIOLATIONS_SHOWN]) + (
+                f" and {more} more" if more > 0 else "")
+            message = (f"{prop.name} is violated at {where} (bfs found a counterexample "
+                       f"there: check that instance with bfs); {message}")
+        if self.example is not None:
+            message += ("; the trace is bfs's counterexample at the first of those instances "
+                        "(its knobs in its header)")
+            return _unknown(prop, self.clock, message, "sampled", self.example)
         trace = self.cti(prop)
         if trace is not None:
             message += ("; a counterexample to induction of the property alone at the checked "

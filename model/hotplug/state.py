@@ -23,7 +23,7 @@ from ..errors import ModelError
 from ..expr import Assign, Const, Expr, Var
 from ..quantify import apply, exists, finite_only, forall, parametric_build, update_all
 from .knobs import KNOBS, PARAMS, PRESET_SOURCE, PRESETS
-from .population import Layout, parse, repeat_population
+from .population import CODES, Layout, parse, repeat_population
 
 PageType = Enum("PageType", ["none", "Buddy", "Offline"])
 Owner = Enum("Owner", ["none", "lru", "pinned", "kernel", "balloon", "class2", "vmem"])
@@ -146,6 +146,15 @@ class HotplugBase(Model):
         blocks, pageblocks and pages (the larger ones' state spaces grow fast)."""
         shapes = [(1, 1, 1), (1, 2, 1), (1, 3, 1), (1, 2, 2), (2, 1, 1), (2, 2, 1)]
         return [{"blocks": b, "pageblocks": q, "pages": n} for b, q, n in shapes]
+
+    def sample_variants(self) -> list[tuple[dict[str, int], dict[str, UserValue]]]:
+        """Every population of one block of two single-page pageblocks (each pair of
+        letters, in the order of ``population.CODES``): a proof covers them all, and a
+        property that fails for one (design F's S5 on a class-2 page) fails there in a
+        few hundred states."""
+        knobs = dict(self.k.items())
+        return [({"blocks": 1, "pageblocks": 2, "pages": 1},
+                 {**knobs, "population": f"{a}|{b}"}) for a in CODES for b in CODES]
 
     def check_sizes(self) -> list[dict[str, int]]:
         """One larger geometry the forall engine prunes its candidates at."""
