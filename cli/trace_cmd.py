@@ -17,6 +17,7 @@ from mhpcheck.checker.replay import replay
 from mhpcheck.checker.result import CheckResult, Verdict
 from mhpcheck.model.errors import MhpError, ReplayMismatch, TraceError, UsageError
 from mhpcheck.model.exprparse import with_named_property
+from mhpcheck.model.parametric import system_of
 from mhpcheck.model.system import TransitionSystem
 from mhpcheck.model.trace import Trace
 from mhpcheck.registry import build_system
@@ -178,7 +179,8 @@ def write_html_pages(folder: str, results: list[tuple[str, CheckResult, Transiti
                 raise UsageError(f"--html-dir {folder}: cannot make the folder "
                                  f"({err.strerror})") from None
         page = _page_name(out, spec_path, result, taken)
-        write_atomic(page, render_html(tell(ts, result.trace)), "--html-dir")
+        write_atomic(page, render_html(tell(system_of(ts, result.trace), result.trace)),
+                     "--html-dir")
         taken[page] = spec_path
         written.append(page)
     return written

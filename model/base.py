@@ -448,7 +448,7 @@ class Model:
         """Other finite builds (sizes and knobs) that the parametric build covers as well
         as this one's, such as the hotplug model's other populations: the forall engine
         searches them (bfs) for a violation before it tries a proof, so that a claim
-        for every size that fails for one of them says where. None by default."""
+        for every size that fails for one of them says where. By default there are none."""
         return []
 
     def declare(self, d: Declarations) -> None:

@@ -9,10 +9,11 @@ of earlier local failures would make one checkout's run differ from another's.
 ``make fuzz`` passes fresh random seeds instead, under the "fuzz" profile
 (docs/design.md, "Testing").
 
-Ctrl-C behaves as at a terminal even when the suite was started in the background
-(``make test &``, nohup): such a shell starts it with SIGINT ignored, Python then
-installs no KeyboardInterrupt handler, and every child inherits the ignore, so the
-interrupt tests would fail by how they were launched.
+Ctrl-C behaves as at a terminal even when the suite was started in the background by
+a shell without job control (a script, a CI wrapper running ``cmd &``): such a shell
+starts it with SIGINT ignored, Python then installs no KeyboardInterrupt handler, and
+every child inherits the ignore, so the interrupt tests would fail by how they were
+launched.
 """
 
 from __future__ import annotations

@@ -182,7 +182,10 @@ def test_a_broken_ring_gives_bfs_counterexample_at_a_sampled_size() -> None:
     them and carries bfs's (reachable, replayed) trace at the first."""
     r = Checker(TokenRing(knobs={"broken": True})).check("mutex", "forall")
     assert r.verdict is Verdict.UNKNOWN and r.bound == "sampled"
-    assert "at-most-one-critical is violated at (n=2); (n=3)" in r.message
+    assert ("at-most-one-critical cannot be proved for every size: bfs finds it violated "
+            "at 2 sampled instances, (n=2); (n=3)") in r.message
+    assert "run this command with --param n=2 and -e bfs" in r.message
+    assert r.trace.note is not None and "bfs's counterexample at (n=2)" in r.trace.note
     assert r.trace is not None and r.trace.kind == "counterexample" and r.trace.reachable
 
 
@@ -193,7 +196,7 @@ class UnsampledRing(TokenRing):
         return []
 
 
-def test_a_broken_ring_no_sample_shows_gives_a_replayed_counterexample_to_induction() -> None:
+def test_an_unsampled_broken_ring_gives_a_replayed_counterexample_to_induction() -> None:
     r = Checker(UnsampledRing(knobs={"broken": True})).check("mutex", "forall")
     assert r.verdict is Verdict.UNKNOWN and r.bound == "cti"
     assert r.trace is not None and r.trace.kind == "cti" and not r.trace.reachable

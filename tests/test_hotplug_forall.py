@@ -8,6 +8,7 @@ from mhpcheck.checker.symbolic.certificate import recheck_alone
 from mhpcheck.model.compile import code_size
 from mhpcheck.model.expr import And
 from mhpcheck.model.hotplug.population import repeat_population
+from mhpcheck.model.parametric import Quantified
 from mhpcheck.model.quantify import IndexVar, instantiate
 from mhpcheck.properties.hotplug import Hotplug
 
@@ -112,12 +113,12 @@ def test_skippable_v1_is_not_proved_safe_across_an_unload() -> None:
     forall engine says so instead of a proof."""
     r = Checker(model("skippable-v1", unload=True)).check("S9", "forall", Budget(timeout=300))
     assert r.verdict is Verdict.UNKNOWN
-    assert "violated at (blocks=1, pageblocks=1, pages=1)" in r.message
+    assert "sampled instances, (blocks=1, pageblocks=1, pages=1) with population=V;" in r.message
     assert Checker(model("skippable-v1", unload=True)).check(
         "S9", "bfs").verdict is Verdict.VIOLATED
 
 
-def test_the_not_movable_rule_fails_every_size_on_a_class_2_page() -> None:
+def test_the_not_movable_rule_cannot_be_proved_for_every_population() -> None:
     """Design F skips every PageOffline page without movable ops, a class-2 owner's too:
     S5 holds for V|L|B, but the claim for every population does not. The engine finds
     it at a small population with an X page before any proof, and shows bfs's trace
@@ -125,7 +126,9 @@ def test_the_not_movable_rule_fails_every_size_on_a_class_2_page() -> None:
     assert Checker(model("not-movable-rule")).check("S5", "bfs").verdict is Verdict.HOLDS
     r = Checker(model("not-movable-rule")).check("S5", "forall", Budget(timeout=300))
     assert r.verdict is Verdict.UNKNOWN and r.bound == "sampled"
-    assert "violated at (blocks=1, pageblocks=2, pages=1) population=f|X" in r.message
+    assert ("bfs finds it violated at 9 sampled instances, (blocks=1, pageblocks=2, pages=1) "
+            "with population=f|X, population=L|X, population=B|X and 6 more") in r.message
+    assert "run this command with --param pageblocks=2 --set 'population=f|X'" in r.message
     assert r.trace is not None and r.trace.kind == "counterexample"
     assert dict(r.trace.knobs)["population"] == "f|X"
     assert r.trace.steps[-1].label.startswith("test_pages_isolated")
@@ -140,3 +143,6 @@ def test_a_design_proved_for_every_size_holds_at_every_sampled_population() -> N
     variants = model().sample_variants()
     assert len(variants) == 49
     assert {knobs["population"] for _, knobs in variants} >= {"X|V", "P|K", "B|f"}
+    q = model().build().quantified
+    assert isinstance(q, Quantified)
+    assert all(q.variant(sizes, knobs) is not None for sizes, knobs in variants)

@@ -108,16 +108,18 @@ def test_states_over_several_words_agree_with_bfs() -> None:
 
 @pytest.mark.parametrize("word_bits", [64, 7])
 def test_the_parallel_probe_stores_the_states_in_the_serial_insertions_order(
-        word_bits: int) -> None:
-    """Several threads probe, one inserts: the states, in BFS order, are those of the
+        word_bits: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two threads probe, one inserts: the states, in BFS order, are those of the
     one-thread kernel (which probes and inserts in one walk), row for row, on states of
-    one word and of several, past several table growths."""
-    ts = build_system("philosophers", {"n": 9})
-    runs = [explore_jit(ts, compile_system(ts), [DEADLOCK_FREE],
-                        kernel=build_kernel(ts, [DEADLOCK_FREE], word_bits, parallel=p))
-            for p in (False, True)]
+    one word and of several, past several table growths (228,486 states)."""
+    ts = build_system("philosophers", {"n": 14})
+    runs = []
+    for par, probing in ((False, "1"), (True, "2")):
+        monkeypatch.setenv("MHPCHECK_JIT_THREADS", probing)
+        kernel = build_kernel(ts, [DEADLOCK_FREE], word_bits, parallel=par)
+        runs.append(explore_jit(ts, compile_system(ts), [DEADLOCK_FREE], kernel=kernel))
     serial, parallel = (r.store for r in runs)
-    assert serial.count == parallel.count > 2_000
+    assert serial.count == parallel.count == 228_486
     assert np.array_equal(serial.states[:serial.count], parallel.states[:parallel.count])
     assert runs[0].starts == runs[1].starts and runs[0].fired == runs[1].fired
 

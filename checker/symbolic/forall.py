@@ -14,11 +14,18 @@
    handed to the Checker's finite certificate re-check.
 5. Otherwise: a counterexample to induction of the strongest invariant found, as two
    states of the checked instance (replayed by the Checker), or unknown with the reason.
+
+Before step 2, bfs runs on the sampled instances and on the model's
+``sample_variants`` (other instances the claim covers, such as the hotplug model's
+other populations). Where the property fails on one, no proof for every size can
+exist: the answer is unknown, naming those instances, with bfs's counterexample at the
+first (a reachable trace of that instance, replayed there by the Checker).
 """
 
 from __future__ import annotations
 
 import itertools
+import shlex
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -45,7 +52,7 @@ from mhpcheck.model.quantify import AttrFn, IndexFn, IndexVar, Quant, instantiat
 from mhpcheck.model.system import Invariant, Property, TransitionSystem
 from mhpcheck.model.trace import Step, Trace
 
-from ..explicit.bfs import explore, result_of
+from ..explicit.bfs import Exploration, explore, result_of
 from ..result import Budget, CheckResult, ProgressFn, Verdict
 from . import z3api as z
 from .certificate import Inductiveness
@@ -98,7 +105,8 @@ class Cand:
 
 def _unknown(prop: Property, clock: Clock, why: str, bound: str | None = None,
              trace: Trace | None = None, extra: dict[str, object] | None = None) -> CheckResult:
-    return result(prop, ENGINE, Verdict.UNKNOWN, clock, 1 if trace else 0, trace,
+    return result(prop, ENGINE, Verdict.UNKNOWN, clock, len(trace.steps) - 1 if trace else 0,
+                  trace,
                   bound=bound, message=why, extra=extra)
 
 
@@ -278,7 +286,7 @@ class Prover:
         self.queries = 0
         self.notes: list[str] = []
         self.small: list[TransitionSystem] = []
-        self.violated: list[str] = []  # sampled sizes where bfs found a violation
+        self.violated: list[Miss] = []  # sampled instances where bfs found a violation
         self.example: Trace | None = None  # bfs's counterexample at the first of them
         self.gave_up = 0  # candidates dropped because the solver gave up on them
         self.dropped_hints: dict[str, str] = {}  # hint -> the action that broke it
@@ -303,15 +311,13 @@ class Prover:
             exp = explore(small, (prop,),
                           Budget(max_states=SAMPLE_STATES, timeout=self.clock.left()))
             if prop.name in exp.found:
-                self.violated.append(_sizes(small, self.q))
-                self.example = self.example or result_of(exp, prop).trace
+                self.missed(small, exp, prop)
             out.append(Sample(small, small.quantified.instance, exp.states))
         return out
 
     def search_variants(self) -> None:
         """bfs on the model's other builds that the claim covers (``sample_variants``,
         such as other populations), noting each where the property fails."""
-        own = dict(self.ts.knobs)
         for sizes, knobs in self.q.model.sample_variants():
             if self.clock.expired():
                 break
@@ -322,9 +328,24 @@ class Prover:
             exp = explore(small, (prop,),
                           Budget(max_states=SAMPLE_STATES, timeout=self.clock.left()))
             if prop.name in exp.found:
-                changed = [f"{k}={v}" for k, v in small.knobs if own.get(k) != v]
-                self.violated.append(" ".join([_sizes(small, self.q), *changed]))
-                self.example = self.example or result_of(exp, prop).trace
+                self.missed(small, exp, prop)
+
+    def missed(self, small: TransitionSystem, exp: Exploration, prop: Property) -> None:
+        """Note instance ``small``, where bfs found ``prop`` violated, and keep bfs's trace
+        at the first such instance."""
+        own_params, own_knobs = dict(self.ts.params), dict(self.ts.knobs)
+        params = [(k, v) for k, v in small.params if own_params.get(k) != v]
+        knobs = [(k, v) for k, v in small.knobs if own_knobs.get(k) != v]
+        miss = Miss(_sizes(small, self.q), tuple(f"{k}={v}" for k, v in knobs),
+                    " ".join([*(f"--param {k}={v}" for k, v in params),
+                              *(f"--set {shlex.quote(f'{k}={v}')}" for k, v in knobs)]))
+        self.violated.append(miss)
+        if self.example is None:
+            trace = result_of(exp, prop).trace
+            assert trace is not None
+            self.example = trace.with_note(
+                f"bfs's counterexample at {miss.label}, an instance a proof for every size "
+                "would cover (forall engine); the checked instance was not searched")
 
     def candidates(self, samples: list[Sample]) -> list[Cand]:
         out = [Cand(self.target.name, self.target.expr)]
@@ -378,7 +399,7 @@ class Prover:
         samples = self.samples()
         self.search_variants()
         if self.violated:  # no proof for every size can exist
-            return self.fail(prop, f"{prop.name} does not hold for every size")
+            return self.fail(prop, "")
         cands = self.candidates(samples)
         for k, c in enumerate(cands):
             c.reads = frozenset(node.name for node in walk(c.expr) if isinstance(node, Var))
@@ -587,24 +608,36 @@ class Prover:
                              "untracked": counts})
 
     def fail(self, prop: Property, why: str) -> CheckResult:
-        """Unknown, with a counterexample to induction at the checked size where one is."""
-        message = f"{why}; {'; '.join(self.notes)}" if self.notes else why
+        """Unknown: with bfs's counterexample at a sampled instance where there is one,
+        else with a counterexample to induction at the checked size where one is."""
+        message = "; ".join(x for x in (why, *self.notes) if x)
         if self.violated:
-            more = len(self.violated) - VIOLATIONS_SHOWN
-            where = "; ".join(self.violated[:VIOLATIONS_SHOWN]) + (
-                f" and {more} more" if more > 0 else "")
-            message = (f"{prop.name} is violated at {where} (bfs found a counterexample "
-                       f"there: check that instance with bfs); {message}")
-        if self.example is not None:
-            message += ("; the trace is bfs's counterexample at the first of those instances "
-                        "(its knobs in its header)")
-            return _unknown(prop, self.clock, message, "sampled", self.example)
+            return _unknown(prop, self.clock, self.refuted(prop, message), "sampled",
+                            self.example)
         trace = self.cti(prop)
         if trace is not None:
             message += ("; a counterexample to induction of the property alone at the checked "
                         "size: its first state satisfies the property and need not be "
                         "reachable (bfs decides)")
         return _unknown(prop, self.clock, message, "cti" if trace else None, trace)
+
+    def refuted(self, prop: Property, notes: str) -> str:
+        """The answer's text where bfs found ``prop`` violated at sampled instances."""
+        misses = self.violated
+        sizes = {m.sizes for m in misses}
+        common = len(sizes) == 1 and all(m.knobs for m in misses)
+        labels = [", ".join(m.knobs) if common else m.label for m in misses]
+        more = len(labels) - VIOLATIONS_SHOWN
+        joined = (", " if common else "; ").join(labels[:VIOLATIONS_SHOWN])
+        listing = (f"{misses[0].sizes} with " if common else "") + joined + (
+            f" and {more} more" if more > 0 else "")
+        n = len(misses)
+        text = (f"{prop.name} cannot be proved for every size: bfs finds it violated at {n} "
+                f"sampled instance{'s' if n > 1 else ''}, {listing}. The trace is bfs's "
+                f"counterexample at the first; to see it again, run this command with "
+                f"{misses[0].options} and -e bfs. The checked instance itself was not "
+                "searched (-e bfs decides it)")
+        return f"{text}; {notes}" if notes else text
 
     def cti(self, prop: Property) -> Trace | None:
         """Two states of the checked instance: one that satisfies the property, a step
@@ -623,6 +656,20 @@ class Prover:
         steps = (Step(None, (), pre), Step(inst.action, inst.args, post))
         return Trace(self.ts.name, self.ts.params, self.ts.knobs, prop.name, "cti", steps,
                      reachable=False, note="counterexample to induction (forall engine)")
+
+
+@dataclass(frozen=True)
+class Miss:
+    """A sampled instance where bfs found the property violated: its sizes, the knobs
+    it sets otherwise than the checked instance, and the options that reproduce it."""
+
+    sizes: str
+    knobs: tuple[str, ...]
+    options: str
+
+    @property
+    def label(self) -> str:
+        return " with ".join([self.sizes, ", ".join(self.knobs)]) if self.knobs else self.sizes
 
 
 def _sizes(ts: TransitionSystem, q: Quantified) -> str:
