@@ -334,7 +334,6 @@ class Checker:
             _recheck_certificate(self.ts, rechecked, eng, prop, result)
         return result
 
-
     def _instance_of(self, trace: Trace) -> tuple[TransitionSystem, Compiled | None]:
         """The system ``trace`` runs in (``system_of``), with its compiled semantics where
         that is this one."""

@@ -276,13 +276,13 @@ class Quantified:
             return None
         return self.variant(sizes, knobs)
 
-    def variant(self, sizes: Mapping[str, int], knobs: Mapping[str, UserValue],
-                params: Mapping[str, UserValue] | None = None) -> TransitionSystem | None:
-        """The finite build of the same model at other sizes with other knobs (and other
-        parameters where ``params`` names them; None when the model refuses them)."""
-        params = {**dict(self.model.p.items()), **(params or {}), **sizes}
+    def variant(self, params: Mapping[str, UserValue],
+                knobs: Mapping[str, UserValue]) -> TransitionSystem | None:
+        """The finite build of the same model with other knobs and the parameters
+        ``params`` names set otherwise (None when the model refuses them)."""
         try:
-            return type(self.model)(params=params, knobs=dict(knobs)).build()
+            return type(self.model)(params={**dict(self.model.p.items()), **params},
+                                    knobs=dict(knobs)).build()
         except MhpError:
             return None
 
@@ -298,7 +298,7 @@ def system_of(ts: TransitionSystem, trace: Trace) -> TransitionSystem:
     if (trace.params, trace.knobs) == (ts.params, ts.knobs):
         return ts
     q = ts.quantified
-    other = (q.variant({}, dict(trace.knobs), params=dict(trace.params))
+    other = (q.variant(dict(trace.params), dict(trace.knobs))
              if isinstance(q, Quantified) else None)
     if other is None:
         raise ModelError(f"model {ts.name}: the trace of {trace.property} names an instance "

@@ -307,11 +307,7 @@ class Prover:
             small = self.q.resized(sizes)
             if small is None or not isinstance(small.quantified, Quantified):
                 continue
-            prop = small.property(self.target.name)
-            exp = explore(small, (prop,),
-                          Budget(max_states=SAMPLE_STATES, timeout=self.clock.left()))
-            if prop.name in exp.found:
-                self.missed(small, exp, prop)
+            exp = self.search(small)
             out.append(Sample(small, small.quantified.instance, exp.states))
         return out
 
@@ -322,13 +318,18 @@ class Prover:
             if self.clock.expired():
                 break
             small = self.q.variant(sizes, knobs)
-            if small is None:
-                continue
-            prop = small.property(self.target.name)
-            exp = explore(small, (prop,),
-                          Budget(max_states=SAMPLE_STATES, timeout=self.clock.left()))
-            if prop.name in exp.found:
-                self.missed(small, exp, prop)
+            if small is not None:
+                self.search(small)
+
+    def search(self, small: TransitionSystem) -> Exploration:
+        """bfs on instance ``small`` (at most ``SAMPLE_STATES`` states), noting it where
+        the property fails there."""
+        prop = small.property(self.target.name)
+        exp = explore(small, (prop,),
+                      Budget(max_states=SAMPLE_STATES, timeout=self.clock.left()))
+        if prop.name in exp.found:
+            self.missed(small, exp, prop)
+        return exp
 
     def missed(self, small: TransitionSystem, exp: Exploration, prop: Property) -> None:
         """Note instance ``small``, where bfs found ``prop`` violated, and keep bfs's trace
