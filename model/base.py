@@ -21,7 +21,7 @@ from typing import Any, ClassVar, TypeVar, overload
 from .domains import Domain, EnumDomain, IntRange, UserValue
 from .dsl import Effect, StateView, condition_node
 from .errors import MhpError, ModelError
-from .expr import TRUE, Assign, Const, Expr, uses_primed
+from .expr import FALSE, TRUE, Assign, Const, Expr, Var, uses_primed, walk
 from .quantify import FunctionDecl, IndexDecl, Scope, Symbolic, building
 from .symmetry import Symmetry, generator_maps, slot_maps
 from .system import (
@@ -317,6 +317,27 @@ class Declarations:
         table = tuple(values.encode(_call(where, fn, i), where)
                       for i in range(self.scope.sizes[over]))
         self.scope.functions[name] = FunctionDecl(name, over, values.name, table, values)
+
+    def assume(self, name: str, fact: Callable[[], Any], doc: str = "") -> None:
+        """A fact about the declared functions and attributes (``fact()``, a condition
+        that reads no state), such as "no page is a class-2 page": the finite build
+        refuses a configuration that breaks it, the parametric build takes it as an
+        axiom, so a proof for every size covers exactly the configurations it allows."""
+        where = f"model {self.model}: assumption {name}"
+        if any(n == name for n, _, _ in self.scope.assumptions):
+            raise ModelError(f"{where}: declared twice")
+        node = condition_node(_call(where, fact), where)
+        if any(isinstance(n, Var) for n in walk(node)):
+            raise ModelError(f"{where} reads the state; an assumption may read only "
+                             "declared functions and attributes")
+        if self.scope.sizes is not None:
+            if node not in (TRUE, FALSE):
+                raise ModelError(f"{where}: the finite build could not decide it from the "
+                                 "declared functions and attributes alone")
+            if node == FALSE:
+                raise ModelError(f"{where} does not hold in this configuration"
+                                 + (f": {doc}" if doc else ""))
+        self.scope.assumptions.append((name, node, doc))
 
     def element(self, name: str, over: str, doc: str = "") -> VarDecl:
         """A scalar whose value is an element of index set ``over`` (a token holder, a

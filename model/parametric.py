@@ -83,6 +83,9 @@ class ParametricSystem:
     invariants: tuple[Invariant, ...]
     hints: tuple[tuple[str, Expr], ...]
     skipped: tuple[str, ...] = ()  # properties of kinds the parametric build does not carry
+    #: facts about the functions and attributes (``Declarations.assume``): name,
+    #: condition, what it says; axioms of every proof
+    assumptions: tuple[tuple[str, Expr, str], ...] = ()
 
     def var(self, name: str) -> PVar:
         for v in self.variables:
@@ -151,7 +154,8 @@ def build_parametric(model: Model) -> ParametricSystem:
     init: Expr = inits[0] if len(inits) == 1 else Or(tuple(inits))
     return ParametricSystem(model.name, sizes, tuple(decls.scope.indices.values()),
                             tuple(decls.scope.functions.values()), variables, init,
-                            tuple(actions), tuple(invariants), tuple(hints), tuple(skipped))
+                            tuple(actions), tuple(invariants), tuple(hints), tuple(skipped),
+                            tuple(decls.scope.assumptions))
 
 
 def _inits(model: Model, decls: Declarations, variables: tuple[PVar, ...], attr: str,

@@ -129,6 +129,9 @@ class Scope:
     elements: dict[str, str] = field(default_factory=dict)
     #: counts the parametric build does not track (``Declarations.count``)
     untracked: set[str] = field(default_factory=set)
+    #: facts about the declared functions and attributes the parametric build assumes
+    #: (``Declarations.assume``): name, condition and what it says
+    assumptions: list[tuple[str, Expr, str]] = field(default_factory=list)
     fresh: itertools.count[int] = field(default_factory=itertools.count)
 
     @property

@@ -140,8 +140,8 @@ class Hotplug(HotplugSystem):
     def walker_reads_live_memmap(self, s: StateView, t: StateView) -> Term:
         """A pfn walker that got a page from pfn_to_online_page reads it only while its
         section is online and its memmap initialised."""
-        return all_of(((s.walker_at == f"pfn{p}") & (t.walker_at == "none")).implies(
-            self.live(s, p)) for p in range(self.layout.n_pages))
+        return forall("page", lambda p: (self.walker_holds(s, p) & ~t.walker_active).implies(
+            self.live(s, p)))
 
     @invariant(name="no-reference-outlives-offline", aliases=("S7b",),
                about=(OFFLINER, STRAY))

@@ -203,6 +203,28 @@ def test_an_unsampled_broken_ring_gives_a_replayed_counterexample_to_induction()
     assert len(r.trace.steps) == 2
 
 
+class GappedRing(TokenRing):
+    """The token ring as a model whose parametric build does not cover its knobs."""
+
+    parametric_gaps = "a feature the parametric build leaves out (test)"
+
+
+def test_without_a_parametric_build_the_sampled_instances_are_still_searched() -> None:
+    """No proof is possible, but a violation at an instance a proof would cover still
+    shows that none can exist: the answer says so with bfs's trace; without one, the
+    answer says how many instances bfs searched."""
+    r = Checker(GappedRing(knobs={"broken": True})).check("mutex", "forall")
+    assert r.verdict is Verdict.UNKNOWN and r.bound == "sampled" and r.trace is not None
+    assert r.message.startswith("at-most-one-critical cannot be proved for every size: bfs "
+                                "finds it violated at 2 sampled instances, (n=2); (n=3)")
+    assert r.message.endswith("no parametric build: model tokenring has no parametric build "
+                              "yet: a feature the parametric build leaves out (test)")
+    r = Checker(GappedRing()).check("mutex", "forall")
+    assert r.verdict is Verdict.UNKNOWN and r.bound is None and r.trace is None
+    assert r.message.endswith("; bfs finds no violation at the 3 sampled instances a proof "
+                              "would cover")
+
+
 def test_functional_membership_and_a_false_hint_that_is_dropped() -> None:
     r = Checker(Pages(params={"pbs": 3, "per": 2})).check("busy-pages-are-isolated",
                                                           "forall", Budget(timeout=60))
@@ -387,3 +409,65 @@ def test_two_conditions_compared_print_as_an_equivalence() -> None:
     flag, busy = Var("flag", Bool), Var("busy", Bool)
     e = Cmp("==", Cmp("==", flag, Const(1)), And((busy, flag)))
     assert Shower(None).cmp(e) == "(flag) ⇔ (busy ∧ flag)"  # type: ignore[arg-type]
+
+
+# -- assumptions: facts about the attributes, axioms of every proof ---------------------------
+def _members_only() -> type[Model]:
+    """The observers ring with the ``broken`` start (observers idle too) and the
+    assumption that every process is a member: the property about observers then holds
+    vacuously, and only under the assumption."""
+    ring = _observers()
+
+    class MembersOnly(ring):  # type: ignore[valid-type,misc]
+        name = "test-members-only"
+
+        def declare(self, d: Declarations) -> None:
+            super().declare(d)
+            d.assume("members-only",
+                     lambda: forall("proc", lambda i: apply("role", i) == "member"),
+                     doc="no process is an observer")
+
+    return MembersOnly
+
+
+def test_an_assumption_is_an_axiom_of_the_proof_and_printed_with_it() -> None:
+    ring = _observers()
+    broken = {"roles": "M", "broken": True}
+    # without it, an observer may start idle and enter: the proof cannot exist
+    r = Checker(ring(knobs=broken)).check("observers-never-enter", "forall")
+    assert r.verdict is Verdict.UNKNOWN
+    r = Checker(_members_only()(knobs=broken)).check("observers-never-enter", "forall")
+    assert r.verdict is Verdict.PROVED, r.message
+    assert "under the model's assumption members-only" in r.message
+    assert r.certificate is not None
+    assert ("# assuming ∀proc0∈proc. role(proc0) = member    [members-only: no process is an "
+            "observer]") in r.certificate.splitlines()
+
+
+def test_a_configuration_that_breaks_an_assumption_is_refused_naming_it() -> None:
+    with pytest.raises(ModelError, match="assumption members-only does not hold in this "
+                                         "configuration: no process is an observer"):
+        _members_only()(knobs={"roles": "MO"}).build()
+
+
+def test_an_assumption_that_reads_the_state_is_refused() -> None:
+    class ReadsState(Model):
+        name = "test-assumes-state"
+        params = (Param("n", 2, lo=1, hi=4),)
+        sizes = ("n",)
+
+        def declare(self, d: Declarations) -> None:
+            d.index("proc", self.p.n)
+            d.var("a", Bool, over="proc")
+            d.assume("a-off", lambda: forall("proc", lambda i: ~Term(Var("a", Bool, Const(i)))))
+
+        @init
+        def start(self, s: StateView) -> Effect:
+            return then()
+
+        @invariant
+        def fine(self, s: StateView) -> Term:
+            return forall("proc", lambda i: s.a[i] | ~s.a[i])
+
+    with pytest.raises(ModelError, match="assumption a-off reads the state"):
+        ReadsState().build()

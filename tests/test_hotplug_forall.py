@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import re
+
+import pytest
+
 from mhpcheck.checker.checker import Checker
 from mhpcheck.checker.result import Budget, Verdict
 from mhpcheck.checker.symbolic.certificate import recheck_alone
 from mhpcheck.model.compile import code_size
 from mhpcheck.model.expr import And
 from mhpcheck.model.hotplug.population import repeat_population
+from mhpcheck.model.hotplug.state import PageClass, Subblock
 from mhpcheck.model.parametric import Quantified
 from mhpcheck.model.quantify import IndexVar, instantiate
 from mhpcheck.properties.hotplug import Hotplug
@@ -45,13 +50,21 @@ def test_the_finite_build_tables_are_the_layout_the_parametric_build_leaves_open
         "managed", "spare", "balloon_elsewhere", "migration_target"}
 
 
-def test_knobs_the_parametric_build_does_not_cover_are_named() -> None:
-    for knob, value in (("stray", "transient"), ("walker", True)):
-        m = Hotplug(knobs={**KNOBS, knob: value}, params={"pageblocks": 3, "spare": 2},
-                    preset="skippable-v2")
-        r = Checker(m).check("S2", "forall", Budget(timeout=30))
-        assert r.verdict is Verdict.UNKNOWN
-        assert f"{knob}=" in r.message and "does not cover" in r.message
+def test_the_stray_holder_and_the_walker_hold_an_element_of_the_page_set() -> None:
+    """Each holds at most one page: an element variable over pages in both builds (the
+    finite one declares it always, the parametric one where the knob runs the actor),
+    reset to the first pfn when it lets go."""
+    on = {**KNOBS, "stray": "before-reuse", "walker": True}
+    ps = Hotplug(knobs=on, params={"pageblocks": 3, "spare": 2}).build_parametric()
+    elements = {v.name: v.element for v in ps.variables if v.element}
+    assert elements == {"op_block": "block", "scan_pfn": "offset", "stray_page": "page",
+                        "walker_page": "page"}
+    assert {"stray_state", "stray_counted", "walker_active"} <= {v.name for v in ps.variables}
+    off = Hotplug(knobs=KNOBS, params={"pageblocks": 3, "spare": 2}).build_parametric()
+    assert not {"stray_page", "walker_page"} & {v.name for v in off.variables}
+    ts = Hotplug(knobs=on, params={"pageblocks": 3, "spare": 2}).build()
+    put = next(a for a in ts.actions if a.action == "folio_put_stray" and dict(a.args)["p"] == 2)
+    assert "stray_page" in repr(put.guard)
 
 
 def test_skippable_v2_keeps_unplugged_pages_from_the_allocator_for_every_size() -> None:
@@ -146,3 +159,50 @@ def test_a_design_proved_for_every_size_holds_at_every_sampled_population() -> N
     q = model().build().quantified
     assert isinstance(q, Quantified)
     assert all(q.variant(sizes, knobs) is not None for sizes, knobs in variants)
+
+
+def test_knob_classes_is_an_assumption_about_every_page_and_limits_the_samples() -> None:
+    """classes=fLPKBV leaves class-2 pages out: the finite build refuses an X page, the
+    engine searches only the 36 populations of the six letters, and in the parametric
+    encoding no page of a plugged subblock is of class2 (an axiom Z3 cannot break)."""
+    import z3  # type: ignore[import-untyped]
+
+    from mhpcheck.checker.symbolic.pencode import PEncoding
+    from mhpcheck.model.errors import ModelError
+    knobs = {**KNOBS, "classes": "fLPKBV"}
+    with pytest.raises(ModelError, match=re.escape(
+            "population 'V|X|B' has a page X (class-2 PageOffline owner: XEN/Hyper-V "
+            "balloon, memtrace (never consents)), which knob classes='fLPKBV' leaves out")):
+        Hotplug(params={"pageblocks": 3}, knobs={**knobs, "population": "V|X|B"})
+    m = Hotplug(params={"pageblocks": 3, "spare": 2}, knobs=knobs, preset="not-movable-rule")
+    variants = m.sample_variants()
+    assert len(variants) == 36
+    assert not any("X" in str(k["population"]) for _, k in variants)
+    q = m.build().quantified  # each variant builds: its pages meet the assumption
+    assert isinstance(q, Quantified)
+    assert all(q.variant(sizes, k) is not None for sizes, k in variants)
+    ps = m.build_parametric()
+    assert [name for name, _, _ in ps.assumptions] == ["classes"]
+    enc = PEncoding(ps)
+    page = z3.Const("p", enc.sorts["page"])
+    subblock, page_class = enc.fns["subblock"], enc.fns["page_class"]
+    plugged = enc.label(Subblock, Subblock.encode("plugged"))
+    class2 = enc.label(PageClass, PageClass.encode("class2"))
+    s = z3.Solver(ctx=enc.ctx)
+    s.add(*enc.axioms, subblock(enc.fns["pageblock_of"](page)) == plugged,
+          page_class(page) == class2)
+    assert s.check() == z3.unsat
+    assert Hotplug().build_parametric().assumptions == ()  # every letter: nothing assumed
+
+
+def test_legacy_s3_with_a_stray_holder_is_refuted_for_every_size() -> None:
+    """Design A's S3 fails with a stray reference (the holder's put frees a fake-offline
+    page while virtio-mem holds no reference): bfs finds it at the instances the engine
+    searches before a proof, and the answer says no proof can exist, with bfs's trace."""
+    knobs = {"population": "V|f", "stray": "transient", "signals": True, "allocator": True}
+    r = Checker(Hotplug(knobs=knobs, preset="legacy")).check("S3", "forall", Budget(timeout=120))
+    assert r.verdict is Verdict.UNKNOWN and r.bound == "sampled", r.message
+    assert r.message.startswith("unplugged-never-allocated cannot be proved for every size: "
+                                "bfs finds it violated at ")
+    assert r.trace is not None and dict(r.trace.knobs)["population"] == "V"
+    assert any(s.label.startswith("folio_put_stray") for s in r.trace.steps)

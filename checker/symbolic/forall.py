@@ -19,7 +19,9 @@ Before step 2, bfs runs on the sampled instances and on the model's
 ``sample_variants`` (other instances the claim covers, such as the hotplug model's
 other populations). Where the property fails on one, no proof for every size can
 exist: the answer is unknown, naming those instances, with bfs's counterexample at the
-first (a reachable trace of that instance, replayed there by the Checker).
+first (a reachable trace of that instance, replayed there by the Checker). The search
+runs even where the model has no parametric build with the checked knobs, since its
+answer does not depend on one.
 """
 
 from __future__ import annotations
@@ -123,7 +125,7 @@ def check(ts: TransitionSystem, prop: Property, budget: Budget,
     try:
         ps = q.parametric()
     except MhpError as err:
-        return _unknown(prop, clock, f"no parametric build: {err}")
+        return _unbuilt(ts, q, prop, clock, f"no parametric build: {err}")
     target = ps.invariant(prop.name)
     if target is None:
         return _unknown(prop, clock, f"{prop.name} is not an invariant of the parametric build")
@@ -275,24 +277,38 @@ class Steps:
         return out
 
 
-class Prover:
-    """One proof attempt of one property."""
+def _unbuilt(ts: TransitionSystem, q: Quantified, prop: Property, clock: Clock,
+             why: str) -> CheckResult:
+    """Unknown for a model with no parametric build in this configuration, after bfs on
+    the instances a proof would cover: a violation there still shows that no proof for
+    every size can exist. A model without size parameters has no other instance."""
+    if not q.model.sizes:
+        return _unknown(prop, clock, why)
+    sampler = Sampler(ts, q, prop.name, clock)
+    sampler.sizes()
+    sampler.variants()
+    if sampler.violated:
+        return sampler.refutation(prop, why)
+    n = sampler.searched
+    return _unknown(prop, clock, f"{why}; bfs finds no violation at the {n} sampled "
+                    f"instance{'s' if n != 1 else ''} a proof would cover")
 
-    def __init__(self, ts: TransitionSystem, q: Quantified, ps: ParametricSystem,
-                 enc: PEncoding, target: Invariant, clock: Clock,
-                 progress: ProgressFn) -> None:
-        self.ts, self.q, self.ps, self.enc = ts, q, ps, enc
-        self.target, self.clock, self.progress = target, clock, progress
-        self.queries = 0
-        self.notes: list[str] = []
-        self.small: list[TransitionSystem] = []
+
+class Sampler:
+    """bfs on small instances a claim for every size covers (the sampled sizes and the
+    model's ``sample_variants``), noting each where property ``name`` fails: there no
+    proof for every size can exist."""
+
+    def __init__(self, ts: TransitionSystem, q: Quantified, name: str, clock: Clock) -> None:
+        self.ts, self.q, self.name, self.clock = ts, q, name, clock
         self.violated: list[Miss] = []  # sampled instances where bfs found a violation
         self.example: Trace | None = None  # bfs's counterexample at the first of them
-        self.gave_up = 0  # candidates dropped because the solver gave up on them
-        self.dropped_hints: dict[str, str] = {}  # hint -> the action that broke it
+        self.searched = 0
+        self.searched_checked = False  # whether the checked instance was among them
 
-    # -- candidates -----------------------------------------------------------------
-    def samples(self) -> list[Sample]:
+    def sizes(self) -> list[Sample]:
+        """bfs on the sampled sizes (the model's ``sample_sizes``), whose reachable
+        states inference reads."""
         base = self.q.smallest()
         names = sorted(base)
         out: list[Sample] = []
@@ -311,7 +327,7 @@ class Prover:
             out.append(Sample(small, small.quantified.instance, exp.states))
         return out
 
-    def search_variants(self) -> None:
+    def variants(self) -> None:
         """bfs on the model's other builds that the claim covers (``sample_variants``,
         such as other populations), noting each where the property fails."""
         for sizes, knobs in self.q.model.sample_variants():
@@ -324,7 +340,10 @@ class Prover:
     def search(self, small: TransitionSystem) -> Exploration:
         """bfs on instance ``small`` (at most ``SAMPLE_STATES`` states), noting it where
         the property fails there."""
-        prop = small.property(self.target.name)
+        self.searched += 1
+        if (small.params, small.knobs) == (self.ts.params, self.ts.knobs):
+            self.searched_checked = True
+        prop = small.property(self.name)
         exp = explore(small, (prop,),
                       Budget(max_states=SAMPLE_STATES, timeout=self.clock.left()))
         if prop.name in exp.found:
@@ -346,8 +365,50 @@ class Prover:
             assert trace is not None
             self.example = trace.with_note(
                 f"bfs's counterexample at {miss.label}, an instance a proof for every size "
-                "would cover (forall engine); the checked instance was not searched")
+                "would cover (forall engine)")
 
+    def refutation(self, prop: Property, notes: str) -> CheckResult:
+        """Unknown, bound ``sampled``: the instances where bfs found ``prop`` violated,
+        with bfs's counterexample at the first."""
+        return _unknown(prop, self.clock, self.refuted(prop, notes), "sampled", self.example)
+
+    def refuted(self, prop: Property, notes: str) -> str:
+        """The answer's text where bfs found ``prop`` violated at sampled instances."""
+        misses = self.violated
+        sizes = {m.sizes for m in misses}
+        common = len(sizes) == 1 and all(m.knobs for m in misses)
+        labels = [", ".join(m.knobs) if common else m.label for m in misses]
+        more = len(labels) - VIOLATIONS_SHOWN
+        joined = (", " if common else "; ").join(labels[:VIOLATIONS_SHOWN])
+        listing = (f"{misses[0].sizes} with " if common else "") + joined + (
+            f" and {more} more" if more > 0 else "")
+        n = len(misses)
+        again = f"with {misses[0].options} and -e bfs" if misses[0].options else "with -e bfs"
+        searched = ("The checked instance is one of the sampled ones" if self.searched_checked
+                    else "The checked instance itself was not searched (-e bfs decides it)")
+        text = (f"{prop.name} cannot be proved for every size: bfs finds it violated at {n} "
+                f"sampled instance{'s' if n > 1 else ''}, {listing}. The trace is bfs's "
+                f"counterexample at the first; to see it again, run this command {again}. "
+                f"{searched}")
+        return f"{text}; {notes}" if notes else text
+
+
+class Prover:
+    """One proof attempt of one property."""
+
+    def __init__(self, ts: TransitionSystem, q: Quantified, ps: ParametricSystem,
+                 enc: PEncoding, target: Invariant, clock: Clock,
+                 progress: ProgressFn) -> None:
+        self.ts, self.q, self.ps, self.enc = ts, q, ps, enc
+        self.target, self.clock, self.progress = target, clock, progress
+        self.queries = 0
+        self.notes: list[str] = []
+        self.small: list[TransitionSystem] = []
+        self.sampler = Sampler(ts, q, target.name, clock)
+        self.gave_up = 0  # candidates dropped because the solver gave up on them
+        self.dropped_hints: dict[str, str] = {}  # hint -> the action that broke it
+
+    # -- candidates -----------------------------------------------------------------
     def candidates(self, samples: list[Sample]) -> list[Cand]:
         out = [Cand(self.target.name, self.target.expr)]
         out += [Cand(p.name, p.expr) for p in self.ps.invariants if p.name != self.target.name]
@@ -397,9 +458,9 @@ class Prover:
 
     def run(self, prop: Property) -> CheckResult:
         enc = self.enc
-        samples = self.samples()
-        self.search_variants()
-        if self.violated:  # no proof for every size can exist
+        samples = self.sampler.sizes()
+        self.sampler.variants()
+        if self.sampler.violated:  # no proof for every size can exist
             return self.fail(prop, "")
         cands = self.candidates(samples)
         for k, c in enumerate(cands):
@@ -582,7 +643,8 @@ class Prover:
     def proved(self, prop: Property, need: list[Cand]) -> CheckResult:
         exprs = [c.expr for c in need]
         untracked = {v.name for v in self.ps.variables if v.untracked}
-        epr = self.epr(exprs + [a.guard for a in self.ps.actions]
+        epr = self.epr(exprs + [fact for _, fact, _ in self.ps.assumptions]
+                       + [a.guard for a in self.ps.actions]
                        + [u.value for a in self.ps.actions for u in a.updates
                           if u.name not in untracked])
         shown = Shower(self.ps)
@@ -593,15 +655,21 @@ class Prover:
         title = (f"# {prop.name} of {self.ts.name} proved for every size ({sizes or 'no sizes'})"
                  f" by the forall engine; {epr}\n# knobs: "
                  + ", ".join(f"{k}={v}" for k, v in self.ts.knobs))
-        certificate = title + "\n" + "\n".join(lines)
+        assumed = [f"# assuming {shown.expr(fact)}    [{name}: {doc}]" if doc else
+                   f"# assuming {shown.expr(fact)}    [{name}]"
+                   for name, fact, doc in self.ps.assumptions]
+        certificate = "\n".join([title, *assumed, *lines])
         finite = instantiate(And(tuple(exprs)) if len(exprs) > 1 else exprs[0],
                              self.q.instance)
         counts = sorted(untracked)
         if counts:
             self.notes.append(f"counts not tracked (any value in every state, their ranges "
                               f"not checked by this proof): {', '.join(counts)}")
-        message = (f"proved for every size: an inductive invariant of {len(need)} quantified "
-                   f"formula(s); {epr}; {'; '.join(self.notes)}")
+        under = ("" if not self.ps.assumptions else " under the model's assumption"
+                 + ("s " if len(self.ps.assumptions) > 1 else " ")
+                 + ", ".join(name for name, _, _ in self.ps.assumptions))
+        message = (f"proved for every size{under}: an inductive invariant of {len(need)} "
+                   f"quantified formula(s); {epr}; {'; '.join(self.notes)}")
         return result(prop, ENGINE, Verdict.PROVED, self.clock, 0, message=message,
                       certificate=certificate,
                       extra={"invariant": finite, "quantified": exprs, "epr": epr,
@@ -612,33 +680,14 @@ class Prover:
         """Unknown: with bfs's counterexample at a sampled instance where there is one,
         else with a counterexample to induction at the checked size where one is."""
         message = "; ".join(x for x in (why, *self.notes) if x)
-        if self.violated:
-            return _unknown(prop, self.clock, self.refuted(prop, message), "sampled",
-                            self.example)
+        if self.sampler.violated:
+            return self.sampler.refutation(prop, message)
         trace = self.cti(prop)
         if trace is not None:
             message += ("; a counterexample to induction of the property alone at the checked "
                         "size: its first state satisfies the property and need not be "
                         "reachable (bfs decides)")
         return _unknown(prop, self.clock, message, "cti" if trace else None, trace)
-
-    def refuted(self, prop: Property, notes: str) -> str:
-        """The answer's text where bfs found ``prop`` violated at sampled instances."""
-        misses = self.violated
-        sizes = {m.sizes for m in misses}
-        common = len(sizes) == 1 and all(m.knobs for m in misses)
-        labels = [", ".join(m.knobs) if common else m.label for m in misses]
-        more = len(labels) - VIOLATIONS_SHOWN
-        joined = (", " if common else "; ").join(labels[:VIOLATIONS_SHOWN])
-        listing = (f"{misses[0].sizes} with " if common else "") + joined + (
-            f" and {more} more" if more > 0 else "")
-        n = len(misses)
-        text = (f"{prop.name} cannot be proved for every size: bfs finds it violated at {n} "
-                f"sampled instance{'s' if n > 1 else ''}, {listing}. The trace is bfs's "
-                f"counterexample at the first; to see it again, run this command with "
-                f"{misses[0].options} and -e bfs. The checked instance itself was not "
-                "searched (-e bfs decides it)")
-        return f"{text}; {notes}" if notes else text
 
     def cti(self, prop: Property) -> Trace | None:
         """Two states of the checked instance: one that satisfies the property, a step

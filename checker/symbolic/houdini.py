@@ -114,7 +114,7 @@ def selectors(ts: TransitionSystem) -> list[int]:
     instance's guard has the conjunct ``s = k`` where ``k`` is that instance's argument
     (``op_block = b`` in each of the hotplug model's offline steps for block ``b``; the
     scan's ``scan_pfn``, tracked by one action, is not one). Pointers such as
-    ``stray_at`` (which page the stray holder took) helped one page more (1x4x1) but
+    the stray holder's page (then an enum of pfns) helped one page more (1x4x1) but
     cost two blocks more in pruning than they saved."""
     tracks: dict[tuple[str, str], set[str] | None] = {}
     values: dict[tuple[str, str], set[object]] = {}

@@ -4,7 +4,8 @@ Every state value is an integer code (a Bool 0/1, an Enum its label's position);
 family over index set X is a function X -> Int, an element-valued global a constant
 of sort X. The declared relations come with axioms every finite instance satisfies
 (a ring's successor is injective and, from two elements on, moves every element; an
-order is total with a least element); leaving an axiom out is always sound.
+order is total with a least element), and the model's own assumptions about its
+attributes (``Declarations.assume``); leaving an axiom out is always sound.
 ``epr_notes`` says which declarations or operators take a query out of EPR.
 """
 
@@ -93,6 +94,8 @@ class PEncoding:
             self.fns[f.name] = z3.Function(f.name, self.sorts[f.dom], cod)
         self.x = self.frame("")
         self.xn = self.frame("'")
+        # the model's assumptions read no state: one frame serves every step
+        self.axioms += [self.formula(fact, self.x) for _, fact, _ in ps.assumptions]
 
     # -- EPR ------------------------------------------------------------------------------
     def epr_notes(self, exprs: list[Expr]) -> list[str]:

@@ -31,11 +31,10 @@ class Environment(HotplugBase):
         """A lockless lookup with a stale pointer takes a reference (needs refcount > 0)."""
         if self.k.stray == "off":
             return None
-        free_hand = (s.stray_at == "unused") | (s.stray_at == "released")
-        return when(free_hand, s.stray_gets_left > 0, self.memmap_live(s, p),
+        return when(s.stray_state != "holding", s.stray_gets_left > 0, self.memmap_live(s, p),
                     self.page_count(s, p) > 0).then(
-            s.stray_at.becomes(f"pfn{p}"), s.stray_counted.becomes(True),
-            s.stray_gets_left.becomes(s.stray_gets_left - 1))
+            s.stray_state.becomes("holding"), s.stray_page.becomes(p),
+            s.stray_counted.becomes(True), s.stray_gets_left.becomes(s.stray_gets_left - 1))
 
     @action(switch="stray=transient", p="page", fair=True, tags=ALL,
             cites="include/linux/mm.h folio_put, mm/swap.c __folio_put; free path clears "
@@ -59,9 +58,10 @@ class Environment(HotplugBase):
         if self.k.debug_vm:
             # put_page_testzero: VM_BUG_ON_PAGE(page_ref_count(page) == 0, page)
             u.set(s.vm_bug, s.vm_bug | (live & (self.page_count(s, p) == 0)))
-        u.set(s.stray_at, "released")
+        u.set(s.stray_state, "released")
+        u.set(s.stray_page, 0)
         u.set(s.stray_counted, False)
-        return when(s.stray_at == f"pfn{p}").then(*u.assigns())
+        return when(self.stray_holds(s, p)).then(*u.assigns())
 
     @action(switch="signals=true",
             tags=ALL, cites="kernel/signal.c send_sig; mm/memory_hotplug.c offline_pages "
@@ -78,8 +78,8 @@ class Environment(HotplugBase):
         """A pfn walker checks that the section is online and keeps the page pointer."""
         if not self.k.walker:
             return None
-        return when(s.walker_at == "none", s.section_online[self.blk(p)]).then(
-            s.walker_at.becomes(f"pfn{p}"))
+        return when(~s.walker_active, s.section_online[self.blk(p)]).then(
+            s.walker_active.becomes(True), s.walker_page.becomes(p))
 
     @action(switch="walker=true", p="page", tags=ALL,
             cites="mm/compaction.c isolate_migratepages_block style pfn walker"
@@ -88,7 +88,8 @@ class Environment(HotplugBase):
         """The walker reads the struct page it got earlier (flags, refcount)."""
         if not self.k.walker:
             return None
-        return when(s.walker_at == f"pfn{p}").then(s.walker_at.becomes("none"))
+        return when(self.walker_holds(s, p)).then(s.walker_active.becomes(False),
+                                                  s.walker_page.becomes(0))
 
     @action(switch="hwpoison=true", p="page", tags=ALL,
             cites="mm/memory-failure.c memory_failure, take_page_off_buddy"

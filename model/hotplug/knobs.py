@@ -12,7 +12,7 @@ from dataclasses import replace
 
 from ..base import Knob, Param
 from ..domains import UserValue
-from .population import check_syntax, describe_codes
+from .population import ALL_CLASSES, check_classes, check_syntax, describe_codes
 
 PARAMS: tuple[Param, ...] = (
     Param("blocks", default=1, lo=1, hi=8, doc="memory blocks that can be offlined"),
@@ -28,6 +28,10 @@ CONSENT = ("refcount-drop", "free-to-buddy", "skippable-flag", "not-movable-rule
 
 def _population(value: UserValue) -> str | None:
     return check_syntax(str(value))
+
+
+def _classes(value: UserValue) -> str | None:
+    return check_classes(str(value))
 
 
 DESIGN_KNOBS: tuple[Knob, ...] = (
@@ -76,6 +80,10 @@ DESIGN_KNOBS: tuple[Knob, ...] = (
 ENV_KNOBS: tuple[Knob, ...] = (
     Knob("population", "V|f", doc="one letter per page, '|' between pageblocks, '/' "
          f"between blocks: {describe_codes()}", validate=_population),
+    Knob("classes", ALL_CLASSES,
+         doc="the population letters a page may have: the population must use only these, "
+             "and a proof for every size (-e forall) covers every population of them (an "
+             "assumption of the proof; default: every letter)", validate=_classes),
     Knob("stray", "off", ("off", "transient", "before-reuse", "long-held"),
          doc="one speculative reference holder (folio_try_get on a stale pointer); "
              "transient: it is dropped before the page's block is onlined again; "

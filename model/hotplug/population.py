@@ -49,6 +49,23 @@ def check_syntax(text: str) -> str | None:
     return None
 
 
+#: every population letter, the ``classes`` knob's default
+ALL_CLASSES = "".join(CODES)
+
+
+def check_classes(text: str) -> str | None:
+    """An error text if ``text`` is not a set of population letters (knob validator)."""
+    if not text:
+        return f"no letters; name the classes a page may have, e.g. {ALL_CLASSES!r}"
+    unknown = [ch for ch in text if ch not in CODES]
+    if unknown:
+        return f"unknown population letter {unknown[0]!r} in {text!r}; letters: {describe_codes()}"
+    twice = [ch for ch in CODES if text.count(ch) > 1]
+    if twice:
+        return f"letter {twice[0]!r} appears twice in {text!r}"
+    return None
+
+
 @dataclass(frozen=True)
 class Layout:
     """The page geometry and the population letter of every page (pfn order)."""

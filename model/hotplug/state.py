@@ -4,9 +4,10 @@ Pages carry their type, owner class, the owner's part of the refcount, the
 PG_offline_skippable and PG_hwpoison bits; free-list membership is derived (a
 PageBuddy page sits on the isolate list exactly when its pageblock is isolated,
 docs/hotplug.md#page-states). The stray part of the refcount belongs to one
-speculative holder: ``stray_at`` says which page it believes it holds and
-``stray_counted`` whether that reference is really in the page's count (memmap
-re-initialisation and the newest virtio-mem cancel handler lose it,
+speculative holder: ``stray_state`` says whether it holds a reference,
+``stray_page`` to which page, and ``stray_counted`` whether that reference is really in
+the page's count (memmap re-initialisation and the newest virtio-mem cancel handler
+lose it,
 docs/hotplug.md#speculative-references). So page_count(p) = ref_owner[p] + (1 if the
 holder's counted reference is on p).
 """
@@ -23,7 +24,7 @@ from ..errors import ModelError
 from ..expr import Assign, Const, Expr, Var
 from ..quantify import apply, exists, finite_only, forall, parametric_build, update_all
 from .knobs import KNOBS, PARAMS, PRESET_SOURCE, PRESETS
-from .population import CODES, Layout, parse, repeat_population
+from .population import ALL_CLASSES, CODES, Layout, parse, repeat_population
 
 PageType = Enum("PageType", ["none", "Buddy", "Offline"])
 Owner = Enum("Owner", ["none", "lru", "pinned", "kernel", "balloon", "class2", "vmem"])
@@ -54,6 +55,8 @@ PageClass = Enum("PageClass", ["none", "lru", "pinned", "kernel", "balloon", "cl
 #: Whether a subblock (pageblock) starts plugged or unplugged at the hypervisor.
 Subblock = Enum("Subblock", ["plugged", "unplugged"])
 Callback = Enum("OnlinePageCallback", ["generic_online_page", "virtio_mem_online_page_cb"])
+#: The speculative holder: no reference taken yet, holding one, or put it.
+StrayState = Enum("StrayState", ["unused", "holding", "released"])
 
 LRU_OWNERS = ("lru", "pinned")
 #: The page fields a free to the buddy or virtio-mem's fake-online rewrites, in the
@@ -120,6 +123,15 @@ class HotplugBase(Model):
         super().__init__(params, knobs, preset)
         self.layout: Layout = parse(str(self.k.population), self.p.blocks, self.p.pageblocks,
                                     self.p.pages)
+        left_out = [c for c in CODES if self.layout.has(c) and c not in str(self.k.classes)]
+        if left_out:
+            default = " (the default population)" if "population" not in (knobs or {}) \
+                and not (preset and "population" in self.presets.get(preset, {})) else ""
+            raise ModelError(
+                f"model hotplug: population {self.k.population!r}{default} has a page "
+                f"{left_out[0]} ({CODES[left_out[0]][1]}), which knob classes="
+                f"{self.k.classes!r} leaves out; add the letter to classes or set a "
+                "population without it")
         if (self.layout.has("B") and not self.k.balloon_compaction
                 and self.k.zone == "movable"):
             raise ModelError(
@@ -148,13 +160,14 @@ class HotplugBase(Model):
         return [{"blocks": b, "pageblocks": q, "pages": n} for b, q, n in shapes]
 
     def sample_variants(self) -> list[tuple[dict[str, int], dict[str, UserValue]]]:
-        """Every population of one block of two single-page pageblocks (each pair of
-        letters, in the order of ``population.CODES``): a proof covers them all, and a
-        property that fails for one (design F's S5 on a class-2 page) fails there in a
-        few hundred states."""
+        """Every population of one block of two single-page pageblocks with the letters
+        of knob ``classes`` (each pair, in the order of ``population.CODES``): a proof
+        covers them all, and a property that fails for one (design F's S5 on a class-2
+        page) fails there in a few hundred states."""
         knobs = dict(self.k.items())
+        letters = [c for c in CODES if c in str(self.k.classes)]
         return [({"blocks": 1, "pageblocks": 2, "pages": 1},
-                 {**knobs, "population": f"{a}|{b}"}) for a in CODES for b in CODES]
+                 {**knobs, "population": f"{a}|{b}"}) for a in letters for b in letters]
 
     def check_sizes(self) -> list[dict[str, int]]:
         """One larger geometry the forall engine prunes its candidates at."""
@@ -191,6 +204,8 @@ class HotplugBase(Model):
         d.attribute("page_class", "page", PageClass, lambda i: _class_of(lay, i))
         d.attribute("subblock", "pageblock", Subblock,
                     lambda q: "unplugged" if lay.unplugged(q) else "plugged")
+        if set(str(self.k.classes)) != set(ALL_CLASSES):
+            self.assume_classes(d, str(self.k.classes))
         d.var("ptype", PageType, over="page", doc="page type: none, PageBuddy or PageOffline")
         d.var("owner", Owner, over="page", doc="who owns the page (ghost: the owner class)")
         d.var("ref_owner", IntRange(-2, 3), over="page",
@@ -220,9 +235,13 @@ class HotplugBase(Model):
         d.var("passes", IntRange(0, int(self.k.offline_migrate_max_passes)),
               doc="offline_pages' pass counter (advances only with a pass limit)")
         d.var("signal", Bool, doc="a signal is pending for the offlining task")
-        if finite:
-            d.var("stray_at", Enum("Stray", ["unused", *pfns, "released"]),
-                  doc="the page the speculative holder holds a reference to")
+        # (the parametric build declares the holder and the walker only where they run:
+        # otherwise they keep their initial values, which the finite build stores)
+        if finite or self.stray_on():
+            d.var("stray_state", StrayState,
+                  doc="the speculative holder: no reference yet, holding one, or put it")
+            d.element("stray_page", "page",
+                      doc="the page the holder holds a reference to (0 unless holding)")
             d.var("stray_counted", Bool, doc="the holder's reference is in that page's refcount")
             d.var("stray_gets_left", IntRange(0, int(self.k.stray_gets)),
                   doc="how many more references the holder may take")
@@ -232,9 +251,10 @@ class HotplugBase(Model):
         d.var("vm_bug", Bool, doc="ghost: a VM_BUG_ON fired (CONFIG_DEBUG_VM, S13)")
         d.var("unload_clean", Bool,
               doc="ghost: at the unload every unplugged page was still fake-offline (S9)")
-        if finite:
-            d.var("walker_at", Enum("Walker", ["none", *pfns]),
-                  doc="the page a pfn walker got from pfn_to_online_page")
+        if finite or self.k.walker:
+            d.var("walker_active", Bool,
+                  doc="a pfn walker holds a page pointer from pfn_to_online_page")
+            d.element("walker_page", "page", doc="the page it holds (0 unless holding)")
         d.var("vmem_loaded", Bool, doc="virtio-mem driver loaded (memory notifier registered)")
         d.var("vmem_removing", Bool,
               doc="vm->removing: the unload has begun; the notifier vetoes, the work item "
@@ -252,6 +272,28 @@ class HotplugBase(Model):
             d.count("migration_target", lambda: (0, 0), over="page",
                     doc="parametric build only: whether migrate_pages finds a free page "
                         "elsewhere for this page (any subset of the movable pages moves)")
+
+    @staticmethod
+    def assume_classes(d: Declarations, letters: str) -> None:
+        """Knob ``classes`` as an assumption: a page of a plugged subblock has one of
+        its classes, and no subblock starts unplugged unless V is one of them."""
+        owners = [CODES[c][0] for c in letters if c != "V"]
+
+        def page_ok(p: Any) -> Term:
+            unplugged = apply("subblock", apply("pageblock_of", p)) == "unplugged"
+            return any_of([unplugged, *(apply("page_class", p) == n for n in owners)])
+
+        def fact() -> Term:
+            pages = forall("page", page_ok)
+            if "V" in letters:
+                return pages
+            return all_of([pages, forall("pageblock",
+                                         lambda q: apply("subblock", q) == "plugged")])
+
+        plugged = ", ".join(c for c in CODES if c in letters and c != "V") or "none"
+        unplugged = "may" if "V" in letters else "may not"
+        d.assume("classes", fact, doc=f"every page of a plugged subblock is one of {plugged}; "
+                                      f"a subblock {unplugged} start unplugged (V)")
 
     @init
     def start(self, s: StateView) -> Effect:
@@ -313,7 +355,7 @@ class HotplugBase(Model):
                   label(Callback, "generic_online_page")))
         u.set(s.spare, finite_only(lambda: self.p.spare))
         u.set(s.balloon_elsewhere, 0)
-        if not parametric_build():
+        if not parametric_build() or self.stray_on():
             u.set(s.stray_gets_left, int(self.k.stray_gets) if self.stray_on() else 0)
         u.set(s.unload_clean, True)
         return then(*u.assigns())
@@ -385,7 +427,14 @@ class HotplugBase(Model):
         a holder (knob stray=off)."""
         if not self.stray_on():
             return all_of([False])
-        return term(s.stray_at == f"pfn{p}")
+        return term((s.stray_state == "holding") & (s.stray_page == p))
+
+    def walker_holds(self, s: StateView, p: Any) -> Term:
+        """A pfn walker holds page ``p``'s pointer from pfn_to_online_page; never
+        without a walker (knob walker)."""
+        if not self.k.walker:
+            return all_of([False])
+        return term(s.walker_active & (s.walker_page == p))
 
     def stray_counted_on(self, s: StateView, p: Any) -> Term:
         """The holder's reference on page ``p`` is in its refcount."""
@@ -520,22 +569,6 @@ class HotplugBase(Model):
         """A boolean knob's value."""
         value: UserValue = getattr(self.k, name)
         return bool(value)
-
-    @property
-    def parametric_gaps(self) -> str:
-        """What the parametric build (the forall engine) does not cover yet with these
-        knobs (empty: it covers them; docs/hotplug.md#proofs-for-every-size)."""
-        gaps = []
-        if self.stray_on():
-            gaps.append(f"stray={self.k.stray} (the speculative holder's page, stray_at, is "
-                        "an enum of pfn labels, not yet an element of the page set)")
-        if self.k.walker:
-            gaps.append("walker=true (walker_at is an enum of pfn labels, not yet an "
-                        "element of the page set)")
-        if not gaps:
-            return ""
-        return "the parametric build does not cover " + "; ".join(gaps) + \
-            " (use stray=off and walker=false, or a finite engine)"
 
 
 class _NoLayout:

@@ -73,13 +73,13 @@ def page_letter(v: Values, p: int, block: int, pageblock: int) -> str:
 
 
 def _page_note(v: Values, p: int) -> str:
-    stray = v["stray_at"] == f"pfn{p}"
+    stray = v["stray_state"] == "holding" and v["stray_page"] == p
     count = int(v["ref_owner"][p]) + (1 if stray and v["stray_counted"] else 0)
     parts = [f"type {v['ptype'][p]}", f"owner {v['owner'][p]}", f"refcount {count}"]
     if stray:
         parts.append("a stray reference points here"
                      + ("" if v["stray_counted"] else " (not counted)"))
-    if v["walker_at"] == f"pfn{p}":
+    if v["walker_active"] and v["walker_page"] == p:
         parts.append("a pfn walker holds this page")
     return ", ".join(parts)
 
@@ -104,8 +104,8 @@ class HotplugView:
             skip=[v.name for v in ts.variables if v.index is None]))
         groups = {
             "offline_pages": ("pc", "op_block", "caller", "scan_pfn", "passes", "signal"),
-            "stray holder": ("stray_at", "stray_counted"),
-            "pfn walker": ("walker_at",),
+            "stray holder": ("stray_state", "stray_page", "stray_counted"),
+            "pfn walker": ("walker_active", "walker_page"),
             "virtio-mem": ("vmem_loaded", "vmem_removing", "online_page_callback",
                            "hotplug_active"),
             "elsewhere": ("spare", "balloon_elsewhere"),
