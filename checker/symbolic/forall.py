@@ -285,8 +285,7 @@ def _unbuilt(ts: TransitionSystem, q: Quantified, prop: Property, clock: Clock,
     if not q.model.sizes:
         return _unknown(prop, clock, why)
     sampler = Sampler(ts, q, prop.name, clock)
-    sampler.sizes()
-    sampler.variants()
+    sampler.search_all()
     if sampler.violated:
         return sampler.refutation(prop, why)
     n = sampler.searched
@@ -305,6 +304,12 @@ class Sampler:
         self.example: Trace | None = None  # bfs's counterexample at the first of them
         self.searched = 0
         self.searched_checked = False  # whether the checked instance was among them
+
+    def search_all(self) -> list[Sample]:
+        """bfs on the sampled sizes, then on the variants; the samples inference reads."""
+        samples = self.sizes()
+        self.variants()
+        return samples
 
     def sizes(self) -> list[Sample]:
         """bfs on the sampled sizes (the model's ``sample_sizes``), whose reachable
@@ -370,10 +375,6 @@ class Sampler:
     def refutation(self, prop: Property, notes: str) -> CheckResult:
         """Unknown, bound ``sampled``: the instances where bfs found ``prop`` violated,
         with bfs's counterexample at the first."""
-        return _unknown(prop, self.clock, self.refuted(prop, notes), "sampled", self.example)
-
-    def refuted(self, prop: Property, notes: str) -> str:
-        """The answer's text where bfs found ``prop`` violated at sampled instances."""
         misses = self.violated
         sizes = {m.sizes for m in misses}
         common = len(sizes) == 1 and all(m.knobs for m in misses)
@@ -390,7 +391,8 @@ class Sampler:
                 f"sampled instance{'s' if n > 1 else ''}, {listing}. The trace is bfs's "
                 f"counterexample at the first; to see it again, run this command {again}. "
                 f"{searched}")
-        return f"{text}; {notes}" if notes else text
+        message = f"{text}; {notes}" if notes else text
+        return _unknown(prop, self.clock, message, "sampled", self.example)
 
 
 class Prover:
@@ -458,8 +460,7 @@ class Prover:
 
     def run(self, prop: Property) -> CheckResult:
         enc = self.enc
-        samples = self.sampler.sizes()
-        self.sampler.variants()
+        samples = self.sampler.search_all()
         if self.sampler.violated:  # no proof for every size can exist
             return self.fail(prop, "")
         cands = self.candidates(samples)

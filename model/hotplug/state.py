@@ -7,9 +7,8 @@ docs/hotplug.md#page-states). The stray part of the refcount belongs to one
 speculative holder: ``stray_state`` says whether it holds a reference,
 ``stray_page`` to which page, and ``stray_counted`` whether that reference is really in
 the page's count (memmap re-initialisation and the newest virtio-mem cancel handler
-lose it,
-docs/hotplug.md#speculative-references). So page_count(p) = ref_owner[p] + (1 if the
-holder's counted reference is on p).
+lose it, docs/hotplug.md#speculative-references). So page_count(p) = ref_owner[p] +
+(1 if the holder's counted reference is on p).
 """
 
 from __future__ import annotations
@@ -125,8 +124,8 @@ class HotplugBase(Model):
                                     self.p.pages)
         left_out = [c for c in CODES if self.layout.has(c) and c not in str(self.k.classes)]
         if left_out:
-            default = " (the default population)" if "population" not in (knobs or {}) \
-                and not (preset and "population" in self.presets.get(preset, {})) else ""
+            default = " (the default population)" if self.k.population == \
+                next(k.default for k in self.knobs if k.name == "population") else ""
             raise ModelError(
                 f"model hotplug: population {self.k.population!r}{default} has a page "
                 f"{left_out[0]} ({CODES[left_out[0]][1]}), which knob classes="
@@ -423,8 +422,8 @@ class HotplugBase(Model):
         return term(s.ref_owner[p] + ite(self.stray_counted_on(s, p), 1, 0))
 
     def stray_holds(self, s: StateView, p: Any) -> Term:
-        """The speculative holder holds (or held) a reference to page ``p``; never without
-        a holder (knob stray=off)."""
+        """The speculative holder holds a reference to page ``p`` (counted or not); never
+        without a holder (knob stray=off)."""
         if not self.stray_on():
             return all_of([False])
         return term((s.stray_state == "holding") & (s.stray_page == p))
